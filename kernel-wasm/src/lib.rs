@@ -1,0 +1,23 @@
+//! kernel-wasm: the WebAssembly runtime core of the SIS kernel.
+//!
+//! Everything portable lives here (see `docs/ARCHITECTURE.md` for the code map): loading and
+//! validating modules, instances with their own store and context, the host functions (WASI
+//! preview1, `agent`, later `llm`), capabilities and limits, the agent scheduler, and the shell's
+//! command language. The bare-metal kernel (`qemu/`) and the hosted `kwasm` tool are thin hosts that
+//! plug their console, clocks, entropy and file system in through the traits of [`platform`].
+//!
+//! The crate is `no_std` + `alloc` in every build; feature `std` adds the hosted implementations in
+//! `hosted`.
+
+#![no_std]
+#![warn(clippy::cast_lossless, clippy::semicolon_if_nothing_returned)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod platform;
+pub mod vfs;
+
+pub use platform::{Clock, Console, Entropy, Platform, Stream};
+pub use vfs::{MemFs, Vfs, VfsError};

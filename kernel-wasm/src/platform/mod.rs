@@ -1,0 +1,67 @@
+//! What the kernel (or the hosted tool) provides to the runtime: a console, clocks, entropy and a file
+//! system. Each is a small trait so the bare-metal kernel and `kwasm` plug in their own drivers while
+//! every piece of logic above them stays portable and is tested on the host.
+//!
+//! Architecture invariant: nothing in kernel-wasm talks to hardware or the OS except through these traits
+//! (and, behind feature `std`, the implementations in [`hosted`](crate::hosted)).
+
+use alloc::sync::Arc;
+
+use crate::vfs::Vfs;
+
+/// One of the two output streams of a guest (WASI fd 1 and 2) or the shell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// Text in and out: the UART on the kernel, stdin/stdout/stderr in `kwasm`.
+pub trait Console {
+    /// Writes all of `bytes` to `stream`. Console output cannot fail from the guest's point of view.
+    fn write(&self, stream: Stream, bytes: &[u8]);
+    /// Reads up to `buf.len()` bytes of standard input; `0` means end of input.
+    fn read(&self, buf: &mut [u8]) -> usize;
+    /// Flushes buffered output (called at instance exit).
+    fn flush(&self) {}
+}
+
+/// Time as the guest sees it. All values are nanoseconds.
+pub trait Clock {
+    /// Nanoseconds since an arbitrary fixed point; never goes backwards and advances between calls
+    /// that are separated by real time (Go's runtime dies if it does not).
+    fn monotonic_ns(&self) -> u64;
+    /// Nanoseconds since the Unix epoch.
+    fn realtime_ns(&self) -> u64;
+    /// The resolution of [`Clock::monotonic_ns`] in nanoseconds (at least 1).
+    fn resolution_ns(&self) -> u64;
+    /// Waits until `monotonic_ns() >= deadline_ns`. Used by `poll_oneoff` clock subscriptions.
+    fn sleep_until_ns(&self, deadline_ns: u64) {
+        while self.monotonic_ns() < deadline_ns {
+            core::hint::spin_loop();
+        }
+    }
+}
+
+/// Cryptographically secure random bytes (RNDR- or virtio-rng-seeded CSPRNG on the kernel, the OS on
+/// the host). There is no fixed seed anywhere.
+pub trait Entropy {
+    fn fill(&self, buf: &mut [u8]);
+}
+
+/// The bundle of kernel services one runtime uses. Cloning shares the services.
+#[derive(Clone)]
+pub struct Platform {
+    pub console: Arc<dyn Console>,
+    pub clock: Arc<dyn Clock>,
+    pub entropy: Arc<dyn Entropy>,
+    /// The system file system: the shell's `ls`/`cat` and the source of modules; WASI preopens map
+    /// directories of it (or of another [`Vfs`]) into guests.
+    pub vfs: Arc<dyn Vfs>,
+}
+
+impl core::fmt::Debug for Platform {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Platform { .. }")
+    }
+}

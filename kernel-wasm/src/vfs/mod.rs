@@ -1,0 +1,142 @@
+//! The file-system interface the runtime uses, and a portable in-memory implementation.
+//!
+//! The trait is node based: a [`NodeId`] names a file, directory or symlink independent of its path,
+//! so an open WASI descriptor keeps working across renames, and path resolution (with its sandboxing
+//! rules) is done once, above this trait, in [`path`]. Implementations only ever see single path
+//! components.
+//!
+//! Architecture invariant: a `Vfs` never sees `/`, `.` or `..` in a name; callers resolve paths with
+//! [`path::resolve`]. Implementations must bound every allocation a caller's offsets can cause.
+
+pub mod memfs;
+pub mod path;
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+pub use memfs::MemFs;
+
+/// Identifies a node within one [`Vfs`]. Stable for the node's lifetime; doubles as its inode number.
+pub type NodeId = u64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind {
+    File,
+    Dir,
+    Symlink,
+}
+
+/// What `stat` reports about a node. Times are nanoseconds since the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Metadata {
+    pub ino: NodeId,
+    pub kind: NodeKind,
+    pub size: u64,
+    pub nlink: u64,
+    pub atime_ns: u64,
+    pub mtime_ns: u64,
+    pub ctime_ns: u64,
+}
+
+/// One entry of a directory listing, in the directory's stable order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    pub name: String,
+    pub ino: NodeId,
+    pub kind: NodeKind,
+}
+
+/// A new timestamp for [`Vfs::set_times`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetTime {
+    Keep,
+    Now,
+    At(u64),
+}
+
+/// Why a file-system operation failed. WASI maps each to one errno in one place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VfsError {
+    NotFound,
+    AlreadyExists,
+    NotADirectory,
+    IsADirectory,
+    DirectoryNotEmpty,
+    /// A name that is empty, too long, or contains `/` or NUL.
+    InvalidName,
+    /// The file system's byte or node budget is spent, or a size/offset is beyond the largest file.
+    NoSpace,
+    ReadOnly,
+    /// A rename or link across file systems, or moving a directory into itself.
+    Invalid,
+    /// Too many symlinks while resolving a path.
+    Loop,
+    /// The path would leave its sandbox root.
+    Escape,
+    /// The operation is not supported by this file system.
+    Unsupported,
+    Permission,
+    /// An error of the underlying storage, with its text.
+    Io(String),
+}
+
+impl fmt::Display for VfsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = match self {
+            VfsError::NotFound => "no such file or directory",
+            VfsError::AlreadyExists => "file exists",
+            VfsError::NotADirectory => "not a directory",
+            VfsError::IsADirectory => "is a directory",
+            VfsError::DirectoryNotEmpty => "directory not empty",
+            VfsError::InvalidName => "invalid file name",
+            VfsError::NoSpace => "no space left on the file system",
+            VfsError::ReadOnly => "read-only file system",
+            VfsError::Invalid => "invalid operation",
+            VfsError::Loop => "too many levels of symbolic links",
+            VfsError::Escape => "path escapes its root",
+            VfsError::Unsupported => "operation not supported",
+            VfsError::Permission => "permission denied",
+            VfsError::Io(text) => return write!(f, "i/o error: {text}"),
+        };
+        f.write_str(text)
+    }
+}
+
+pub type VfsResult<T> = Result<T, VfsError>;
+
+/// A file system the runtime can use. All methods take `&self`: implementations use interior
+/// mutability, so one file system can be shared by the shell and every instance.
+pub trait Vfs {
+    /// The root directory.
+    fn root(&self) -> NodeId;
+    fn stat(&self, node: NodeId) -> VfsResult<Metadata>;
+    /// Finds `name` (one component, never `.` or `..`) in directory `dir`.
+    fn lookup(&self, dir: NodeId, name: &str) -> VfsResult<NodeId>;
+    /// The parent of directory `dir` (the root is its own parent).
+    fn parent(&self, dir: NodeId) -> VfsResult<NodeId>;
+    /// Creates an empty file or directory; `AlreadyExists` if `name` is taken.
+    fn create(&self, dir: NodeId, name: &str, kind: NodeKind) -> VfsResult<NodeId>;
+    fn symlink(&self, dir: NodeId, name: &str, target: &str) -> VfsResult<NodeId>;
+    fn readlink(&self, node: NodeId) -> VfsResult<String>;
+    /// Adds a hard link to file `node` as `dir/name`.
+    fn link(&self, node: NodeId, dir: NodeId, name: &str) -> VfsResult<()>;
+    /// Removes a non-directory entry.
+    fn unlink(&self, dir: NodeId, name: &str) -> VfsResult<()>;
+    /// Removes an empty directory.
+    fn rmdir(&self, dir: NodeId, name: &str) -> VfsResult<()>;
+    /// Moves `from_dir/from` to `to_dir/to`, replacing a compatible target as POSIX rename does.
+    fn rename(&self, from_dir: NodeId, from: &str, to_dir: NodeId, to: &str) -> VfsResult<()>;
+    /// Reads at `offset`; returns the bytes read (0 at or past the end).
+    fn read_at(&self, node: NodeId, offset: u64, buf: &mut [u8]) -> VfsResult<usize>;
+    /// Writes at `offset`, extending the file (zero-filled) as needed; returns the bytes written.
+    fn write_at(&self, node: NodeId, offset: u64, data: &[u8]) -> VfsResult<usize>;
+    fn set_len(&self, node: NodeId, len: u64) -> VfsResult<()>;
+    fn set_times(&self, node: NodeId, atime: SetTime, mtime: SetTime) -> VfsResult<()>;
+    /// The entries of `dir` (without `.` and `..`) in a stable order.
+    fn read_dir(&self, dir: NodeId) -> VfsResult<Vec<DirEntry>>;
+    /// Makes the node's data durable. In-memory file systems have nothing to do.
+    fn sync(&self, _node: NodeId) -> VfsResult<()> {
+        Ok(())
+    }
+}
