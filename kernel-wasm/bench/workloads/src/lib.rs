@@ -97,7 +97,8 @@ const K256: [u32; 64] = [
 /// FIPS 180-4 SHA-256 of `data`.
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     let mut h: [u32; 8] = [
-        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
+        0x5be0cd19,
     ];
     let mut chunks = data.chunks_exact(64);
     for block in &mut chunks {
@@ -129,13 +130,20 @@ fn compress(h: &mut [u32; 8], block: &[u8]) {
     for i in 16..64 {
         let s0 = w[i - 15].rotate_right(7) ^ w[i - 15].rotate_right(18) ^ (w[i - 15] >> 3);
         let s1 = w[i - 2].rotate_right(17) ^ w[i - 2].rotate_right(19) ^ (w[i - 2] >> 10);
-        w[i] = w[i - 16].wrapping_add(s0).wrapping_add(w[i - 7]).wrapping_add(s1);
+        w[i] = w[i - 16]
+            .wrapping_add(s0)
+            .wrapping_add(w[i - 7])
+            .wrapping_add(s1);
     }
     let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut hh] = *h;
     for i in 0..64 {
         let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
         let ch = (e & f) ^ (!e & g);
-        let t1 = hh.wrapping_add(s1).wrapping_add(ch).wrapping_add(K256[i]).wrapping_add(w[i]);
+        let t1 = hh
+            .wrapping_add(s1)
+            .wrapping_add(ch)
+            .wrapping_add(K256[i])
+            .wrapping_add(w[i]);
         let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
         let maj = (a & b) ^ (a & c) ^ (b & c);
         let t2 = s0.wrapping_add(maj);
@@ -208,7 +216,8 @@ pub extern "C" fn matmul128() -> u32 {
 
 /// The largest `n` [`sort`] accepts (4 MiB of `u32`).
 pub const SORT_MAX: u32 = 1 << 20;
-static SORT_BUF: Scratch<[u32; SORT_MAX as usize]> = Scratch(UnsafeCell::new([0; SORT_MAX as usize]));
+static SORT_BUF: Scratch<[u32; SORT_MAX as usize]> =
+    Scratch(UnsafeCell::new([0; SORT_MAX as usize]));
 
 /// Generates `n` (at most [`SORT_MAX`]) pseudo-random `u32`s, sorts them with core's unstable sort
 /// and returns a position-weighted checksum (0 if the result is not sorted).
@@ -225,9 +234,9 @@ pub extern "C" fn sort(n: u32) -> u32 {
     if buf.windows(2).any(|w| w[0] > w[1]) {
         return 0;
     }
-    buf.iter()
-        .enumerate()
-        .fold(0u32, |acc, (i, &x)| acc.wrapping_mul(31).wrapping_add(x ^ i as u32))
+    buf.iter().enumerate().fold(0u32, |acc, (i, &x)| {
+        acc.wrapping_mul(31).wrapping_add(x ^ i as u32)
+    })
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -254,7 +263,11 @@ fn crc16(value: u32, mut crc: u16) -> u16 {
     for byte in value.to_le_bytes() {
         crc ^= u16::from(byte);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xA001 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xA001
+            } else {
+                crc >> 1
+            };
         }
     }
     crc
@@ -271,7 +284,11 @@ fn list_kernel(seed: u32) -> u32 {
     let mut next = [NIL; LIST_LEN];
     for i in 0..LIST_LEN {
         value[i] = (rng.next() & 0x7fff) as i16 - 0x4000;
-        next[i] = if i + 1 < LIST_LEN { (i + 1) as u16 } else { NIL };
+        next[i] = if i + 1 < LIST_LEN {
+            (i + 1) as u16
+        } else {
+            NIL
+        };
     }
     let mut head = 0u16;
     let mut acc = 0u32;
@@ -328,7 +345,8 @@ fn merge_sort(value: &[i16; LIST_LEN], next: &mut [u16; LIST_LEN], head: u16, le
     let mut right = merge_sort(value, next, second, len - half);
     let (mut merged, mut tail) = (NIL, NIL);
     while left != NIL || right != NIL {
-        let take_left = right == NIL || (left != NIL && value[left as usize] <= value[right as usize]);
+        let take_left =
+            right == NIL || (left != NIL && value[left as usize] <= value[right as usize]);
         let node = if take_left { left } else { right };
         if take_left {
             left = next[left as usize];
@@ -402,7 +420,11 @@ fn state_kernel(seed: u32) -> u32 {
     for c in text.iter_mut() {
         // Bias towards digits and separators so every state is reached.
         let r = rng.next();
-        *c = if r & 3 != 0 { ALPHABET[(r >> 8) as usize % 10] } else { ALPHABET[(r >> 8) as usize % 16] };
+        *c = if r & 3 != 0 {
+            ALPHABET[(r >> 8) as usize % 10]
+        } else {
+            ALPHABET[(r >> 8) as usize % 16]
+        };
     }
     #[derive(Clone, Copy, PartialEq)]
     enum S {
@@ -441,7 +463,9 @@ fn state_kernel(seed: u32) -> u32 {
         state = next;
     }
     counts[state as usize] += 1;
-    counts.iter().fold(transitions, |acc, &n| acc.wrapping_mul(31).wrapping_add(n))
+    counts
+        .iter()
+        .fold(transitions, |acc, &n| acc.wrapping_mul(31).wrapping_add(n))
 }
 
 #[cfg(test)]

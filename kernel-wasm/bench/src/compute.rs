@@ -1,0 +1,199 @@
+//! Group `compute`: the workloads of `kernel-wasm-workloads` on kernel-wasm, raw wasmi, wasmtime and
+//! natively, as the median milliseconds of one call. This is where the "kernel-wasm costs at most 5%
+//! over raw wasmi" target is measured, so the raw wasmi engine is configured exactly as kernel-wasm
+//! configures its own (fuel metering on) and only kernel-wasm's layer differs.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+
+use anyhow::{bail, Context, Result};
+
+use crate::measure::{median_ms, wt};
+use crate::{kw, Opts, Results};
+
+/// One compute case: a workload export and its argument.
+pub struct Case {
+    pub name: &'static str,
+    pub export: &'static str,
+    pub arg: Option<u32>,
+    pub what: &'static str,
+}
+
+/// The cases, with sizes chosen so the slowest wasm engine (fuel-metered wasmi) needs roughly
+/// 0.1–0.5 s per call on a current x86-64 core. Quick runs use the same sizes (fewer repetitions),
+/// so quick and full figures are comparable.
+pub const CASES: &[Case] = &[
+    Case {
+        name: "coremark_like",
+        export: "coremark_like",
+        arg: Some(2_000),
+        what: "2000 iterations of list/matrix/state-machine/CRC work",
+    },
+    Case {
+        name: "sha256_1mib",
+        export: "sha256_1mib",
+        arg: None,
+        what: "generate 1 MiB, SHA-256 it",
+    },
+    Case {
+        name: "fib30",
+        export: "fib",
+        arg: Some(30),
+        what: "recursive fib(30)",
+    },
+    Case {
+        name: "matmul128",
+        export: "matmul128",
+        arg: None,
+        what: "128x128 f64 matrix product",
+    },
+    Case {
+        name: "sort",
+        export: "sort",
+        arg: Some(200_000),
+        what: "generate and sort 200k u32",
+    },
+];
+
+pub const RUNTIMES: &[&str] = &["kernel-wasm", "wasmi", "wasmtime", "native"];
+
+/// Something that can run a workload export and return its checksum.
+pub trait Guest {
+    fn call(&mut self, export: &str, arg: Option<u32>) -> Result<u32>;
+}
+
+/// A wasmi engine configured as kernel-wasm configures its own: fuel metering on.
+pub fn wasmi_engine() -> wasmi::Engine {
+    let mut config = wasmi::Config::default();
+    config.consume_fuel(true);
+    wasmi::Engine::new(&config)
+}
+
+/// Raw wasmi: the same engine configuration as kernel-wasm, no kernel-wasm layer.
+struct Wasmi {
+    store: wasmi::Store<()>,
+    instance: wasmi::Instance,
+}
+
+impl Wasmi {
+    fn new(bytes: &[u8]) -> Result<Self> {
+        let engine = wasmi_engine();
+        let module = wasmi::Module::new(&engine, bytes)?;
+        let mut store = wasmi::Store::new(&engine, ());
+        store.set_fuel(u64::MAX)?;
+        let instance =
+            wasmi::Linker::<()>::new(&engine).instantiate_and_start(&mut store, &module)?;
+        Ok(Wasmi { store, instance })
+    }
+}
+
+impl Guest for Wasmi {
+    fn call(&mut self, export: &str, arg: Option<u32>) -> Result<u32> {
+        Ok(match arg {
+            Some(a) => self
+                .instance
+                .get_typed_func::<u32, u32>(&self.store, export)?
+                .call(&mut self.store, a)?,
+            None => self
+                .instance
+                .get_typed_func::<(), u32>(&self.store, export)?
+                .call(&mut self.store, ())?,
+        })
+    }
+}
+
+/// wasmtime with its default configuration (Cranelift, no fuel): the JIT reference point.
+struct Wasmtime {
+    store: wasmtime::Store<()>,
+    instance: wasmtime::Instance,
+}
+
+impl Wasmtime {
+    fn new(bytes: &[u8]) -> Result<Self> {
+        let engine = wasmtime::Engine::default();
+        let module = wasmtime::Module::new(&engine, bytes).map_err(wt)?;
+        let mut store = wasmtime::Store::new(&engine, ());
+        let instance = wasmtime::Linker::new(&engine)
+            .instantiate(&mut store, &module)
+            .map_err(wt)?;
+        Ok(Wasmtime { store, instance })
+    }
+}
+
+impl Guest for Wasmtime {
+    fn call(&mut self, export: &str, arg: Option<u32>) -> Result<u32> {
+        let s = &mut self.store;
+        match arg {
+            Some(a) => self
+                .instance
+                .get_typed_func::<u32, u32>(&mut *s, export)
+                .and_then(|f| f.call(s, a)),
+            None => self
+                .instance
+                .get_typed_func::<(), u32>(&mut *s, export)
+                .and_then(|f| f.call(s, ())),
+        }
+        .map_err(wt)
+    }
+}
+
+/// The same source compiled for the host.
+struct Native;
+
+impl Guest for Native {
+    fn call(&mut self, export: &str, arg: Option<u32>) -> Result<u32> {
+        use kernel_wasm_workloads as w;
+        let a = black_box(arg.unwrap_or(0));
+        Ok(match export {
+            "coremark_like" => w::coremark_like(a),
+            "sha256_1mib" => w::sha256_1mib(),
+            "fib" => w::fib(a),
+            "matmul128" => w::matmul128(),
+            "sort" => w::sort(a),
+            other => bail!("no native workload {other}"),
+        })
+    }
+}
+
+pub fn run(opts: &Opts, results: &mut Results) -> Result<()> {
+    let path = opts.wasm_dir().join("workloads.wasm");
+    let bytes = std::fs::read(&path)
+        .with_context(|| format!("reading {} (built by `cargo xtask bench`)", path.display()))?;
+
+    let mut guests: Vec<(&'static str, Box<dyn Guest>)> = Vec::new();
+    match kw::ComputeGuest::new(&bytes) {
+        Ok(g) => guests.push(("kernel-wasm", Box::new(g))),
+        Err(reason) => results.note("compute", format!("kernel-wasm unavailable: {reason}")),
+    }
+    guests.push(("wasmi", Box::new(Wasmi::new(&bytes).context("raw wasmi")?)));
+    guests.push((
+        "wasmtime",
+        Box::new(Wasmtime::new(&bytes).context("wasmtime")?),
+    ));
+    guests.push(("native", Box::new(Native)));
+
+    for case in CASES {
+        let mut sums: BTreeMap<u32, Vec<&'static str>> = BTreeMap::new();
+        for (runtime, guest) in guests.iter_mut() {
+            let (ms, sum) = median_ms(opts.runs(), || guest.call(case.export, case.arg))
+                .with_context(|| format!("compute/{} on {runtime}", case.name))?;
+            eprintln!(
+                "  compute/{:<14} {runtime:<12} {ms:>10.3} ms  checksum {sum:#010x}",
+                case.name
+            );
+            results.row("compute", case.name, runtime, ms, "ms");
+            sums.entry(sum).or_default().push(runtime);
+        }
+        if sums.len() != 1 {
+            bail!(
+                "compute/{}: runtimes disagree on the checksum: {sums:x?}",
+                case.name
+            );
+        }
+        let (sum, agreed) = sums.into_iter().next().expect("one checksum");
+        results
+            .checksums
+            .push(("compute", case.name.to_string(), sum, agreed));
+    }
+    Ok(())
+}

@@ -1,0 +1,112 @@
+//! Group `hostcall`: the cost of one guest→host call. A WAT guest calls a trivial host function in a
+//! loop (10 M times, 1 M with `--quick`); kernel-wasm's path (dispatch, capability check) is compared
+//! with a bare wasmi `func_wrap`, the "host call ≤ 1.2× raw wasmi" target. wasmtime is shown for
+//! reference.
+//!
+//! The guest imports WASI `sched_yield`, which is trivial in every runtime (it returns errno 0), so the
+//! same bytes run everywhere; see [`crate::kw::HOSTCALL_IMPORT`] for the function kernel-wasm is
+//! measured through.
+
+use anyhow::{Context, Result};
+
+use crate::compute::wasmi_engine;
+use crate::measure::{median_ms, wt};
+use crate::{kw, Opts, Results};
+
+/// Calls the imported function `n` times; returns `n` plus the sum of what it returned (so `n` when
+/// every call returned 0).
+pub fn guest_wat(module: &str, name: &str) -> String {
+    format!(
+        r#"(module
+  (import "{module}" "{name}" (func $host (result i32)))
+  (memory (export "memory") 1)
+  (func (export "run") (param $n i32) (result i32)
+    (local $i i32) (local $acc i32)
+    (local.set $i (local.get $n))
+    (block $done
+      (loop $again
+        (br_if $done (i32.eqz (local.get $i)))
+        (local.set $acc (i32.add (local.get $acc) (call $host)))
+        (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+        (br $again)))
+    (i32.add (local.get $acc) (local.get $n)))
+  (func (export "_start")))
+"#
+    )
+}
+
+pub fn run(opts: &Opts, results: &mut Results) -> Result<()> {
+    let calls: u32 = if opts.quick { 1_000_000 } else { 10_000_000 };
+    let runs = if opts.quick { 3 } else { 5 };
+    let (module, name) = kw::HOSTCALL_IMPORT;
+    let bytes = wat::parse_str(guest_wat(module, name))?;
+    std::fs::write(opts.wasm_dir().join("hostcall.wasm"), &bytes)?;
+    let case = "trivial_call";
+    results.note(
+        "hostcall",
+        format!(
+            "{calls} calls of `{module}::{name}` per run; value = run time / calls. {}",
+            kw::HOSTCALL_NOTE
+        ),
+    );
+
+    let mut measured: Vec<(&'static str, u32)> = Vec::new();
+    let mut record = |results: &mut Results, runtime: &'static str, ms: f64, sum: u32| {
+        let ns = ms * 1e6 / f64::from(calls);
+        eprintln!("  hostcall/{case} {runtime:<12} {ns:>8.2} ns/call");
+        results.row("hostcall", case, runtime, ns, "ns/call");
+        measured.push((runtime, sum));
+    };
+
+    match kw::HostcallGuest::new(&bytes) {
+        Ok(mut g) => {
+            let (ms, sum) = median_ms(runs, || g.run(calls)).context("hostcall on kernel-wasm")?;
+            record(results, "kernel-wasm", ms, sum);
+        }
+        Err(reason) => results.note("hostcall", format!("kernel-wasm unavailable: {reason}")),
+    }
+
+    // Raw wasmi: the same engine configuration, a bare func_wrap.
+    {
+        let engine = wasmi_engine();
+        let wmod = wasmi::Module::new(&engine, &bytes)?;
+        let mut store = wasmi::Store::new(&engine, ());
+        store.set_fuel(u64::MAX)?;
+        let mut linker = wasmi::Linker::<()>::new(&engine);
+        linker.func_wrap(module, name, || -> i32 { 0 })?;
+        let instance = linker.instantiate_and_start(&mut store, &wmod)?;
+        let f = instance.get_typed_func::<u32, u32>(&store, "run")?;
+        let (ms, sum) =
+            median_ms(runs, || Ok(f.call(&mut store, calls)?)).context("hostcall on wasmi")?;
+        record(results, "wasmi", ms, sum);
+    }
+
+    // wasmtime, for reference.
+    {
+        let engine = wasmtime::Engine::default();
+        let wmod = wasmtime::Module::new(&engine, &bytes).map_err(wt)?;
+        let mut store = wasmtime::Store::new(&engine, ());
+        let mut linker = wasmtime::Linker::<()>::new(&engine);
+        linker
+            .func_wrap(module, name, || -> i32 { 0 })
+            .map_err(wt)?;
+        let instance = linker.instantiate(&mut store, &wmod).map_err(wt)?;
+        let f = instance
+            .get_typed_func::<u32, u32>(&mut store, "run")
+            .map_err(wt)?;
+        let (ms, sum) = median_ms(runs, || f.call(&mut store, calls).map_err(wt))
+            .context("hostcall on wasmtime")?;
+        record(results, "wasmtime", ms, sum);
+    }
+
+    if let Some((runtime, sum)) = measured.iter().find(|(_, sum)| *sum != calls) {
+        anyhow::bail!("hostcall: {runtime} returned checksum {sum}, expected {calls}");
+    }
+    results.checksums.push((
+        "hostcall",
+        case.to_string(),
+        calls,
+        measured.iter().map(|m| m.0).collect(),
+    ));
+    Ok(())
+}
