@@ -108,14 +108,16 @@ fn build_c(sh: &Shell, wasm_dir: &Path) -> Result<String> {
     let clang = on_path("clang").context("clang not on PATH after installing it")?;
     let clang = std::fs::canonicalize(&clang)?;
     // clang 14 runs `wasm-opt` after linking whenever it finds one on PATH (it has no switch to turn
-    // that off); give it only its own directory, which holds wasm-ld but never binaryen, so the
-    // module is the same on every machine.
+    // that off), so it gets only its own directory on PATH, which never holds binaryen, and the
+    // linker by absolute path (Debian's clang otherwise looks for `wasm-ld-14` on PATH). The module is
+    // then the same on every machine.
     let clang_dir = clang
         .parent()
         .context("clang has no directory")?
         .to_path_buf();
+    let linker = format!("-fuse-ld={}", clang_dir.join("wasm-ld").display());
     let out = wasm_dir.join("hello_c.wasm");
-    cmd!(sh, "{clang} --target=wasm32-wasi -O2 -Wl,--strip-all -o {out} kernel-wasm/bench/startup/hello.c")
+    cmd!(sh, "{clang} --target=wasm32-wasi -O2 {linker} -Wl,--strip-all -o {out} kernel-wasm/bench/startup/hello.c")
         .env("PATH", &clang_dir)
         .run()
         .context("clang --target=wasm32-wasi")?;

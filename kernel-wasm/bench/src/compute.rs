@@ -55,8 +55,6 @@ pub const CASES: &[Case] = &[
     },
 ];
 
-pub const RUNTIMES: &[&str] = &["kernel-wasm", "wasmi", "wasmtime", "native"];
-
 /// Something that can run a workload export and return its checksum.
 pub trait Guest {
     fn call(&mut self, export: &str, arg: Option<u32>) -> Result<u32>;

@@ -29,7 +29,12 @@ fn wasmi_load_instantiate(bytes: &[u8]) -> Result<u32> {
     let mut store = wasmi::Store::new(&engine, ());
     store.set_fuel(u64::MAX)?;
     let mut linker = wasmi::Linker::<()>::new(&engine);
+    let mut defined = std::collections::HashSet::new();
     for import in module.imports() {
+        // Go imports some WASI functions more than once; define each name once.
+        if !defined.insert((import.module(), import.name())) {
+            continue;
+        }
         if let wasmi::ExternType::Func(ty) = import.ty() {
             linker.func_new(import.module(), import.name(), ty.clone(), |_, _, _| {
                 Err(wasmi::Error::new("startup bench: stub import called"))
