@@ -253,12 +253,14 @@ pub fn parse_grant(item: &str) -> Result<Grant, Error> {
     })?;
     let scope = match scope {
         None => None,
-        Some(_) if !capability.is_file() => return Err(Error::Config {
-            what: "capability".to_string(),
-            message: alloc::format!(
+        Some(_) if !capability.is_file() => {
+            return Err(Error::Config {
+                what: "capability".to_string(),
+                message: alloc::format!(
                 "{name} cannot be scoped to a path; only file:read, file:write, file:create can"
             ),
-        }),
+            })
+        }
         Some(s) if !s.starts_with('/') => {
             return Err(Error::Config {
                 what: "capability".to_string(),

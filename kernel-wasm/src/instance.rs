@@ -2,15 +2,16 @@
 //! arguments, environment, descriptor table, statistics), a fuel budget and a memory limit, and a
 //! typed call of any export.
 
+use alloc::format;
 use alloc::string::{String, ToString};
-use alloc::vec;
 use alloc::vec::Vec;
 
-use wasmi::{Linker, Store, StoreLimitsBuilder, TrapCode};
+use wasmi::{Linker, Store, StoreLimitsBuilder};
 
 use crate::caps::CapSet;
 use crate::context::{HostContext, HostStats};
-use crate::error::{Error, Result};
+use crate::error::{Error, LimitKind, Result};
+use crate::execution::Execution;
 use crate::module::Module;
 use crate::platform::Platform;
 use crate::values::{check_signature, parse_args, Value};
@@ -31,7 +32,16 @@ pub struct InstanceConfig {
     pub fuel: Option<u64>,
     /// Largest linear memory in bytes; growth past it fails (`memory.grow` returns -1).
     pub max_memory: Option<usize>,
+    /// Wall-clock budget of the instance over its lifetime, in milliseconds; checked between
+    /// fuel slices.
+    pub time_limit_ms: Option<u64>,
+    /// Fuel per slice: how often time limits are checked and how long an agent runs before the
+    /// scheduler may switch.
+    pub slice_fuel: u64,
 }
+
+/// Default fuel per slice: about a millisecond of guest work on a host CPU.
+pub const DEFAULT_SLICE_FUEL: u64 = 1_000_000;
 
 impl InstanceConfig {
     pub fn new(platform: Platform) -> Self {
@@ -43,6 +53,8 @@ impl InstanceConfig {
             env: Vec::new(),
             fuel: None,
             max_memory: None,
+            time_limit_ms: None,
+            slice_fuel: DEFAULT_SLICE_FUEL,
         }
     }
 }
@@ -73,8 +85,13 @@ pub struct Instance {
     store: Store<HostContext>,
     instance: wasmi::Instance,
     module: Module,
+    /// Total fuel budget (`None`: unlimited) and what has been used of it.
     fuel_limit: Option<u64>,
-    initial_fuel: u64,
+    fuel_used: u64,
+    /// Monotonic time (ns) past which the instance is stopped.
+    deadline_ns: Option<u64>,
+    time_limit_ms: Option<u64>,
+    slice_fuel: u64,
     wall_ns: u64,
     exited: Option<i32>,
 }
@@ -86,7 +103,8 @@ impl Instance {
         module: &Module,
         config: InstanceConfig,
     ) -> Result<Self> {
-        let started = config.platform.clock.monotonic_ns();
+        let clock = config.platform.clock.clone();
+        let started = clock.monotonic_ns();
         let mut limits = StoreLimitsBuilder::new();
         if let Some(max) = config.max_memory {
             limits = limits.memory_size(max);
@@ -106,38 +124,45 @@ impl Instance {
         };
         let mut store = Store::new(engine, ctx);
         store.limiter(|ctx| &mut ctx.limits);
-        let initial_fuel = config.fuel.unwrap_or(UNLIMITED_FUEL);
-        store
-            .set_fuel(initial_fuel)
-            .map_err(|e| Error::Instantiate {
-                module: module.name().to_string(),
-                reason: e.to_string(),
-            })?;
+        // The start function runs non-resumably, with the whole budget.
+        let start_fuel = config.fuel.unwrap_or(UNLIMITED_FUEL);
+        store.set_fuel(start_fuel).map_err(|e| Error::Instantiate {
+            module: module.name().to_string(),
+            reason: e.to_string(),
+        })?;
         let instance = linker
             .instantiate_and_start(&mut store, &module.inner)
-            .map_err(|e| {
-                let reason = match e.as_trap_code() {
-                    Some(TrapCode::OutOfFuel) => {
-                        return Error::OutOfFuel {
-                            func: "start".to_string(),
-                            limit: initial_fuel,
-                        }
-                    }
-                    _ => e.to_string(),
-                };
-                Error::Instantiate {
-                    module: module.name().to_string(),
-                    reason,
-                }
-            })?;
+            .map_err(
+                |e| match crate::execution::classify("start", e, start_fuel) {
+                    Err(err @ (Error::OutOfFuel { .. } | Error::LimitExceeded { .. })) => err,
+                    Err(Error::Trap { message, .. }) => Error::Instantiate {
+                        module: module.name().to_string(),
+                        reason: message,
+                    },
+                    Err(other) => Error::Instantiate {
+                        module: module.name().to_string(),
+                        reason: other.to_string(),
+                    },
+                    Ok(_) => Error::Instantiate {
+                        module: module.name().to_string(),
+                        reason: "the start function exited".to_string(),
+                    },
+                },
+            )?;
+        let fuel_used = start_fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         store.data_mut().memory = instance.get_memory(&store, "memory");
-        let wall_ns = config.platform.clock.monotonic_ns().saturating_sub(started);
+        let wall_ns = clock.monotonic_ns().saturating_sub(started);
         Ok(Instance {
             store,
             instance,
             module: module.clone(),
             fuel_limit: config.fuel,
-            initial_fuel,
+            fuel_used,
+            deadline_ns: config
+                .time_limit_ms
+                .map(|ms| started.saturating_add(ms.saturating_mul(1_000_000))),
+            time_limit_ms: config.time_limit_ms,
+            slice_fuel: config.slice_fuel.max(1),
             wall_ns,
             exited: None,
         })
@@ -156,9 +181,8 @@ impl Instance {
     }
 
     pub fn stats(&self) -> Stats {
-        let remaining = self.store.get_fuel().unwrap_or(0);
         Stats {
-            fuel_consumed: self.initial_fuel.saturating_sub(remaining),
+            fuel_consumed: self.fuel_used,
             host_calls: self.store.data().stats.host_calls,
             wall_ns: self.wall_ns,
         }
@@ -198,11 +222,20 @@ impl Instance {
         }
     }
 
-    /// Calls export `name` with typed arguments.
+    /// Calls export `name` with typed arguments, running it to the end in fuel slices.
     pub fn call(&mut self, name: &str, args: &[Value]) -> Result<CallOutcome> {
+        let mut execution = self.start(name, args)?;
+        let slice = self.slice_fuel;
+        let outcome = execution.run_to_end(self, slice);
+        self.store.data().platform.console.flush();
+        outcome
+    }
+
+    /// Prepares a call of export `name` that the caller runs slice by slice (the agent scheduler).
+    pub fn start(&mut self, name: &str, args: &[Value]) -> Result<Execution> {
         if let Some(code) = self.exited {
             return Err(Error::State {
-                message: alloc::format!(
+                message: format!(
                     "instance of {} already exited with {code}",
                     self.module.name()
                 ),
@@ -223,7 +256,7 @@ impl Instance {
                     func: name.to_string(),
                     index,
                     expected: kind.to_string(),
-                    given: alloc::format!("{arg} ({})", arg.kind()),
+                    given: format!("{arg} ({})", arg.kind()),
                 });
             }
         }
@@ -234,62 +267,84 @@ impl Instance {
                     module: self.module.name().to_string(),
                     export: name.to_string(),
                 })?;
-        let params: Vec<wasmi::Val> = args.iter().map(|v| v.to_wasmi()).collect();
-        let mut results = vec![wasmi::Val::I32(0); sig.results.len()];
-        let clock = self.store.data().platform.clock.clone();
-        let started = clock.monotonic_ns();
-        let outcome = func.call(&mut self.store, &params, &mut results);
-        self.wall_ns += clock.monotonic_ns().saturating_sub(started);
-        self.store.data().platform.console.flush();
-        match outcome {
-            Ok(()) => Ok(CallOutcome::Returned(
-                results.iter().filter_map(Value::from_wasmi).collect(),
-            )),
-            Err(err) => self.map_error(name, err),
+        let params = args.iter().map(|v| v.to_wasmi()).collect();
+        Ok(Execution::new(name, func, params, sig.results.len()))
+    }
+
+    pub(crate) fn store_mut(&mut self) -> &mut Store<HostContext> {
+        &mut self.store
+    }
+
+    pub(crate) fn now(&self) -> u64 {
+        self.store.data().platform.clock.monotonic_ns()
+    }
+
+    /// Fuel left in the instance's budget.
+    pub fn fuel_left(&self) -> u64 {
+        match self.fuel_limit {
+            Some(limit) => limit.saturating_sub(self.fuel_used),
+            None => UNLIMITED_FUEL,
         }
     }
 
-    fn map_error(&mut self, func: &str, err: wasmi::Error) -> Result<CallOutcome> {
-        if let Some(code) = err.i32_exit_status() {
-            self.exited = Some(code);
-            return Ok(CallOutcome::Exited(code));
+    /// Adds `fuel` to the budget (fuel-based pacing: a credit refuels the instance).
+    pub fn add_fuel(&mut self, fuel: u64) {
+        if let Some(limit) = &mut self.fuel_limit {
+            *limit = limit.saturating_add(fuel);
         }
-        if let Some(ours) = err.downcast_ref::<Error>() {
-            return Err(ours.clone());
+    }
+
+    /// Errors when the wall-clock budget is spent.
+    pub(crate) fn check_time(&self) -> Result<()> {
+        match (self.deadline_ns, self.time_limit_ms) {
+            (Some(deadline), Some(ms)) if self.now() >= deadline => Err(Error::LimitExceeded {
+                kind: LimitKind::Time,
+                limit: ms,
+                detail: format!(
+                    "{} ran for more than {ms} ms of wall time",
+                    self.module.name()
+                ),
+            }),
+            _ => Ok(()),
         }
-        let message = match err.as_trap_code() {
-            Some(TrapCode::OutOfFuel) => {
-                return Err(Error::OutOfFuel {
-                    func: func.to_string(),
-                    limit: self.fuel_limit.unwrap_or(self.initial_fuel),
-                })
-            }
-            Some(code) => trap_message(code).to_string(),
-            None => err.to_string(),
-        };
-        Err(Error::Trap {
+    }
+
+    /// Loads the store with the fuel of one slice; returns the fuel granted.
+    pub(crate) fn begin_slice(&mut self, slice: u64) -> Result<u64> {
+        let granted = slice.min(self.fuel_left());
+        if granted == 0 {
+            return Err(self.out_of_fuel(self.module.name()));
+        }
+        self.store.set_fuel(granted).map_err(|e| Error::State {
+            message: format!("cannot set fuel: {e}"),
+        })?;
+        Ok(granted)
+    }
+
+    /// Charges the fuel and time of the slice that just ran.
+    pub(crate) fn end_slice(&mut self, granted: u64, started_ns: u64) {
+        let left = self.store.get_fuel().unwrap_or(0);
+        self.fuel_used = self.fuel_used.saturating_add(granted.saturating_sub(left));
+        self.wall_ns = self
+            .wall_ns
+            .saturating_add(self.now().saturating_sub(started_ns));
+    }
+
+    pub(crate) fn out_of_fuel(&self, func: &str) -> Error {
+        Error::OutOfFuel {
             func: func.to_string(),
-            message,
-        })
+            limit: self.fuel_limit.unwrap_or(UNLIMITED_FUEL),
+        }
+    }
+
+    pub(crate) fn map_error(&mut self, func: &str, err: wasmi::Error) -> Result<CallOutcome> {
+        let outcome =
+            crate::execution::classify(func, err, self.fuel_limit.unwrap_or(UNLIMITED_FUEL));
+        if let Ok(CallOutcome::Exited(code)) = outcome {
+            self.exited = Some(code);
+        }
+        outcome
     }
 }
 
 impl wasmi::errors::HostError for Error {}
-
-/// The user-facing text of a trap code.
-fn trap_message(code: TrapCode) -> &'static str {
-    match code {
-        TrapCode::UnreachableCodeReached => "unreachable instruction executed",
-        TrapCode::MemoryOutOfBounds => "out-of-bounds memory access",
-        TrapCode::TableOutOfBounds => "out-of-bounds table access",
-        TrapCode::IndirectCallToNull => "indirect call to a null table entry",
-        TrapCode::IntegerDivisionByZero => "integer division by zero",
-        TrapCode::IntegerOverflow => "integer overflow",
-        TrapCode::BadConversionToInteger => "invalid conversion to integer",
-        TrapCode::StackOverflow => "call stack exhausted (infinite recursion?)",
-        TrapCode::BadSignature => "indirect call type mismatch",
-        TrapCode::OutOfFuel => "out of fuel",
-        TrapCode::GrowthOperationLimited => "a memory or table growth limit was reached",
-        _ => "trap",
-    }
-}
