@@ -5,10 +5,11 @@
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
+use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
-use crate::measure::{median_ms, wt};
+use crate::measure::{median, wt};
 use crate::{kw, Opts, Results};
 
 /// One compute case: a workload export and its argument.
@@ -60,10 +61,12 @@ pub trait Guest {
     fn call(&mut self, export: &str, arg: Option<u32>) -> Result<u32>;
 }
 
-/// A wasmi engine configured as kernel-wasm configures its own: fuel metering on.
+/// A wasmi engine configured as kernel-wasm's `Runtime::new` configures its own: fuel metering on,
+/// the same maximum recursion depth, everything else at wasmi's defaults (lazy translation).
 pub fn wasmi_engine() -> wasmi::Engine {
     let mut config = wasmi::Config::default();
     config.consume_fuel(true);
+    config.set_max_recursion_depth(kernel_wasm::RuntimeConfig::default().max_recursion_depth);
     wasmi::Engine::new(&config)
 }
 
@@ -170,17 +173,39 @@ pub fn run(opts: &Opts, results: &mut Results) -> Result<()> {
     ));
     guests.push(("native", Box::new(Native)));
 
+    // Runtimes take turns within each repetition, so drift in machine load (the machine is shared)
+    // hits every runtime alike and the ratios stay fair.
     for case in CASES {
         let mut sums: BTreeMap<u32, Vec<&'static str>> = BTreeMap::new();
+        let mut expected = Vec::with_capacity(guests.len());
         for (runtime, guest) in guests.iter_mut() {
-            let (ms, sum) = median_ms(opts.runs(), || guest.call(case.export, case.arg))
+            let sum = guest
+                .call(case.export, case.arg)
                 .with_context(|| format!("compute/{} on {runtime}", case.name))?;
+            expected.push(sum);
+            sums.entry(sum).or_default().push(runtime);
+        }
+        let mut times = vec![Vec::with_capacity(opts.runs()); guests.len()];
+        for _ in 0..opts.runs() {
+            for (i, (runtime, guest)) in guests.iter_mut().enumerate() {
+                let start = Instant::now();
+                let sum = guest.call(case.export, case.arg)?;
+                times[i].push(start.elapsed().as_secs_f64() * 1e3);
+                if sum != expected[i] {
+                    bail!(
+                        "compute/{} on {runtime}: checksum changed between repetitions",
+                        case.name
+                    );
+                }
+            }
+        }
+        for (i, (runtime, _)) in guests.iter().enumerate() {
+            let ms = median(&mut times[i]);
             eprintln!(
-                "  compute/{:<14} {runtime:<12} {ms:>10.3} ms  checksum {sum:#010x}",
-                case.name
+                "  compute/{:<14} {runtime:<12} {ms:>10.3} ms  checksum {:#010x}",
+                case.name, expected[i]
             );
             results.row("compute", case.name, runtime, ms, "ms");
-            sums.entry(sum).or_default().push(runtime);
         }
         if sums.len() != 1 {
             bail!(

@@ -146,7 +146,10 @@ fn main() -> Result<()> {
     print!("{}", report::table(&results));
     report::write_json(&opts.out.join("results.json"), &results)?;
     report::write_markdown(&opts.docs, &opts, &machine, &results, elapsed)?;
-    let docs = opts.docs.canonicalize().unwrap_or_else(|_| opts.docs.clone());
+    let docs = opts
+        .docs
+        .canonicalize()
+        .unwrap_or_else(|_| opts.docs.clone());
     eprintln!(
         "bench: done in {:.0} s; wrote {} and {}",
         elapsed.as_secs_f64(),

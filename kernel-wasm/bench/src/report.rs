@@ -400,7 +400,8 @@ fn targets(results: &Results) -> Vec<Target> {
             status: status(ms <= 30.0),
         },
         None => {
-            let mut why = unavailable_reason(results, "startup", "go_hello on kernel-wasm unavailable");
+            let mut why =
+                unavailable_reason(results, "startup", "go_hello on kernel-wasm unavailable");
             if let Some(w) = results.value("startup", "go_hello", "wasmi") {
                 let _ = write!(why, " (raw wasmi, for context: {w:.2} ms)");
             }

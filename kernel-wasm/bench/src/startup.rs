@@ -79,10 +79,13 @@ pub fn run(opts: &Opts, results: &mut Results) -> Result<()> {
         let bytes = std::fs::read(&path)?;
         results.note("startup", format!("{case}: {what}, {} bytes", bytes.len()));
 
-        match kw::startup_available() {
+        match kw::startup_available(&bytes) {
             Ok(()) => {
-                let (ms, _) = median_ms(opts.runs(), || kw::load_instantiate(&bytes))
-                    .with_context(|| format!("startup/{case} on kernel-wasm"))?;
+                let rt = kernel_wasm::Runtime::new(kernel_wasm::RuntimeConfig::default());
+                let platform = kw::default_platform();
+                let (ms, _) =
+                    median_ms(opts.runs(), || kw::load_instantiate(&rt, &platform, &bytes))
+                        .with_context(|| format!("startup/{case} on kernel-wasm"))?;
                 eprintln!("  startup/{case:<9} kernel-wasm {ms:>9.3} ms");
                 results.row("startup", case, "kernel-wasm", ms, "ms");
             }
