@@ -43,6 +43,8 @@ fn platform(vfs: Arc<dyn Vfs>) -> Platform {
     platform
 }
 
+// `Platform` takes `Arc<dyn Vfs>` and `MemFs` is not `Send`/`Sync`; the bench is single-threaded.
+#[allow(clippy::arc_with_non_send_sync)]
 pub fn default_platform() -> Platform {
     platform(Arc::new(MemFs::new(1 << 20, 64)))
 }
@@ -141,6 +143,8 @@ pub struct WasiGuest {
 }
 
 impl WasiGuest {
+    // See `default_platform` on the `Arc`.
+    #[allow(clippy::arc_with_non_send_sync)]
     pub fn new(bytes: &[u8], total_bytes: u64) -> Result<Self, String> {
         let fs = Arc::new(crate::wasi::memfs(total_bytes));
         let config = InstanceConfig {

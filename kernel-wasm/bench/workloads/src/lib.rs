@@ -398,11 +398,11 @@ fn matrix_kernel(seed: u32) -> u32 {
         acc = acc.wrapping_add(s as u32);
     }
     // Matrix × matrix, then pull bit fields out of each product.
-    for i in 0..MDIM {
+    for a_row in &a {
         for j in 0..MDIM {
             let mut s = 0i32;
-            for (kk, row) in b.iter().enumerate() {
-                s = s.wrapping_add(a[i][kk].wrapping_mul(row[j]));
+            for (a_ik, b_row) in a_row.iter().zip(&b) {
+                s = s.wrapping_add(a_ik.wrapping_mul(b_row[j]));
             }
             let field = ((s as u32) >> 2) & 0x0f;
             acc = acc.wrapping_mul(7).wrapping_add((s as u32) ^ field);
