@@ -402,6 +402,10 @@ fn targets(results: &Results) -> Vec<Target> {
         None => {
             let mut why =
                 unavailable_reason(results, "startup", "go_hello on kernel-wasm unavailable");
+            if why == "not measured" {
+                // The Go toolchain itself was unavailable.
+                why = unavailable_reason(results, "startup", "go_hello unavailable");
+            }
             if let Some(w) = results.value("startup", "go_hello", "wasmi") {
                 let _ = write!(why, " (raw wasmi, for context: {w:.2} ms)");
             }
