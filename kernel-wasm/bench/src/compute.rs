@@ -175,6 +175,7 @@ pub fn run(opts: &Opts, results: &mut Results) -> Result<()> {
 
     // Runtimes take turns within each repetition, so drift in machine load (the machine is shared)
     // hits every runtime alike and the ratios stay fair.
+    let mut spreads = Vec::new();
     for case in CASES {
         let mut sums: BTreeMap<u32, Vec<&'static str>> = BTreeMap::new();
         let mut expected = Vec::with_capacity(guests.len());
@@ -199,6 +200,20 @@ pub fn run(opts: &Opts, results: &mut Results) -> Result<()> {
                 }
             }
         }
+        // The spread of kernel-wasm / wasmi within repetitions (each pair ran back to back): how much
+        // of the ratio column is noise on this machine.
+        let index = |name: &str| guests.iter().position(|(rt, _)| *rt == name);
+        if let (Some(k), Some(w)) = (index("kernel-wasm"), index("wasmi")) {
+            let mut paired: Vec<f64> = times[k].iter().zip(&times[w]).map(|(a, b)| a / b).collect();
+            let mid = median(&mut paired);
+            spreads.push(format!(
+                "{} {:.2}× [{:.2}–{:.2}]",
+                case.name,
+                mid,
+                paired[0],
+                paired[paired.len() - 1]
+            ));
+        }
         for (i, (runtime, _)) in guests.iter().enumerate() {
             let ms = median(&mut times[i]);
             eprintln!(
@@ -217,6 +232,15 @@ pub fn run(opts: &Opts, results: &mut Results) -> Result<()> {
         results
             .checksums
             .push(("compute", case.name.to_string(), sum, agreed));
+    }
+    if !spreads.is_empty() {
+        results.note(
+            "compute",
+            format!(
+                "kernel-wasm / wasmi per repetition (the two run back to back), median [min–max]: {}",
+                spreads.join(", ")
+            ),
+        );
     }
     Ok(())
 }
