@@ -206,6 +206,7 @@ pub fn run(opts: &Opts, results: &mut Results) -> Result<()> {
         if let (Some(k), Some(w)) = (index("kernel-wasm"), index("wasmi")) {
             let mut paired: Vec<f64> = times[k].iter().zip(&times[w]).map(|(a, b)| a / b).collect();
             let mid = median(&mut paired);
+            results.compute_paired.push((case.name, mid));
             spreads.push(format!(
                 "{} {:.2}× [{:.2}–{:.2}]",
                 case.name,

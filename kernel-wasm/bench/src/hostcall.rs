@@ -10,7 +10,7 @@
 use anyhow::{Context, Result};
 
 use crate::compute::wasmi_engine;
-use crate::measure::{median_ms, wt};
+use crate::measure::{interleaved, wt, Runner};
 use crate::{kw, Opts, Results};
 
 /// Where the guest asks the host to write the argument count and size.
@@ -67,25 +67,25 @@ pub fn run(opts: &Opts, results: &mut Results) -> Result<()> {
         ),
     );
 
-    let mut measured: Vec<(&'static str, u32)> = Vec::new();
-    let mut record = |results: &mut Results, runtime: &'static str, ms: f64, sum: u32| {
-        let ns = ms * 1e6 / f64::from(calls);
-        eprintln!("  hostcall/{case} {runtime:<12} {ns:>8.2} ns/call");
-        results.row("hostcall", case, runtime, ns, "ns/call");
-        measured.push((runtime, sum));
-    };
+    // Each runner owns its instance and runs `run(calls)` once; the runtimes take turns within each
+    // repetition so load drift on a shared machine hits them alike.
+    let mut runners: Vec<(&'static str, Runner)> = Vec::new();
 
     match kw::HostcallGuest::new(&bytes) {
-        Ok(mut g) => {
-            let (ms, sum) = median_ms(runs, || g.run(calls)).context("hostcall on kernel-wasm")?;
-            let expected = (runs as u64 + 1) * u64::from(calls);
-            anyhow::ensure!(
-                g.host_calls() == expected,
-                "kernel-wasm counted {} host calls, expected {expected}",
-                g.host_calls()
-            );
-            record(results, "kernel-wasm", ms, sum);
-        }
+        Ok(mut g) => runners.push((
+            "kernel-wasm",
+            Box::new(move || {
+                let before = g.host_calls();
+                let sum = g.run(calls)?;
+                // Cross-check that every call really went through kernel-wasm's host layer.
+                let counted = g.host_calls() - before;
+                anyhow::ensure!(
+                    counted == u64::from(calls),
+                    "kernel-wasm counted {counted} host calls, expected {calls}"
+                );
+                Ok(sum)
+            }),
+        )),
         Err(reason) => results.note("hostcall", format!("kernel-wasm unavailable: {reason}")),
     }
 
@@ -110,9 +110,7 @@ pub fn run(opts: &Opts, results: &mut Results) -> Result<()> {
         let instance = linker.instantiate_and_start(&mut store, &wmod)?;
         *store.data_mut() = instance.get_memory(&store, "memory");
         let f = instance.get_typed_func::<u32, u32>(&store, "run")?;
-        let (ms, sum) =
-            median_ms(runs, || Ok(f.call(&mut store, calls)?)).context("hostcall on wasmi")?;
-        record(results, "wasmi", ms, sum);
+        runners.push(("wasmi", Box::new(move || Ok(f.call(&mut store, calls)?))));
     }
 
     // wasmtime, for reference.
@@ -141,9 +139,19 @@ pub fn run(opts: &Opts, results: &mut Results) -> Result<()> {
         let f = instance
             .get_typed_func::<u32, u32>(&mut store, "run")
             .map_err(wt)?;
-        let (ms, sum) = median_ms(runs, || f.call(&mut store, calls).map_err(wt))
-            .context("hostcall on wasmtime")?;
-        record(results, "wasmtime", ms, sum);
+        runners.push((
+            "wasmtime",
+            Box::new(move || f.call(&mut store, calls).map_err(wt)),
+        ));
+    }
+
+    let mut measured: Vec<(&'static str, u32)> = Vec::new();
+    let figures = interleaved(runs, &mut runners).context("hostcall")?;
+    for (&(runtime, _), (ms, sum)) in runners.iter().zip(figures) {
+        let ns = ms * 1e6 / f64::from(calls);
+        eprintln!("  hostcall/{case} {runtime:<12} {ns:>8.2} ns/call");
+        results.row("hostcall", case, runtime, ns, "ns/call");
+        measured.push((runtime, sum));
     }
 
     if let Some((runtime, sum)) = measured.iter().find(|(_, sum)| *sum != calls) {

@@ -43,6 +43,9 @@ pub struct Results {
     pub notes: Vec<(&'static str, String)>,
     /// `(group, case, checksum, runtimes that agreed)`.
     pub checksums: Vec<(&'static str, String, u32, Vec<&'static str>)>,
+    /// `(case, median of the per-repetition kernel-wasm / wasmi ratios)` of group compute: the
+    /// drift-resistant figure the compute target is judged on.
+    pub compute_paired: Vec<(&'static str, f64)>,
 }
 
 impl Results {

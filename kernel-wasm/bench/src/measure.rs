@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 /// Runs `f` once untimed, then `runs` times timed; returns the median duration in milliseconds and
 /// the checksum every repetition returned (a repetition that disagrees is an error).
@@ -19,6 +19,37 @@ pub fn median_ms(runs: usize, mut f: impl FnMut() -> Result<u32>) -> Result<(f64
         }
     }
     Ok((median(&mut times), expected))
+}
+
+/// One timed unit of work that returns a checksum.
+pub type Runner = Box<dyn FnMut() -> Result<u32>>;
+
+/// Like [`median_ms`] for several runners at once, taking turns within each repetition (so drift in
+/// machine load hits all alike). Returns `(median ms, checksum)` per runner, in order.
+pub fn interleaved(runs: usize, runners: &mut [(&'static str, Runner)]) -> Result<Vec<(f64, u32)>> {
+    let mut expected = Vec::with_capacity(runners.len());
+    for (name, run) in runners.iter_mut() {
+        expected.push(run().with_context(|| format!("on {name}"))?);
+    }
+    let mut times = vec![Vec::with_capacity(runs); runners.len()];
+    for _ in 0..runs {
+        for (i, (name, run)) in runners.iter_mut().enumerate() {
+            let start = Instant::now();
+            let got = run().with_context(|| format!("on {name}"))?;
+            times[i].push(start.elapsed().as_secs_f64() * 1e3);
+            if got != expected[i] {
+                bail!(
+                    "{name}: checksum changed between repetitions: {:#010x} then {got:#010x}",
+                    expected[i]
+                );
+            }
+        }
+    }
+    Ok(times
+        .iter_mut()
+        .zip(expected)
+        .map(|(t, sum)| (median(t), sum))
+        .collect())
 }
 
 /// The median of `values` (mean of the middle two for an even count).
