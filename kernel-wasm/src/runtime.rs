@@ -43,6 +43,7 @@ impl Runtime {
         let engine = wasmi::Engine::new(&wasmi_config);
         let mut registry = Registry::new(&engine);
         crate::wasi::register(&mut registry);
+        crate::agents::register(&mut registry);
         Runtime { engine, registry }
     }
 
@@ -113,7 +114,7 @@ impl Runtime {
 pub(crate) fn one_line(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for word in text.split_whitespace() {
-        if !out.is_empty() && !(out.ends_with('[') || word.starts_with(']')) {
+        if !(out.is_empty() || out.ends_with('[') || word.starts_with(']')) {
             out.push(' ');
         }
         out.push_str(word);
