@@ -72,7 +72,7 @@ fn send_to_a_dead_agent_fails_clearly() {
     assert_eq!(e.state(quick), AgentState::Exited(0));
     // The host gets an error naming the state...
     let err = e.system.send(quick, b"hello").unwrap_err().to_string();
-    assert_eq!(err, "agent 1 is not running: it exited with status 0");
+    assert_eq!(err, "agent 1 is not running: exited with status 0");
     assert_eq!(
         e.system.send(99, b"x").unwrap_err().to_string(),
         "there is no agent 99"

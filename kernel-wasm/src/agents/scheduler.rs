@@ -89,7 +89,11 @@ pub enum Event {
     /// A message to the host (agent 0).
     Message(Message),
     /// An agent ended (exited, trapped, or ran out of fuel).
-    Ended { id: u32, state: AgentState },
+    Ended {
+        id: u32,
+        name: String,
+        state: AgentState,
+    },
     /// An agent's `spawn` failed for this reason (the agent got an error code).
     SpawnFailed {
         parent: u32,
@@ -131,11 +135,44 @@ impl fmt::Display for RunReport {
     }
 }
 
+/// How the host spawns an agent.
+#[derive(Debug, Clone)]
+pub struct SpawnOptions {
+    /// What the agent may do (its children get at most this).
+    pub caps: CapSet,
+    /// Lifetime fuel (`None`: the system's default).
+    pub fuel: Option<u64>,
+    /// Agents its spawn tree may create (`None`: the system's default).
+    pub spawn_limit: Option<u32>,
+    /// Its mailbox depth (`None`: the system's default); children inherit it.
+    pub mailbox_depth: Option<usize>,
+}
+
+impl SpawnOptions {
+    pub fn new(caps: CapSet) -> Self {
+        SpawnOptions {
+            caps,
+            fuel: None,
+            spawn_limit: None,
+            mailbox_depth: None,
+        }
+    }
+}
+
 /// The spawn budget of one spawn tree.
 #[derive(Debug, Clone, Copy)]
 struct Budget {
     used: u32,
     limit: u32,
+}
+
+/// Where a new agent sits: its parent, its spawn tree's budget, what its children inherit.
+#[derive(Debug, Clone, Copy)]
+struct Tree {
+    parent: u32,
+    budget: usize,
+    spawn_limit: u32,
+    mailbox_depth: usize,
 }
 
 /// What a slice asks the scheduler to do next.
@@ -181,35 +218,37 @@ impl System {
         &self.config
     }
 
-    /// Spawns an agent for the host from the module at absolute VFS path `path` with `caps`.
-    /// `spawn_limit`/`mailbox_depth` default to the system's.
-    pub fn spawn(
-        &mut self,
-        runtime: &Runtime,
-        path: &str,
-        caps: CapSet,
-        spawn_limit: Option<u32>,
-        mailbox_depth: Option<usize>,
-    ) -> Result<u32> {
-        let limit = spawn_limit.unwrap_or(self.config.spawn_limit);
-        let depth = mailbox_depth.unwrap_or(self.config.mailbox_depth);
+    /// Spawns an agent for the host from the module at absolute VFS path `path`.
+    pub fn spawn(&mut self, runtime: &Runtime, path: &str, options: SpawnOptions) -> Result<u32> {
+        let limit = options.spawn_limit.unwrap_or(self.config.spawn_limit);
+        let depth = options.mailbox_depth.unwrap_or(self.config.mailbox_depth);
+        let fuel = options.fuel.or(self.config.fuel);
         let budget = self.budgets.len();
-        let id = self.spawn_agent(runtime, HOST_ID, path, caps, budget, limit, depth)?;
+        let tree = Tree {
+            parent: HOST_ID,
+            budget,
+            spawn_limit: limit,
+            mailbox_depth: depth,
+        };
+        let id = self.spawn_agent(runtime, tree, path, options.caps, fuel)?;
         self.budgets.push(Budget { used: 0, limit });
         Ok(id)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn spawn_agent(
         &mut self,
         runtime: &Runtime,
-        parent: u32,
+        tree: Tree,
         path: &str,
         caps: CapSet,
-        budget: usize,
-        spawn_limit: u32,
-        mailbox_depth: usize,
+        fuel: Option<u64>,
     ) -> Result<u32> {
+        let Tree {
+            parent,
+            budget,
+            spawn_limit,
+            mailbox_depth,
+        } = tree;
         if self.live >= self.config.max_agents {
             return Err(Error::LimitExceeded {
                 kind: LimitKind::Spawn,
@@ -228,7 +267,7 @@ impl System {
         config.id = id;
         config.caps = caps;
         config.args = alloc::vec![name.clone()];
-        config.fuel = self.config.fuel;
+        config.fuel = fuel;
         config.slice_fuel = self.config.slice_fuel;
         config.spawn_limit = Some(spawn_limit);
         config.mailbox_depth = Some(mailbox_depth);
@@ -309,7 +348,7 @@ impl System {
         Error::State {
             message: match self.agents.get(&id) {
                 None => format!("there is no agent {id}"),
-                Some(agent) => format!("agent {id} is not running: it {}", agent.state),
+                Some(agent) => format!("agent {id} is not running: {}", agent.state),
             },
         }
     }
@@ -484,6 +523,7 @@ impl System {
             if agent.state.is_done() {
                 sink(Event::Ended {
                     id,
+                    name: agent.name.clone(),
                     state: agent.state.clone(),
                 });
             }
@@ -589,7 +629,13 @@ impl System {
                 Err(_) => return ERR_BAD_CONFIG,
             }
         };
-        let (budget, limit, depth) = (agent.budget, agent.spawn_limit, agent.mailbox_depth);
+        let tree = Tree {
+            parent,
+            budget: agent.budget,
+            spawn_limit: agent.spawn_limit,
+            mailbox_depth: agent.mailbox_depth,
+        };
+        let budget = tree.budget;
         let Some(&Budget { used, limit: cap }) = self.budgets.get(budget) else {
             return ERR_SPAWN_FAILED;
         };
@@ -601,7 +647,8 @@ impl System {
         } else {
             format!("/{path}")
         };
-        match self.spawn_agent(runtime, parent, &path, caps, budget, limit, depth) {
+        let fuel = self.config.fuel;
+        match self.spawn_agent(runtime, tree, &path, caps, fuel) {
             Ok(id) => {
                 if let Some(b) = self.budgets.get_mut(budget) {
                     b.used += 1;

@@ -6,7 +6,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use kernel_wasm::agents::{AgentState, Event, Message, RunReport, System, SystemConfig};
+use kernel_wasm::agents::{
+    AgentState, Event, Message, RunReport, SpawnOptions, System, SystemConfig,
+};
 use kernel_wasm::hosted::{platform_with_console, CaptureConsole};
 use kernel_wasm::{CapSet, Platform, Runtime};
 
@@ -61,9 +63,7 @@ impl Env {
             .spawn(
                 &self.runtime,
                 &format!("/agents/{name}.wasm"),
-                caps,
-                None,
-                None,
+                SpawnOptions::new(caps),
             )
             .expect("spawn")
     }
