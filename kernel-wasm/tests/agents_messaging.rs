@@ -193,3 +193,87 @@ fn spawn_of_a_missing_module_reports_why() {
         Event::SpawnFailed { parent: 1, path, reason }
             if path == "/agents/pong.wasm" && reason.starts_with("invalid module pong.wasm"))));
 }
+
+#[test]
+fn agent_functions_outside_the_scheduler_answer_not_an_agent() {
+    let runtime = kernel_wasm::Runtime::default();
+    let wasm = wat::parse_file(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/agents/timeout.wat"
+    ))
+    .unwrap();
+    let module = runtime.load(&wasm, Some("timeout.wasm")).unwrap();
+    let platform = kernel_wasm::hosted::platform();
+    let mut config = kernel_wasm::InstanceConfig::new(platform);
+    config.caps = agent_caps();
+    let mut instance = runtime.instantiate(&module, config).unwrap();
+    assert_eq!(
+        instance.call("agent_run", &[]).unwrap(),
+        kernel_wasm::CallOutcome::Returned(vec![kernel_wasm::Value::I32(abi::ERR_NOT_AN_AGENT)])
+    );
+}
+
+/// Reports the result of each bad call to the host as a 4-byte message.
+const BAD_CALLS: &str = r#"
+(module
+  (import "agent" "send_message" (func $send (param i32 i32 i32) (result i32)))
+  (import "agent" "try_receive_message" (func $try (param i32 i32 i32) (result i32)))
+  (import "agent" "spawn" (func $spawn (param i32 i32 i32 i32) (result i32)))
+  (import "agent" "log" (func $log (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 32) "/agents/nothing.wasm")
+  (data (i32.const 64) "teleport")
+  (data (i32.const 96) "/agents/busy.wasm")
+  (func $report (param $code i32)
+    (i32.store (i32.const 0) (local.get $code))
+    (drop (call $send (i32.const 0) (i32.const 0) (i32.const 4))))
+  (func (export "agent_run")
+    (call $report (call $send (i32.const 0) (i32.const 65535) (i32.const 4)))
+    (call $report (call $send (i32.const 0) (i32.const 0) (i32.const 65537)))
+    (call $report (call $send (i32.const 7) (i32.const 0) (i32.const 4)))
+    (call $report (call $try (i32.const 16) (i32.const 4) (i32.const 2)))
+    (call $report (call $try (i32.const 16) (i32.const 4) (i32.const 8)))
+    (call $report (call $spawn (i32.const 32) (i32.const 20) (i32.const 0) (i32.const 0)))
+    (call $report (call $spawn (i32.const 96) (i32.const 17) (i32.const 64) (i32.const 8)))
+    (call $report (call $spawn (i32.const 65530) (i32.const 17) (i32.const 0) (i32.const 0)))
+    (call $report (call $log (i32.const 2) (i32.const 65530) (i32.const 17)))))
+"#;
+
+#[test]
+fn bad_calls_get_their_documented_codes() {
+    let mut e = env(SystemConfig::default());
+    kernel_wasm::vfs::write_file(
+        &*e.platform.vfs,
+        "/agents/bad.wasm",
+        &wat::parse_str(BAD_CALLS).unwrap(),
+    )
+    .unwrap();
+    let id = e.spawn("bad");
+    e.run(100);
+    assert_eq!(e.state(id), AgentState::Exited(0));
+    let codes: Vec<i32> = e
+        .host_messages()
+        .iter()
+        .map(|m| i32::from_le_bytes(m.body[..4].try_into().unwrap()))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            abi::ERR_BAD_POINTER,
+            abi::ERR_TOO_LARGE,
+            abi::ERR_NO_SUCH_AGENT,
+            abi::ERR_BAD_POINTER,
+            abi::ERR_NO_MESSAGE,
+            abi::ERR_SPAWN_FAILED,
+            abi::ERR_BAD_CONFIG,
+            abi::ERR_BAD_POINTER,
+            abi::ERR_BAD_POINTER,
+        ]
+    );
+    assert!(e
+        .system
+        .send(0, b"x")
+        .unwrap_err()
+        .to_string()
+        .contains("host itself"));
+}

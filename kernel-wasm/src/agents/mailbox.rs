@@ -3,7 +3,8 @@
 //!
 //! Hot path: a send allocates once (the message body, exactly its length) and copies once (guest
 //! memory → body); the receive copies the body into the receiver's buffer and frees it. The queue
-//! itself is preallocated up to [`PREALLOCATED_SLOTS`] entries.
+//! itself is allocated at creation for up to [`PREALLOCATED_SLOTS`] entries (the whole default
+//! depth), so queueing does not allocate.
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -12,8 +13,8 @@ use crate::guest::{GuestMemory, GuestPtr};
 
 use super::abi::{ERR_BAD_POINTER, ERR_BUFFER_TOO_SMALL, ERR_NO_MESSAGE};
 
-/// Mailbox slots reserved up front (a deeper mailbox grows on demand).
-pub const PREALLOCATED_SLOTS: usize = 16;
+/// Mailbox slots reserved up front (a deeper mailbox grows on demand past this).
+pub const PREALLOCATED_SLOTS: usize = 256;
 
 /// One message: who sent it and its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]

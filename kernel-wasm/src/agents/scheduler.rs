@@ -325,6 +325,11 @@ impl System {
 
     /// Sends `body` from the host to agent `to`.
     pub fn send(&mut self, to: u32, body: &[u8]) -> Result<()> {
+        if to == HOST_ID {
+            return Err(Error::State {
+                message: String::from("agent 0 is the host itself"),
+            });
+        }
         if body.len() > super::abi::MAX_MESSAGE_BYTES as usize {
             return Err(Error::LimitExceeded {
                 kind: LimitKind::Mailbox,
