@@ -71,3 +71,36 @@ fn agent_session_transcript() {
     assert_eq!(first, second, "two runs of the same session differ");
     insta::assert_snapshot!(first);
 }
+
+#[test]
+fn agent_commands_check_their_arguments() {
+    let console = Arc::new(CaptureConsole::default());
+    let mut shell = Shell::new(platform_with_console(console.clone()));
+    let mut out = |line: &str| {
+        console.output.lock().unwrap().clear();
+        shell.execute(line);
+        console.text()
+    };
+    assert_eq!(
+        out("agent-send 1"),
+        "error: agent-send: usage: agent-send ID TEXT...\n"
+    );
+    assert_eq!(
+        out("agent-kill one"),
+        "error: agent id: \"one\" is not a number\n"
+    );
+    assert_eq!(
+        out("agent-run 1 2"),
+        "error: agent-run: usage: agent-run [MAX_SLICES]\n"
+    );
+    assert_eq!(
+        out("agent-spawn --fuel x /a.wasm"),
+        "error: --fuel: \"x\" is not a number\n"
+    );
+    assert_eq!(out("agent-kill 5"), "error: there is no agent 5\n");
+    assert_eq!(out("agent-list"), "no agents\n");
+    assert_eq!(
+        out("agent-run"),
+        "agent-run: idle after 0 slices (0 ready, 0 blocked, 0 done)\n"
+    );
+}
