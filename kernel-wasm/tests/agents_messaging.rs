@@ -277,3 +277,30 @@ fn bad_calls_get_their_documented_codes() {
         .to_string()
         .contains("host itself"));
 }
+
+#[test]
+fn a_message_wakes_a_receive_with_timeout_before_it_expires() {
+    let mut e = env(SystemConfig::default());
+    let waiter = r#"
+      (module
+        (import "agent" "receive_message_timeout"
+          (func $recv (param i32 i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (func (export "agent_run") (result i32)
+          (call $recv (i32.const 64) (i32.const 16) (i32.const 0) (i32.const 60000))))"#;
+    kernel_wasm::vfs::write_file(
+        &*e.platform.vfs,
+        "/agents/waiter.wasm",
+        &wat::parse_str(waiter).unwrap(),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let waiter = e.spawn("waiter");
+    let sender = e.spawn("sendto");
+    e.system.send(sender, &waiter.to_le_bytes()).unwrap();
+    let report = e.run(100);
+    assert_eq!(report.stop, StopReason::Idle);
+    assert_eq!(e.state(sender), AgentState::Exited(0));
+    assert_eq!(e.state(waiter), AgentState::Exited(2), "received \"hi\"");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}
