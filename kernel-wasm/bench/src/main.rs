@@ -7,10 +7,12 @@
 //! `kernel-wasm-bench [--quick] --out <dir>`; this binary measures, checks that every runtime computed
 //! the same checksum, prints a table, and writes `<out>/results.json` and `docs/benchmarks.md`.
 //!
-//! Groups and their modules: `compute`, `hostcall`, `wasi`, `startup`; `agents` and `llm` are reported
-//! as not measurable until those subsystems exist (see [`pending`]). Everything that touches the
+//! Groups and their modules: `compute`, `hostcall`, `wasi`, `startup`, `agents`; `llm` is reported as
+//! not measurable until that subsystem exists (see [`pending`]). Everything that touches the
 //! kernel-wasm runtime API lives in [`kw`].
 
+mod agents;
+mod alloc;
 mod compute;
 mod hostcall;
 mod kw;
@@ -142,6 +144,8 @@ fn main() -> Result<()> {
     wasi::run(&opts, &mut results)?;
     eprintln!("bench: startup");
     startup::run(&opts, &mut results)?;
+    eprintln!("bench: agents");
+    agents::run(&opts, &mut results)?;
     pending::run(&opts, &mut results);
 
     let elapsed = started.elapsed();
