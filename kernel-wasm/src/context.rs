@@ -4,6 +4,7 @@
 use alloc::string::String;
 
 use crate::caps::CapSet;
+use crate::limits::Limiter;
 use crate::platform::Platform;
 use crate::wasi::WasiCtx;
 
@@ -28,5 +29,7 @@ pub struct HostContext {
     pub memory: Option<wasmi::Memory>,
     pub wasi: WasiCtx,
     pub stats: HostStats,
-    pub(crate) limits: wasmi::StoreLimits,
+    /// Memory and table limits (the store's `ResourceLimiter`), usage peaks, and the limits host
+    /// modules enforce themselves (spawned agents, mailbox depth).
+    pub limits: Limiter,
 }
