@@ -167,6 +167,18 @@ impl CapSet {
         &self.grants
     }
 
+    /// This set less every grant of `cap` (in any scope).
+    pub fn without(&self, cap: Capability) -> CapSet {
+        CapSet {
+            grants: self
+                .grants
+                .iter()
+                .filter(|g| g.capability != cap)
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// Whether `cap` is granted in any scope.
     #[inline]
     pub fn has(&self, cap: Capability) -> bool {
@@ -300,6 +312,54 @@ mod tests {
         );
         assert!(CapSet::parse("clock=/x").is_err());
         assert!(CapSet::parse("file:read=data").is_err());
+    }
+
+    #[test]
+    fn file_capabilities_are_scoped_per_preopen() {
+        let set = CapSet::parse("file:read,file:write=/out,file:create=/out/new/").unwrap();
+        // Unscoped: every preopen.
+        for mount in ["/", "/data", "/out", "/anything/deep"] {
+            assert!(set.allows_path(Capability::FileRead, mount), "{mount}");
+        }
+        // Scoped: the scope and below, component-wise, trailing slashes ignored.
+        assert!(set.allows_path(Capability::FileWrite, "/out"));
+        assert!(set.allows_path(Capability::FileWrite, "/out/"));
+        assert!(set.allows_path(Capability::FileWrite, "/out/sub"));
+        assert!(!set.allows_path(Capability::FileWrite, "/output"));
+        assert!(!set.allows_path(Capability::FileWrite, "/"));
+        assert!(!set.allows_path(Capability::FileWrite, "/data"));
+        assert!(set.allows_path(Capability::FileCreate, "/out/new"));
+        assert!(!set.allows_path(Capability::FileCreate, "/out"));
+        // Not granted at all: no preopen.
+        let none = CapSet::parse("clock").unwrap();
+        for cap in [
+            Capability::FileRead,
+            Capability::FileWrite,
+            Capability::FileCreate,
+        ] {
+            assert!(!none.has(cap));
+            assert!(!none.allows_path(cap, "/data"), "{cap}");
+        }
+        // A scope on the root covers everything.
+        let root = CapSet::parse("file:read=/").unwrap();
+        assert!(root.allows_path(Capability::FileRead, "/data"));
+    }
+
+    #[test]
+    fn without_removes_every_scope_of_a_capability() {
+        let set = CapSet::parse("file:read=/a,file:read=/b,clock").unwrap();
+        let less = set.without(Capability::FileRead);
+        assert_eq!(less.to_string(), "clock");
+        assert_eq!(CapSet::all().without(Capability::Env).grants().len(), 13);
+    }
+
+    #[test]
+    fn disjoint_scopes_intersect_to_nothing() {
+        let a = CapSet::parse("file:read=/data").unwrap();
+        let b = CapSet::parse("file:read=/etc").unwrap();
+        assert_eq!(a.intersect(&b), CapSet::none());
+        assert_eq!(CapSet::all().intersect(&CapSet::none()), CapSet::none());
+        assert_eq!(CapSet::none().intersect(&CapSet::all()), CapSet::none());
     }
 
     #[test]

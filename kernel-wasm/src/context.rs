@@ -4,6 +4,7 @@
 use alloc::string::String;
 
 use crate::caps::CapSet;
+use crate::limits::Limiter;
 use crate::platform::Platform;
 use crate::wasi::WasiCtx;
 
@@ -31,5 +32,7 @@ pub struct HostContext {
     /// The agent system this instance belongs to, when it runs as an agent (`None` otherwise:
     /// the `agent` host functions then answer "no such agent").
     pub agent: Option<crate::agents::AgentLink>,
-    pub(crate) limits: wasmi::StoreLimits,
+    /// Memory and table limits (the store's `ResourceLimiter`), usage peaks, and the limits host
+    /// modules enforce themselves (spawned agents, mailbox depth).
+    pub limits: Limiter,
 }

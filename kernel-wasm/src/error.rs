@@ -27,6 +27,8 @@ pub enum LimitKind {
     Mailbox,
     /// Instances in one store.
     Instances,
+    /// Credits of fuel-based pacing (see `limits::Pacer`).
+    Credits,
 }
 
 impl LimitKind {
@@ -39,6 +41,7 @@ impl LimitKind {
             LimitKind::Spawn => "spawn_limit",
             LimitKind::Mailbox => "mailbox_depth",
             LimitKind::Instances => "instance_limit",
+            LimitKind::Credits => "credits",
         }
     }
 }
@@ -129,6 +132,12 @@ pub enum Error {
         what: String,
         message: String,
     },
+    /// A manifest is invalid: where (1-based line, when known), which field, and why.
+    Manifest {
+        line: Option<u32>,
+        field: Option<String>,
+        message: String,
+    },
     /// The call is not possible in the instance's current state (e.g. it already exited).
     State {
         message: String,
@@ -178,6 +187,16 @@ impl fmt::Display for Error {
             }
             Error::Fs { path, error } => write!(f, "{path}: {error}"),
             Error::Config { what, message } => write!(f, "{what}: {message}"),
+            Error::Manifest { line, field, message } => {
+                f.write_str("manifest")?;
+                if let Some(line) = line {
+                    write!(f, ", line {line}")?;
+                }
+                if let Some(field) = field {
+                    write!(f, ", {field}")?;
+                }
+                write!(f, ": {message}")
+            }
             Error::State { message } => f.write_str(message),
         }
     }

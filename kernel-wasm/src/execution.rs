@@ -75,6 +75,9 @@ pub struct Execution {
     name: String,
     state: State,
     results: Vec<wasmi::Val>,
+    /// The least fuel the next slice must have to make progress (wasmi charges a whole block
+    /// up front), from the last out-of-fuel pause.
+    required: u64,
 }
 
 impl fmt::Debug for Execution {
@@ -96,6 +99,7 @@ impl Execution {
             name: name.to_string(),
             state: State::NotStarted { func, params },
             results: vec![wasmi::Val::I32(0); results],
+            required: 0,
         }
     }
 
@@ -148,7 +152,7 @@ impl Execution {
             self.state = State::Done;
             return Step::Finished(Err(e));
         }
-        let granted = match inst.begin_slice(slice) {
+        let granted = match inst.begin_slice(slice.max(self.required)) {
             Ok(granted) => granted,
             Err(e) => {
                 self.state = State::Done;
@@ -177,7 +181,10 @@ impl Execution {
                 Step::Finished(Ok(CallOutcome::Returned(values)))
             }
             Ok(ResumableCall::OutOfFuel(call)) => {
-                if inst.fuel_left() == 0 {
+                // What is left (fuel, credits) cannot pay for the next block: stop rather than
+                // resume forever without progress.
+                self.required = call.required_fuel();
+                if !inst.can_supply(self.required) {
                     return Step::Finished(Err(inst.out_of_fuel(&self.name)));
                 }
                 self.state = State::OutOfFuel(call);

@@ -6,12 +6,13 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use wasmi::{Linker, Store, StoreLimitsBuilder};
+use wasmi::{Linker, Store, TrapCode};
 
 use crate::caps::CapSet;
 use crate::context::{HostContext, HostStats};
 use crate::error::{Error, LimitKind, Result};
 use crate::execution::Execution;
+use crate::limits::{Limiter, Pacer, DEFAULT_FUEL_PER_CREDIT};
 use crate::module::Module;
 use crate::platform::Platform;
 use crate::values::{check_signature, parse_args, Value};
@@ -30,8 +31,18 @@ pub struct InstanceConfig {
     pub env: Vec<(String, String)>,
     /// Total fuel the instance may consume over its lifetime; `None` is unlimited.
     pub fuel: Option<u64>,
-    /// Largest linear memory in bytes; growth past it fails (`memory.grow` returns -1).
+    /// Largest linear memory in bytes (all memories of the instance together); growing past it
+    /// stops the instance with `LimitExceeded { kind: Memory }`.
     pub max_memory: Option<usize>,
+    /// Most table elements (all tables together); growing past it stops the instance with
+    /// `LimitExceeded { kind: Table }`.
+    pub max_table_elements: Option<usize>,
+    /// Fuel-based pacing: a budget of credits, each bought as `fuel_per_credit` fuel when the
+    /// instance's fuel runs out; spent credits stop it with `LimitExceeded { kind: Credits }`.
+    /// With credits, `fuel` (if any) is fuel given before the first credit is spent.
+    pub credits: Option<u64>,
+    /// Fuel one credit buys (default [`DEFAULT_FUEL_PER_CREDIT`]).
+    pub fuel_per_credit: u64,
     /// Wall-clock budget of the instance over its lifetime, in milliseconds; checked between
     /// fuel slices.
     pub time_limit_ms: Option<u64>,
@@ -59,10 +70,13 @@ impl InstanceConfig {
             env: Vec::new(),
             fuel: None,
             max_memory: None,
-            time_limit_ms: None,
-            slice_fuel: DEFAULT_SLICE_FUEL,
+            max_table_elements: None,
             spawn_limit: None,
             mailbox_depth: None,
+            credits: None,
+            fuel_per_credit: DEFAULT_FUEL_PER_CREDIT,
+            time_limit_ms: None,
+            slice_fuel: DEFAULT_SLICE_FUEL,
         }
     }
 }
@@ -83,6 +97,13 @@ pub struct Stats {
     pub host_calls: u64,
     /// Wall time spent inside calls to the instance (including instantiation), in nanoseconds.
     pub wall_ns: u64,
+    /// Linear memory now and at its largest, in bytes.
+    pub memory_bytes: u64,
+    pub peak_memory_bytes: u64,
+    /// The most table elements the instance had.
+    pub peak_table_elements: u64,
+    /// Credits spent on fuel (fuel-based pacing; 0 without it).
+    pub credits_spent: u64,
 }
 
 /// Fuel given to an instance without a limit: effectively infinite (the store keeps a u64).
@@ -102,6 +123,8 @@ pub struct Instance {
     slice_fuel: u64,
     wall_ns: u64,
     exited: Option<i32>,
+    /// Fuel-based pacing, if the instance has a budget of credits.
+    pacer: Option<Pacer>,
 }
 
 impl Instance {
@@ -113,10 +136,17 @@ impl Instance {
     ) -> Result<Self> {
         let clock = config.platform.clock.clone();
         let started = clock.monotonic_ns();
-        let mut limits = StoreLimitsBuilder::new();
-        if let Some(max) = config.max_memory {
-            limits = limits.memory_size(max);
-        }
+        let mut limits = Limiter::new(config.max_memory, config.max_table_elements);
+        limits.spawn_limit = config.spawn_limit;
+        limits.mailbox_depth = config.mailbox_depth;
+        let mut pacer = config
+            .credits
+            .map(|credits| Pacer::new(credits, config.fuel_per_credit));
+        // With pacing, `fuel` is a head start and the credits pay for the rest.
+        let mut fuel_limit = match pacer {
+            Some(_) => Some(config.fuel.unwrap_or(0)),
+            None => config.fuel,
+        };
         let ctx = HostContext {
             id: config.id,
             module: module.name().to_string(),
@@ -129,21 +159,32 @@ impl Instance {
             },
             stats: HostStats::default(),
             agent: None,
-            limits: limits.build(),
+            limits,
         };
         let mut store = Store::new(engine, ctx);
         store.limiter(|ctx| &mut ctx.limits);
-        // The start function runs non-resumably, with the whole budget.
-        let start_fuel = config.fuel.unwrap_or(UNLIMITED_FUEL);
+        // The start function runs non-resumably, with the whole budget (credits included; the
+        // whole credits it leaves unused are refunded below).
+        if let (Some(limit), Some(pacer)) = (&mut fuel_limit, &mut pacer) {
+            *limit = limit.saturating_add(pacer.draw(u64::MAX));
+        }
+        let start_fuel = fuel_limit.unwrap_or(UNLIMITED_FUEL);
         store.set_fuel(start_fuel).map_err(|e| Error::Instantiate {
             module: module.name().to_string(),
             reason: e.to_string(),
         })?;
         let instance = linker
             .instantiate_and_start(&mut store, &module.inner)
-            .map_err(
-                |e| match crate::execution::classify("start", e, start_fuel) {
-                    Err(err @ (Error::OutOfFuel { .. } | Error::LimitExceeded { .. })) => err,
+            .map_err(|e| {
+                if let Some(hit) = store.data_mut().limits.take_hit() {
+                    return hit.to_error(module.name());
+                }
+                match crate::execution::classify("start", e, start_fuel) {
+                    Err(err @ Error::OutOfFuel { .. }) => match &pacer {
+                        Some(pacer) => pacer.exhausted(module.name()),
+                        None => err,
+                    },
+                    Err(err @ Error::LimitExceeded { .. }) => err,
                     Err(Error::Trap { message, .. }) => Error::Instantiate {
                         module: module.name().to_string(),
                         reason: message,
@@ -156,16 +197,22 @@ impl Instance {
                         module: module.name().to_string(),
                         reason: "the start function exited".to_string(),
                     },
-                },
-            )?;
+                }
+            })?;
         let fuel_used = start_fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        if let (Some(limit), Some(pacer)) = (&mut fuel_limit, &mut pacer) {
+            let head_start = config.fuel.unwrap_or(0);
+            // Fuel left beyond the head start came from credits: refund its whole credits.
+            let unused = limit.saturating_sub(fuel_used.max(head_start));
+            *limit = limit.saturating_sub(pacer.refund(unused));
+        }
         store.data_mut().memory = instance.get_memory(&store, "memory");
         let wall_ns = clock.monotonic_ns().saturating_sub(started);
         Ok(Instance {
             store,
             instance,
             module: module.clone(),
-            fuel_limit: config.fuel,
+            fuel_limit,
             fuel_used,
             deadline_ns: config
                 .time_limit_ms
@@ -174,6 +221,7 @@ impl Instance {
             slice_fuel: config.slice_fuel.max(1),
             wall_ns,
             exited: None,
+            pacer,
         })
     }
 
@@ -190,10 +238,15 @@ impl Instance {
     }
 
     pub fn stats(&self) -> Stats {
+        let ctx = self.store.data();
         Stats {
             fuel_consumed: self.fuel_used,
-            host_calls: self.store.data().stats.host_calls,
+            host_calls: ctx.stats.host_calls,
             wall_ns: self.wall_ns,
+            memory_bytes: ctx.limits.memory_bytes() as u64,
+            peak_memory_bytes: ctx.limits.peak_memory_bytes() as u64,
+            peak_table_elements: ctx.limits.peak_table_elements() as u64,
+            credits_spent: self.pacer.map_or(0, |p| p.credits_spent()),
         }
     }
 
@@ -296,11 +349,40 @@ impl Instance {
         }
     }
 
-    /// Adds `fuel` to the budget (fuel-based pacing: a credit refuels the instance).
+    /// Adds `fuel` to the budget.
     pub fn add_fuel(&mut self, fuel: u64) {
         if let Some(limit) = &mut self.fuel_limit {
             *limit = limit.saturating_add(fuel);
         }
+    }
+
+    /// Adds `credits` to the pacing budget (an instance without one gets one). The scheduler's
+    /// way to let a paced instance run on.
+    pub fn add_credits(&mut self, credits: u64, fuel_per_credit: u64) {
+        match &mut self.pacer {
+            Some(pacer) => pacer.add(credits),
+            None => {
+                self.pacer = Some(Pacer::new(credits, fuel_per_credit));
+                // Without a budget before, fuel was unlimited: from now on the credits pay.
+                if self.fuel_limit.is_none() {
+                    self.fuel_limit = Some(self.fuel_used);
+                }
+            }
+        }
+    }
+
+    /// Credits left in the pacing budget (`None`: the instance is not paced).
+    pub fn credits_left(&self) -> Option<u64> {
+        self.pacer.map(|p| p.credits_left())
+    }
+
+    /// Whether the budget (fuel left plus the fuel its credits buy) still holds `fuel` (at
+    /// least 1).
+    pub(crate) fn can_supply(&self, fuel: u64) -> bool {
+        let credit_fuel = self
+            .pacer
+            .map_or(0, |p| p.credits_left().saturating_mul(p.fuel_per_credit()));
+        self.fuel_left().saturating_add(credit_fuel) >= fuel.max(1)
     }
 
     /// Errors when the wall-clock budget is spent.
@@ -320,6 +402,12 @@ impl Instance {
 
     /// Loads the store with the fuel of one slice; returns the fuel granted.
     pub(crate) fn begin_slice(&mut self, slice: u64) -> Result<u64> {
+        let left = self.fuel_left();
+        if left < slice {
+            if let (Some(pacer), Some(limit)) = (&mut self.pacer, &mut self.fuel_limit) {
+                *limit = limit.saturating_add(pacer.draw(slice - left));
+            }
+        }
         let granted = slice.min(self.fuel_left());
         if granted == 0 {
             return Err(self.out_of_fuel(self.module.name()));
@@ -340,6 +428,9 @@ impl Instance {
     }
 
     pub(crate) fn out_of_fuel(&self, func: &str) -> Error {
+        if let Some(pacer) = &self.pacer {
+            return pacer.exhausted(self.module.name());
+        }
         Error::OutOfFuel {
             func: func.to_string(),
             limit: self.fuel_limit.unwrap_or(UNLIMITED_FUEL),
@@ -347,6 +438,11 @@ impl Instance {
     }
 
     pub(crate) fn map_error(&mut self, func: &str, err: wasmi::Error) -> Result<CallOutcome> {
+        if err.as_trap_code() == Some(TrapCode::GrowthOperationLimited) {
+            if let Some(hit) = self.store.data_mut().limits.take_hit() {
+                return Err(hit.to_error(self.module.name()));
+            }
+        }
         let outcome =
             crate::execution::classify(func, err, self.fuel_limit.unwrap_or(UNLIMITED_FUEL));
         if let Ok(CallOutcome::Exited(code)) = outcome {

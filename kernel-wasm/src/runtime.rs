@@ -1,10 +1,14 @@
 //! The runtime: one wasmi engine (fuel metering on) and the host-function registry, shared by every
 //! module and instance it creates.
 
+use alloc::collections::BTreeMap;
+use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 
+use crate::caps::{CapSet, Capability};
 use crate::error::{Error, Result};
-use crate::host::Registry;
+use crate::host::{CapCheck, Registry};
 use crate::instance::{Instance, InstanceConfig};
 use crate::module::{ImportKind, Module, ModuleInfo};
 
@@ -21,6 +25,16 @@ impl Default for RuntimeConfig {
             max_recursion_depth: 1024,
         }
     }
+}
+
+/// One capability a module's imports need (see [`Runtime::capability_needs`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapabilityNeed {
+    pub capability: Capability,
+    /// `AtInstantiation` if any import needing it is checked at instantiation.
+    pub check: CapCheck,
+    /// The imports guarded by it, as `module::name`.
+    pub imports: Vec<String>,
 }
 
 /// Loads modules and instantiates them against the host functions.
@@ -53,6 +67,66 @@ impl Runtime {
 
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// The registry, to add host modules of the embedder (the kernel's, or a test's) before
+    /// loading modules that import them.
+    pub fn registry_mut(&mut self) -> &mut Registry {
+        &mut self.registry
+    }
+
+    /// What `module` needs: each capability its imports are guarded by, with when it is checked
+    /// and the imports that need it (`module::name`), in capability order.
+    pub fn capability_needs(&self, module: &Module) -> Vec<CapabilityNeed> {
+        let mut needs: BTreeMap<Capability, CapabilityNeed> = BTreeMap::new();
+        for import in &module.info().imports {
+            let Some(info) = self.registry.lookup(&import.module, &import.name) else {
+                continue;
+            };
+            let Some(capability) = info.capability else {
+                continue;
+            };
+            let need = needs.entry(capability).or_insert_with(|| CapabilityNeed {
+                capability,
+                check: info.check,
+                imports: Vec::new(),
+            });
+            // A capability needed by any load-checked import is load-checked.
+            if info.check == CapCheck::AtInstantiation {
+                need.check = CapCheck::AtInstantiation;
+            }
+            need.imports
+                .push(format!("{}::{}", import.module, import.name));
+        }
+        needs.into_values().collect()
+    }
+
+    /// The import pre-flight of capabilities: refuses `module` when it imports a host function
+    /// checked at instantiation ([`CapCheck::AtInstantiation`]: every host module but WASI) whose
+    /// capability `caps` does not grant. The error lists every missing capability with the
+    /// imports that need it. WASI imports never refuse a module; they answer `ERRNO_NOTCAPABLE`
+    /// when called.
+    pub fn check_capabilities(&self, module: &Module, caps: &CapSet) -> Result<()> {
+        let missing: Vec<String> = self
+            .capability_needs(module)
+            .into_iter()
+            .filter(|need| need.check == CapCheck::AtInstantiation && !caps.has(need.capability))
+            .map(|need| {
+                format!(
+                    "{} (imported by {})",
+                    need.capability,
+                    need.imports.join(", ")
+                )
+            })
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::MissingCapabilities {
+                module: module.name().to_string(),
+                missing,
+            })
+        }
     }
 
     /// Loads a module from its bytes: reads its imports and exports, refuses imports no host module
@@ -104,8 +178,10 @@ impl Runtime {
         Ok(())
     }
 
-    /// Creates an instance of `module` with its own store and context.
+    /// Creates an instance of `module` with its own store and context, after the capability
+    /// pre-flight ([`Runtime::check_capabilities`]) against `config.caps`.
     pub fn instantiate(&self, module: &Module, config: InstanceConfig) -> Result<Instance> {
+        self.check_capabilities(module, &config.caps)?;
         Instance::new(&self.engine, &self.registry.linker, module, config)
     }
 }

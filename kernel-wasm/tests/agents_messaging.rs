@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::{agent_caps, env};
-use kernel_wasm::agents::{abi, AgentState, Event, StopReason, SystemConfig};
+use common::{agent_caps, env, Env};
+use kernel_wasm::agents::{abi, AgentState, Event, SpawnOptions, StopReason, SystemConfig};
 use kernel_wasm::CapSet;
 
 #[test]
@@ -108,18 +108,29 @@ fn oversized_message_stays_queued_and_reports_its_size() {
 }
 
 #[test]
-fn capabilities_are_checked_at_run_time_and_never_grow() {
+fn capabilities_are_checked_before_start_and_never_grow() {
     let mut e = env(SystemConfig::default());
-    let mute = e.spawn_with("sendto", CapSet::parse("agent:receive").unwrap());
-    e.system.send(mute, &0u32.to_le_bytes()).unwrap();
-    e.run(100);
-    assert_eq!(e.state(mute), AgentState::Exited(abi::ERR_NOT_CAPABLE));
-
-    // Without agent:spawn, ping's spawn fails and it exits 3; its would-be child never exists.
-    let ping = e.spawn_with("ping", CapSet::parse("agent:send,agent:receive").unwrap());
-    e.run(100);
-    assert_eq!(e.state(ping), AgentState::Exited(3));
-    assert!(e.system.info(ping + 1).is_none());
+    // `sendto` imports agent::send_message: without agent:send it is refused before it runs,
+    // naming what is missing (the `agent` host functions still check again on every call).
+    let refuse = |e: &mut Env, name: &str, caps: &str| {
+        e.system
+            .spawn(
+                &e.runtime,
+                &format!("/agents/{name}.wasm"),
+                SpawnOptions::new(CapSet::parse(caps).unwrap()),
+            )
+            .unwrap_err()
+            .to_string()
+    };
+    let err = refuse(&mut e, "sendto", "agent:receive");
+    assert!(
+        err.contains("agent:send (imported by agent::send_message)"),
+        "{err}"
+    );
+    // Without agent:spawn, ping cannot even start; no agent is created.
+    let err = refuse(&mut e, "ping", "agent:send,agent:receive");
+    assert!(err.contains("agent:spawn"), "{err}");
+    assert!(e.system.list().is_empty());
 
     // The coordinator asks for agent:send,agent:receive for its workers: they get exactly that.
     let mut e = env(SystemConfig::default());

@@ -14,6 +14,7 @@ const SCRIPT: &[&str] = &[
     "agent-spawn --fuel 2000000 /agents/busy.wasm",
     "agent-spawn /agents/ping.wasm",
     "agent-spawn /agents/pong.wasm agent:receive",
+    "agent-spawn /agents/pong.wasm agent:send,agent:receive",
     "agent-run",
     "agent-send 3 ping 7",
     "agent-run",

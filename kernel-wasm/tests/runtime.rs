@@ -224,15 +224,24 @@ fn time_limit_stops_a_busy_guest() {
 }
 
 #[test]
-fn memory_limit_caps_growth() {
+fn memory_limit_stops_the_instance() {
     let rt = Runtime::default();
     let (mut cfg, _) = config();
     cfg.max_memory = Some(4 * 65536);
     let mut inst = rt
         .instantiate(&rt.load(&fixture("memory_bomb"), None).unwrap(), cfg)
         .unwrap();
-    assert_eq!(
-        inst.call("grow", &[]).unwrap(),
-        CallOutcome::Returned(vec![Value::I32(4)])
+    let err = inst.call("grow", &[]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::LimitExceeded {
+                kind: kernel_wasm::LimitKind::Memory,
+                limit: 262144,
+                ..
+            }
+        ),
+        "{err}"
     );
+    assert_eq!(inst.stats().peak_memory_bytes, 4 * 65536);
 }

@@ -50,6 +50,17 @@ pub struct RunArgs {
     /// Largest linear memory the guest may grow to, in bytes.
     #[arg(long = "max-memory", value_name = "BYTES")]
     pub max_memory: Option<u64>,
+    /// Stop the guest after this much wall-clock time, in milliseconds.
+    #[arg(long = "time-limit-ms", value_name = "MS")]
+    pub time_limit_ms: Option<u64>,
+    /// Read the module's manifest (name, capabilities, limits, env, args, preopens) from PATH.
+    /// Flags given as well override its limits; --caps narrows its capabilities.
+    #[arg(long, value_name = "PATH")]
+    pub manifest: Option<PathBuf>,
+    /// Grant exactly these capabilities, comma separated (e.g. `file:read=/data,clock`); an
+    /// empty list grants nothing. Default: file:read, file:write, file:create, env, clock, random.
+    #[arg(long, value_name = "LIST")]
+    pub caps: Option<String>,
     /// Call this export instead of `_start`; the arguments after the module are its parameters.
     #[arg(long, value_name = "FUNC")]
     pub invoke: Option<String>,

@@ -4,8 +4,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use kernel_wasm::host::CapCheck;
 use kernel_wasm::module::{ExportKind, ImportKind};
-use kernel_wasm::{CallOutcome, Error, InstanceConfig, Runtime};
+use kernel_wasm::{CallOutcome, CapSet, Error, InstanceConfig, Manifest, Runtime};
 
 use crate::cli::{Cli, Command, InspectArgs, RunArgs};
 use crate::{EXIT_ERROR, EXIT_TRAP};
@@ -62,8 +63,33 @@ fn run(args: RunArgs) -> ExitCode {
     }
 }
 
+/// Reads and validates the manifest at `path`; its preopens come back as `--dir` values, with
+/// relative host paths resolved against the manifest's directory.
+fn read_manifest(path: &Path) -> Result<(Manifest, Vec<String>), Error> {
+    let bytes = std::fs::read(path).map_err(|e| Error::Config {
+        what: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let manifest = Manifest::from_bytes(&bytes).map_err(|e| Error::Config {
+        what: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let dirs = manifest
+        .preopens
+        .iter()
+        .map(|p| format!("{}::{}", base.join(&p.host).display(), p.guest))
+        .collect();
+    Ok((manifest, dirs))
+}
+
 fn try_run(args: &RunArgs) -> Result<ExitCode, Error> {
-    if !args.dirs.is_empty() {
+    let manifest = args.manifest.as_deref().map(read_manifest).transpose()?;
+    let mut dirs = args.dirs.clone();
+    if let Some((_, manifest_dirs)) = &manifest {
+        dirs.extend(manifest_dirs.iter().cloned());
+    }
+    if !dirs.is_empty() {
         return Err(Error::Config {
             what: "--dir".into(),
             message: "directory preopens are not available in this build yet".into(),
@@ -85,20 +111,42 @@ fn try_run(args: &RunArgs) -> Result<ExitCode, Error> {
     config.args = std::iter::once(name.clone())
         .chain(args.args.iter().cloned())
         .collect();
-    if args.invoke.is_some() {
+    // The export to call: --invoke, else the manifest's entry, else `_start`. The arguments of
+    // a called export are its parameters, not argv.
+    let entry = manifest
+        .as_ref()
+        .map(|(m, _)| m.entry.clone())
+        .filter(|e| e != "_start");
+    let invoke = args.invoke.clone().or(entry);
+    if invoke.is_some() {
         config.args.truncate(1);
     }
     config.env = env;
-    config.fuel = args.fuel;
-    config.max_memory = match args.max_memory {
-        Some(bytes) => Some(usize::try_from(bytes).map_err(|_| Error::Config {
+    if let Some((manifest, _)) = &manifest {
+        manifest.apply_to(&mut config);
+    }
+    if let Some(list) = &args.caps {
+        let granted = CapSet::parse(list)?;
+        // Capabilities never grow: --caps can only narrow what a manifest grants.
+        config.caps = match &manifest {
+            Some(_) => config.caps.intersect(&granted),
+            None => granted,
+        };
+    }
+    if args.fuel.is_some() {
+        config.fuel = args.fuel;
+    }
+    if args.time_limit_ms.is_some() {
+        config.time_limit_ms = args.time_limit_ms;
+    }
+    if let Some(bytes) = args.max_memory {
+        config.max_memory = Some(usize::try_from(bytes).map_err(|_| Error::Config {
             what: "--max-memory".into(),
             message: format!("{bytes} is larger than this machine can address"),
-        })?),
-        None => None,
-    };
+        })?);
+    }
     let mut instance = runtime.instantiate(&module, config)?;
-    let outcome = match &args.invoke {
+    let outcome = match &invoke {
         Some(func) => {
             let params: Vec<&str> = args.args.iter().map(String::as_str).collect();
             instance.call_with_text(func, &params)
@@ -117,10 +165,13 @@ fn try_run(args: &RunArgs) -> Result<ExitCode, Error> {
     if args.stats {
         let s = instance.stats();
         eprintln!(
-            "stats: fuel {} host-calls {} time {} us",
+            "stats: fuel {} host-calls {} time {} us peak-memory {} bytes peak-table {} credits {}",
             s.fuel_consumed,
             s.host_calls,
-            s.wall_ns / 1000
+            s.wall_ns / 1000,
+            s.peak_memory_bytes,
+            s.peak_table_elements,
+            s.credits_spent
         );
     }
     match outcome? {
@@ -155,17 +206,11 @@ fn inspect(args: InspectArgs) -> ExitCode {
     println!("sha256: {}", kernel_wasm::module::sha256_hex(&bytes));
     println!("imports: {}", info.imports.len());
     let mut missing = Vec::new();
-    let mut capabilities = std::collections::BTreeSet::new();
     for import in &info.imports {
         let (kind, status) = match &import.kind {
             ImportKind::Func(sig) => {
                 match runtime.registry().lookup(&import.module, &import.name) {
-                    Some(found) => {
-                        if let Some(cap) = found.capability {
-                            capabilities.insert(cap);
-                        }
-                        (format!("func {sig}"), "provided")
-                    }
+                    Some(_) => (format!("func {sig}"), "provided"),
                     None => {
                         missing.push(format!("{}::{}", import.module, import.name));
                         (format!("func {sig}"), "MISSING")
@@ -195,15 +240,28 @@ fn inspect(args: InspectArgs) -> ExitCode {
         "none (call exports with --invoke)"
     };
     println!("entry: {entry}");
-    let caps: Vec<&str> = capabilities.into_iter().collect();
-    println!(
-        "capabilities: {}",
-        if caps.is_empty() {
-            "none".to_string()
-        } else {
-            caps.join(", ")
-        }
-    );
+    // What the module needs, from the catalog. Only a module whose imports all resolve can be
+    // loaded; the others were reported above.
+    let needs = match runtime.load(&bytes, Some(&name)) {
+        Ok(module) => runtime.capability_needs(&module),
+        Err(_) => Vec::new(),
+    };
+    if needs.is_empty() {
+        println!("capabilities: none");
+    } else {
+        println!("capabilities: {}", needs.len());
+    }
+    for need in &needs {
+        let when = match need.check {
+            CapCheck::AtInstantiation => "required to instantiate",
+            CapCheck::AtCall => "checked per call",
+        };
+        println!(
+            "  {} ({when}): {}",
+            need.capability,
+            need.imports.join(", ")
+        );
+    }
     if missing.is_empty() {
         println!("runnable: yes");
         ExitCode::SUCCESS

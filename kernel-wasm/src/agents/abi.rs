@@ -92,9 +92,9 @@ type HostResult<T> = Result<T, wasmi::Error>;
 
 /// Registers the `agent` module.
 pub fn register(registry: &mut Registry) {
-    let spawn_cap = Some(Capability::AgentSpawn.name());
-    let send_cap = Some(Capability::AgentSend.name());
-    let recv_cap = Some(Capability::AgentReceive.name());
+    let spawn_cap = Some(Capability::AgentSpawn);
+    let send_cap = Some(Capability::AgentSend);
+    let recv_cap = Some(Capability::AgentReceive);
     registry.func(MODULE, "spawn", spawn_cap, spawn);
     registry.func(MODULE, "send_message", send_cap, send_message);
     registry.func(MODULE, "receive_message", recv_cap, receive_message);

@@ -10,12 +10,19 @@
 //! Architecture invariant: host functions allocate nothing per call on their hot path and reach
 //! linear memory only through `crate::guest`.
 //!
+//! Capabilities are enforced twice, by design ([`CapCheck`]): the functions of WASI are checked on
+//! every call (they answer `ERRNO_NOTCAPABLE`, because every libc imports `path_open` and
+//! `environ_get` whether the program uses them or not), while the functions of every other host
+//! module (`agent`, `llm`, ...) are also checked before instantiation: a module importing one whose
+//! capability is not granted is refused with [`Error::MissingCapabilities`](crate::Error).
+//!
 //! [`Runtime`]: crate::Runtime
 
 use alloc::collections::BTreeMap;
 
 use wasmi::{Caller, IntoFunc, Linker};
 
+use crate::caps::Capability;
 use crate::context::HostContext;
 use crate::guest::{GuestError, GuestMemory};
 
@@ -23,7 +30,31 @@ use crate::guest::{GuestError, GuestMemory};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostFuncInfo {
     /// The capability a guest needs to have this function do anything (`None`: always allowed).
-    pub capability: Option<&'static str>,
+    pub capability: Option<Capability>,
+    /// When that capability is enforced.
+    pub check: CapCheck,
+}
+
+/// When the capability of a host function is enforced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapCheck {
+    /// Only when the function is called; it then answers its module's "not capable" error. WASI
+    /// functions: importing them says nothing about using them.
+    AtCall,
+    /// Also before instantiation: importing the function without its capability refuses the
+    /// module (and the function still checks when called). Every host module but WASI.
+    AtInstantiation,
+}
+
+impl CapCheck {
+    /// The policy of host module `module` (see the module documentation).
+    pub fn for_module(module: &str) -> CapCheck {
+        if module == crate::wasi::MODULE {
+            CapCheck::AtCall
+        } else {
+            CapCheck::AtInstantiation
+        }
+    }
 }
 
 /// Builds the linker and the catalog together, so neither can miss a function.
@@ -46,16 +77,19 @@ impl Registry {
         &mut self,
         module: &'static str,
         name: &'static str,
-        capability: Option<&'static str>,
+        capability: Option<Capability>,
         func: impl IntoFunc<HostContext, Params, Results>,
     ) {
         // Names are unique by construction (each host module registers its own); a duplicate is a
         // programming error caught by the unit tests that build a Runtime.
         if self.linker.func_wrap(module, name, func).is_ok() {
-            self.catalog
-                .entry(module)
-                .or_default()
-                .insert(name, HostFuncInfo { capability });
+            self.catalog.entry(module).or_default().insert(
+                name,
+                HostFuncInfo {
+                    capability,
+                    check: CapCheck::for_module(module),
+                },
+            );
         }
     }
 

@@ -15,6 +15,7 @@ use wasmi::Caller;
 
 pub use errno::Errno;
 
+use crate::caps::Capability;
 use crate::context::HostContext;
 use crate::guest::{GuestMemory, GuestPtr};
 use crate::host::{HostCall, Registry};
@@ -201,10 +202,20 @@ fn random_get(mut caller: Caller<'_, HostContext>, buf: u32, len: u32) -> i32 {
 pub fn register(reg: &mut Registry) {
     reg.func(MODULE, "args_sizes_get", None, args_sizes_get);
     reg.func(MODULE, "args_get", None, args_get);
-    reg.func(MODULE, "environ_sizes_get", Some("env"), environ_sizes_get);
-    reg.func(MODULE, "environ_get", Some("env"), environ_get);
+    reg.func(
+        MODULE,
+        "environ_sizes_get",
+        Some(Capability::Env),
+        environ_sizes_get,
+    );
+    reg.func(MODULE, "environ_get", Some(Capability::Env), environ_get);
     reg.func(MODULE, "fd_write", None, fd_write);
     reg.func(MODULE, "proc_exit", None, proc_exit);
-    reg.func(MODULE, "clock_time_get", Some("clock"), clock_time_get);
-    reg.func(MODULE, "random_get", Some("random"), random_get);
+    reg.func(
+        MODULE,
+        "clock_time_get",
+        Some(Capability::Clock),
+        clock_time_get,
+    );
+    reg.func(MODULE, "random_get", Some(Capability::Random), random_get);
 }

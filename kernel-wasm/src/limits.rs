@@ -1,0 +1,380 @@
+//! Resource limits of one instance, and fuel-based pacing.
+//!
+//! - [`Limiter`] is the wasmi `ResourceLimiter` of every store: it enforces the memory and table
+//!   limits of the instance, records peak usage for [`Stats`](crate::Stats), and, when a limit is
+//!   hit, remembers which one so the instance stops with
+//!   [`Error::LimitExceeded`](crate::Error::LimitExceeded) of the right [`LimitKind`] instead of
+//!   a generic trap. It also carries the limits that host modules enforce themselves (spawned
+//!   agents, mailbox depth), so a host function finds them in its `Caller<HostContext>`.
+//! - [`Pacer`] turns a budget of credits into fuel, one credit at a time, so a scheduler can
+//!   account for work in coarse units and an instance stops when its credits are spent.
+//!
+//! Policy: exceeding a limit of ours *stops the instance* (wasmi raises the trap
+//! `GrowthOperationLimited`, which the instance layer maps to `LimitExceeded`). Growth past the
+//! maximum the module itself declares keeps the WebAssembly semantics: `memory.grow` returns -1.
+
+use alloc::format;
+
+use wasmi_core::LimiterError;
+
+use crate::error::{Error, LimitKind};
+
+/// Fuel bought by one credit unless configured otherwise.
+pub const DEFAULT_FUEL_PER_CREDIT: u64 = 1000;
+
+/// Linear memories, tables and instances one store may hold. One instance per store; the counts
+/// of memories and tables only bound the bookkeeping, the byte and element limits do the work.
+const MAX_INSTANCES: usize = 1;
+const MAX_MEMORIES: usize = 16;
+const MAX_TABLES: usize = 64;
+
+/// A limit that was hit: which one, its value, and what was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitHit {
+    pub kind: LimitKind,
+    pub limit: u64,
+    /// The total the guest asked for (bytes of memory, elements of tables).
+    pub requested: u64,
+}
+
+impl LimitHit {
+    /// The error that stops the instance of `module`.
+    pub fn to_error(self, module: &str) -> Error {
+        let detail = match self.kind {
+            LimitKind::Memory => format!(
+                "{module} asked for {} bytes of linear memory, the limit is {} bytes",
+                self.requested, self.limit
+            ),
+            LimitKind::Table => format!(
+                "{module} asked for {} table elements, the limit is {}",
+                self.requested, self.limit
+            ),
+            other => format!(
+                "{module} asked for {} ({}), the limit is {}",
+                self.requested,
+                other.name(),
+                self.limit
+            ),
+        };
+        Error::LimitExceeded {
+            kind: self.kind,
+            limit: self.limit,
+            detail,
+        }
+    }
+}
+
+/// The `ResourceLimiter` of one instance's store (see the module documentation).
+#[derive(Debug, Clone, Default)]
+pub struct Limiter {
+    max_memory: Option<usize>,
+    max_table_elements: Option<usize>,
+    /// Most agents this instance may spawn (enforced by the `agent` host module).
+    pub spawn_limit: Option<u32>,
+    /// Most messages queued in this instance's mailbox (enforced by the `agent` host module).
+    pub mailbox_depth: Option<usize>,
+    memory_bytes: usize,
+    peak_memory_bytes: usize,
+    table_elements: usize,
+    peak_table_elements: usize,
+    /// Growth allowed by the last `*_growing` call, undone if the engine then fails it.
+    pending_memory: usize,
+    pending_table: usize,
+    hit: Option<LimitHit>,
+}
+
+impl Limiter {
+    /// A limiter with these limits on total linear-memory bytes and total table elements.
+    pub fn new(max_memory: Option<usize>, max_table_elements: Option<usize>) -> Self {
+        Limiter {
+            max_memory,
+            max_table_elements,
+            ..Limiter::default()
+        }
+    }
+
+    /// The limit that stopped the instance, if one did; taking it clears it.
+    pub fn take_hit(&mut self) -> Option<LimitHit> {
+        self.hit.take()
+    }
+
+    /// Linear memory in use now, in bytes (all memories of the instance).
+    pub fn memory_bytes(&self) -> usize {
+        self.memory_bytes
+    }
+
+    /// The most linear memory the instance ever had, in bytes.
+    pub fn peak_memory_bytes(&self) -> usize {
+        self.peak_memory_bytes.max(self.memory_bytes)
+    }
+
+    /// The most table elements the instance ever had (all tables).
+    pub fn peak_table_elements(&self) -> usize {
+        self.peak_table_elements.max(self.table_elements)
+    }
+
+    /// Checks one growth of a resource whose instance-wide total is `*total`: `Ok(false)` past
+    /// the module's own maximum (WebAssembly semantics), an error past our limit.
+    fn grow(
+        kind: LimitKind,
+        limit: Option<usize>,
+        total: usize,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+        hit: &mut Option<LimitHit>,
+    ) -> Result<Option<usize>, LimiterError> {
+        if maximum.is_some_and(|max| desired > max) {
+            return Ok(None);
+        }
+        let delta = desired.saturating_sub(current);
+        let new_total = total.saturating_add(delta);
+        if let Some(limit) = limit {
+            if new_total > limit {
+                *hit = Some(LimitHit {
+                    kind,
+                    limit: limit as u64,
+                    requested: new_total as u64,
+                });
+                return Err(LimiterError::ResourceLimiterDeniedAllocation);
+            }
+        }
+        Ok(Some(delta))
+    }
+}
+
+impl wasmi::ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool, LimiterError> {
+        let total = self.memory_bytes;
+        match Self::grow(
+            LimitKind::Memory,
+            self.max_memory,
+            total,
+            current,
+            desired,
+            maximum,
+            &mut self.hit,
+        )? {
+            None => Ok(false),
+            Some(delta) => {
+                // The peak takes in the previous total only: this growth may still fail.
+                self.peak_memory_bytes = self.peak_memory_bytes.max(total);
+                self.memory_bytes = total.saturating_add(delta);
+                self.pending_memory = delta;
+                Ok(true)
+            }
+        }
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool, LimiterError> {
+        let total = self.table_elements;
+        match Self::grow(
+            LimitKind::Table,
+            self.max_table_elements,
+            total,
+            current,
+            desired,
+            maximum,
+            &mut self.hit,
+        )? {
+            None => Ok(false),
+            Some(delta) => {
+                self.peak_table_elements = self.peak_table_elements.max(total);
+                self.table_elements = total.saturating_add(delta);
+                self.pending_table = delta;
+                Ok(true)
+            }
+        }
+    }
+
+    fn memory_grow_failed(
+        &mut self,
+        _error: &wasmi::errors::MemoryError,
+    ) -> Result<(), LimiterError> {
+        // The engine could not grow after we allowed it (out of host memory): undo the count.
+        self.memory_bytes = self.memory_bytes.saturating_sub(self.pending_memory);
+        self.pending_memory = 0;
+        Ok(())
+    }
+
+    fn table_grow_failed(
+        &mut self,
+        _error: &wasmi::errors::TableError,
+    ) -> Result<(), LimiterError> {
+        self.table_elements = self.table_elements.saturating_sub(self.pending_table);
+        self.pending_table = 0;
+        Ok(())
+    }
+
+    fn instances(&self) -> usize {
+        MAX_INSTANCES
+    }
+
+    fn tables(&self) -> usize {
+        MAX_TABLES
+    }
+
+    fn memories(&self) -> usize {
+        MAX_MEMORIES
+    }
+}
+
+/// A budget of credits spent as fuel, one whole credit at a time.
+///
+/// The instance asks for fuel when its fuel runs low ([`Pacer::draw`]); the pacer hands out the
+/// fewest whole credits that cover the request, until the budget is spent. A scheduler may top
+/// the budget up with [`Pacer::add`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pacer {
+    fuel_per_credit: u64,
+    credits_left: u64,
+    credits_spent: u64,
+}
+
+impl Pacer {
+    /// `credits` to spend, each worth `fuel_per_credit` fuel (at least 1).
+    pub fn new(credits: u64, fuel_per_credit: u64) -> Self {
+        Pacer {
+            fuel_per_credit: fuel_per_credit.max(1),
+            credits_left: credits,
+            credits_spent: 0,
+        }
+    }
+
+    pub fn fuel_per_credit(&self) -> u64 {
+        self.fuel_per_credit
+    }
+
+    pub fn credits_left(&self) -> u64 {
+        self.credits_left
+    }
+
+    pub fn credits_spent(&self) -> u64 {
+        self.credits_spent
+    }
+
+    /// Spends the fewest whole credits that buy at least `fuel` (or every credit left) and
+    /// returns the fuel they bought; 0 when the budget is spent.
+    pub fn draw(&mut self, fuel: u64) -> u64 {
+        let wanted = fuel.div_ceil(self.fuel_per_credit);
+        let credits = wanted.min(self.credits_left);
+        self.credits_left -= credits;
+        self.credits_spent = self.credits_spent.saturating_add(credits);
+        credits.saturating_mul(self.fuel_per_credit)
+    }
+
+    /// Gives back the whole credits contained in `unused_fuel` (fuel drawn but not consumed);
+    /// returns the fuel those credits were worth, which the caller must no longer use.
+    pub fn refund(&mut self, unused_fuel: u64) -> u64 {
+        let credits = (unused_fuel / self.fuel_per_credit).min(self.credits_spent);
+        self.credits_spent -= credits;
+        self.credits_left = self.credits_left.saturating_add(credits);
+        credits * self.fuel_per_credit
+    }
+
+    /// Adds `credits` to the budget.
+    pub fn add(&mut self, credits: u64) {
+        self.credits_left = self.credits_left.saturating_add(credits);
+    }
+
+    /// The error of an instance whose credits are spent.
+    pub fn exhausted(&self, module: &str) -> Error {
+        Error::LimitExceeded {
+            kind: LimitKind::Credits,
+            limit: self.credits_spent,
+            detail: format!(
+                "{module} spent all {} credits ({} fuel each)",
+                self.credits_spent, self.fuel_per_credit
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::string::ToString;
+    use wasmi::ResourceLimiter;
+
+    use super::*;
+
+    #[test]
+    fn memory_limit_is_enforced_on_the_total_and_recorded() {
+        let mut limiter = Limiter::new(Some(3 * 65536), None);
+        assert!(matches!(limiter.memory_growing(0, 65536, None), Ok(true)));
+        assert!(matches!(
+            limiter.memory_growing(65536, 3 * 65536, None),
+            Ok(true)
+        ));
+        assert_eq!(limiter.peak_memory_bytes(), 3 * 65536);
+        assert!(limiter.memory_growing(3 * 65536, 4 * 65536, None).is_err());
+        let hit = limiter.take_hit().expect("hit recorded");
+        assert_eq!(hit.kind, LimitKind::Memory);
+        assert_eq!(hit.limit, 3 * 65536);
+        assert_eq!(hit.requested, 4 * 65536);
+        assert_eq!(limiter.take_hit(), None);
+        // The usage did not change on the refused growth.
+        assert_eq!(limiter.memory_bytes(), 3 * 65536);
+    }
+
+    #[test]
+    fn module_maximum_keeps_wasm_semantics() {
+        let mut limiter = Limiter::new(Some(10 * 65536), None);
+        assert!(matches!(
+            limiter.memory_growing(0, 2 * 65536, Some(65536)),
+            Ok(false)
+        ));
+        assert_eq!(limiter.take_hit(), None);
+        assert_eq!(limiter.memory_bytes(), 0);
+    }
+
+    #[test]
+    fn failed_growth_is_undone() {
+        let mut limiter = Limiter::new(None, Some(10));
+        assert!(matches!(limiter.table_growing(0, 4, None), Ok(true)));
+        limiter
+            .table_grow_failed(&wasmi::errors::TableError::OutOfSystemMemory)
+            .expect("no error");
+        // A growth that failed never counted toward the peak.
+        assert_eq!(limiter.peak_table_elements(), 0);
+        assert!(matches!(limiter.table_growing(0, 10, None), Ok(true)));
+        assert!(limiter.table_growing(10, 11, None).is_err());
+        assert_eq!(limiter.take_hit().map(|h| h.kind), Some(LimitKind::Table));
+    }
+
+    #[test]
+    fn pacer_spends_whole_credits_until_the_budget_is_gone() {
+        let mut pacer = Pacer::new(3, 1000);
+        assert_eq!(pacer.draw(1), 1000);
+        assert_eq!(pacer.draw(1500), 2000);
+        assert_eq!(pacer.credits_left(), 0);
+        assert_eq!(pacer.credits_spent(), 3);
+        assert_eq!(pacer.draw(1), 0);
+        assert_eq!(pacer.refund(2500), 2000);
+        assert_eq!(pacer.credits_left(), 2);
+        assert_eq!(pacer.credits_spent(), 1);
+        pacer.add(5);
+        assert_eq!(pacer.draw(u64::MAX), 7000);
+        let err = pacer.exhausted("m").to_string();
+        assert!(
+            err.contains("credits") && err.contains("8 credits"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn pacer_never_divides_by_zero() {
+        let mut pacer = Pacer::new(2, 0);
+        assert_eq!(pacer.fuel_per_credit(), 1);
+        assert_eq!(pacer.draw(5), 2);
+    }
+}
