@@ -2,9 +2,10 @@
 //! `llm`, `net`) whose capability is not granted is refused at instantiation, naming what is
 //! missing; WASI imports never refuse a module.
 //!
-//! The real `agent` and `llm` host modules belong to other work; these tests register small
-//! doubles through `Runtime::registry_mut`, each guarded by the capability the real function
-//! will have, and each checking it again when called (the double answers -1 when denied).
+//! These tests register small doubles through `Runtime::registry_mut` (in modules of their own,
+//! beside the real `agent` module), each guarded by a capability and checking it again when
+//! called (the double answers -1 when denied). The real `agent` functions' pre-flight is tested
+//! in `agents_messaging.rs`.
 
 use std::sync::Arc;
 
@@ -15,9 +16,9 @@ use wasmi::Caller;
 
 /// (module, function, capability) of every double.
 const GUARDED: [(&str, &str, Capability); 8] = [
-    ("agent", "spawn", Capability::AgentSpawn),
-    ("agent", "send", Capability::AgentSend),
-    ("agent", "receive", Capability::AgentReceive),
+    ("agent-double", "spawn", Capability::AgentSpawn),
+    ("agent-double", "send", Capability::AgentSend),
+    ("agent-double", "receive", Capability::AgentReceive),
     ("llm", "infer", Capability::LlmInfer),
     ("llm", "adapter", Capability::LlmAdapter),
     ("net", "connect", Capability::NetConnect),
@@ -149,7 +150,7 @@ fn every_missing_capability_is_listed_and_wasi_imports_never_refuse() {
 fn a_child_gets_at_most_its_parents_capabilities() {
     let rt = runtime();
     let module = rt
-        .load(&importer("agent", "spawn"), Some("child"))
+        .load(&importer("agent-double", "spawn"), Some("child"))
         .expect("loads");
     // The child asks for agent:spawn; the parent does not have it: refused.
     let parent = CapSet::parse("agent:send,clock").unwrap();
