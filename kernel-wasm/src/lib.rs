@@ -16,6 +16,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod line_editor;
 pub mod platform;
 pub mod vfs;
 
