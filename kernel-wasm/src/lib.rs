@@ -17,6 +17,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod line_editor;
+pub mod memmap;
 pub mod platform;
 pub mod vfs;
 
