@@ -23,3 +23,27 @@ pub mod vfs;
 
 pub use platform::{Clock, Console, Entropy, Platform, Stream};
 pub use vfs::{MemFs, Vfs, VfsError};
+
+pub mod caps;
+pub mod context;
+pub mod error;
+pub mod execution;
+pub mod guest;
+pub mod host;
+pub mod instance;
+pub mod module;
+pub mod runtime;
+pub mod values;
+pub mod wasi;
+
+pub use caps::{CapSet, Capability};
+pub use context::HostContext;
+pub use error::{Error, LimitKind, Result};
+pub use execution::{Execution, Step, Suspend};
+pub use instance::{CallOutcome, Instance, InstanceConfig, Stats};
+pub use module::{Module, ModuleInfo, Signature, ValKind};
+pub use runtime::{Runtime, RuntimeConfig};
+pub use values::Value;
+
+#[cfg(feature = "std")]
+pub mod hosted;

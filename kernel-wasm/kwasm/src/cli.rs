@@ -1,0 +1,60 @@
+//! The command line, modelled on `wasmtime run` so scripts can switch between the two.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kwasm",
+    version,
+    about = "Run WebAssembly modules on the kernel-wasm runtime"
+)]
+#[command(
+    after_help = "Exit status: the guest's exit code; 1 load/call error; 134 trap or limit; 2 usage."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a module's `_start`, or one export with --invoke.
+    Run(RunArgs),
+    /// Print a module's hash, imports, exports and what it needs to run.
+    Inspect(InspectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Grant access to a host directory: HOST_DIR[::GUEST_DIR] (repeatable).
+    #[arg(long = "dir", value_name = "HOST_DIR[::GUEST_DIR]")]
+    pub dirs: Vec<String>,
+    /// Set an environment variable for the guest: KEY=VALUE (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub envs: Vec<String>,
+    /// Stop the guest after it has used this much fuel.
+    #[arg(long, value_name = "N")]
+    pub fuel: Option<u64>,
+    /// Largest linear memory the guest may grow to, in bytes.
+    #[arg(long = "max-memory", value_name = "BYTES")]
+    pub max_memory: Option<u64>,
+    /// Call this export instead of `_start`; the arguments after the module are its parameters.
+    #[arg(long, value_name = "FUNC")]
+    pub invoke: Option<String>,
+    /// Print fuel used, host calls and wall time to stderr when the guest ends.
+    #[arg(long)]
+    pub stats: bool,
+    /// The module: a .wasm binary or a .wat text file.
+    pub module: PathBuf,
+    /// Arguments passed to the guest (or to the --invoke function).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The module: a .wasm binary or a .wat text file.
+    pub module: PathBuf,
+}

@@ -1,0 +1,213 @@
+//! The subcommands: wiring command-line arguments into kernel-wasm and its results into an exit
+//! status.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use kernel_wasm::module::{ExportKind, ImportKind};
+use kernel_wasm::{CallOutcome, Error, InstanceConfig, Runtime};
+
+use crate::cli::{Cli, Command, InspectArgs, RunArgs};
+use crate::{EXIT_ERROR, EXIT_TRAP};
+
+pub fn dispatch(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Run(args) => run(args),
+        Command::Inspect(args) => inspect(args),
+    }
+}
+
+/// Prints one line for `error` and returns the matching status.
+fn fail(error: &Error) -> ExitCode {
+    eprintln!("kwasm: {error}");
+    ExitCode::from(match error {
+        Error::Trap { .. } | Error::OutOfFuel { .. } | Error::LimitExceeded { .. } => EXIT_TRAP,
+        _ => EXIT_ERROR,
+    })
+}
+
+/// Reads a module file; `.wat` text (by extension or content) is compiled to binary first.
+fn read_module(path: &Path) -> Result<Vec<u8>, Error> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| Error::Config {
+        what: name.clone(),
+        message: e.to_string(),
+    })?;
+    let is_text =
+        path.extension().is_some_and(|e| e == "wat") || bytes.first().is_some_and(|b| *b == b'(');
+    if is_text {
+        wat::parse_bytes(&bytes)
+            .map(|b| b.into_owned())
+            .map_err(|e| Error::InvalidModule {
+                module: name,
+                reason: e.to_string().replace('\n', " "),
+            })
+    } else {
+        Ok(bytes)
+    }
+}
+
+fn module_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    match try_run(&args) {
+        Ok(code) => code,
+        Err(error) => fail(&error),
+    }
+}
+
+fn try_run(args: &RunArgs) -> Result<ExitCode, Error> {
+    if !args.dirs.is_empty() {
+        return Err(Error::Config {
+            what: "--dir".into(),
+            message: "directory preopens are not available in this build yet".into(),
+        });
+    }
+    let mut env = Vec::new();
+    for pair in &args.envs {
+        let (key, value) = pair.split_once('=').ok_or_else(|| Error::Config {
+            what: "--env".into(),
+            message: format!("{pair:?} is not KEY=VALUE"),
+        })?;
+        env.push((key.to_string(), value.to_string()));
+    }
+    let bytes = read_module(&args.module)?;
+    let runtime = Runtime::default();
+    let name = module_name(&args.module);
+    let module = runtime.load(&bytes, Some(&name))?;
+    let mut config = InstanceConfig::new(kernel_wasm::hosted::platform());
+    config.args = std::iter::once(name.clone())
+        .chain(args.args.iter().cloned())
+        .collect();
+    if args.invoke.is_some() {
+        config.args.truncate(1);
+    }
+    config.env = env;
+    config.fuel = args.fuel;
+    config.max_memory = match args.max_memory {
+        Some(bytes) => Some(usize::try_from(bytes).map_err(|_| Error::Config {
+            what: "--max-memory".into(),
+            message: format!("{bytes} is larger than this machine can address"),
+        })?),
+        None => None,
+    };
+    let mut instance = runtime.instantiate(&module, config)?;
+    let outcome = match &args.invoke {
+        Some(func) => {
+            let params: Vec<&str> = args.args.iter().map(String::as_str).collect();
+            instance.call_with_text(func, &params)
+        }
+        None => {
+            if !instance.has_export("_start") {
+                Err(Error::NoSuchExport {
+                    module: name.clone(),
+                    export: "_start".into(),
+                })
+            } else {
+                instance.run_start()
+            }
+        }
+    };
+    if args.stats {
+        let s = instance.stats();
+        eprintln!(
+            "stats: fuel {} host-calls {} time {} us",
+            s.fuel_consumed,
+            s.host_calls,
+            s.wall_ns / 1000
+        );
+    }
+    match outcome? {
+        CallOutcome::Returned(values) => {
+            for v in values {
+                println!("{v}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        CallOutcome::Exited(code) => Ok(ExitCode::from(code as u8)),
+    }
+}
+
+fn inspect(args: InspectArgs) -> ExitCode {
+    let bytes = match read_module(&args.module) {
+        Ok(b) => b,
+        Err(e) => return fail(&e),
+    };
+    let name = module_name(&args.module);
+    let info = match kernel_wasm::ModuleInfo::read(&bytes) {
+        Ok(info) => info,
+        Err(reason) => {
+            return fail(&Error::InvalidModule {
+                module: name,
+                reason,
+            })
+        }
+    };
+    let runtime = Runtime::default();
+    println!("module: {name}");
+    println!("size: {} bytes", bytes.len());
+    println!("sha256: {}", kernel_wasm::module::sha256_hex(&bytes));
+    println!("imports: {}", info.imports.len());
+    let mut missing = Vec::new();
+    let mut capabilities = std::collections::BTreeSet::new();
+    for import in &info.imports {
+        let (kind, status) = match &import.kind {
+            ImportKind::Func(sig) => {
+                match runtime.registry().lookup(&import.module, &import.name) {
+                    Some(found) => {
+                        if let Some(cap) = found.capability {
+                            capabilities.insert(cap);
+                        }
+                        (format!("func {sig}"), "provided")
+                    }
+                    None => {
+                        missing.push(format!("{}::{}", import.module, import.name));
+                        (format!("func {sig}"), "MISSING")
+                    }
+                }
+            }
+            other => {
+                missing.push(format!("{}::{}", import.module, import.name));
+                (format!("{other:?}").to_lowercase(), "MISSING")
+            }
+        };
+        println!("  {}::{} {kind} [{status}]", import.module, import.name);
+    }
+    println!("exports: {}", info.exports.len());
+    for export in &info.exports {
+        let kind = match &export.kind {
+            ExportKind::Func(sig) => format!("func {sig}"),
+            other => format!("{other:?}").to_lowercase(),
+        };
+        println!("  {} {kind}", export.name);
+    }
+    let entry = if info.export_signature("_start").is_some() {
+        "_start (command)"
+    } else if info.export_signature("_initialize").is_some() {
+        "_initialize (reactor)"
+    } else {
+        "none (call exports with --invoke)"
+    };
+    println!("entry: {entry}");
+    let caps: Vec<&str> = capabilities.into_iter().collect();
+    println!(
+        "capabilities: {}",
+        if caps.is_empty() {
+            "none".to_string()
+        } else {
+            caps.join(", ")
+        }
+    );
+    if missing.is_empty() {
+        println!("runnable: yes");
+        ExitCode::SUCCESS
+    } else {
+        println!("runnable: no, missing imports: {}", missing.join(", "));
+        ExitCode::from(EXIT_ERROR)
+    }
+}

@@ -1,0 +1,317 @@
+//! Capabilities: what an instance is allowed to do. Every host function checks one before it
+//! touches anything; WASI answers `ERRNO_NOTCAPABLE`, other host modules their documented error.
+//! Capabilities never grow: whatever an instance spawns gets at most its own.
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::error::Error;
+
+/// One kind of permission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Capability {
+    FileRead,
+    FileWrite,
+    FileCreate,
+    Env,
+    Clock,
+    Random,
+    NetConnect,
+    NetSend,
+    NetRecv,
+    AgentSpawn,
+    AgentSend,
+    AgentReceive,
+    LlmInfer,
+    LlmAdapter,
+}
+
+impl Capability {
+    pub const ALL: [Capability; 14] = [
+        Capability::FileRead,
+        Capability::FileWrite,
+        Capability::FileCreate,
+        Capability::Env,
+        Capability::Clock,
+        Capability::Random,
+        Capability::NetConnect,
+        Capability::NetSend,
+        Capability::NetRecv,
+        Capability::AgentSpawn,
+        Capability::AgentSend,
+        Capability::AgentReceive,
+        Capability::LlmInfer,
+        Capability::LlmAdapter,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Capability::FileRead => "file:read",
+            Capability::FileWrite => "file:write",
+            Capability::FileCreate => "file:create",
+            Capability::Env => "env",
+            Capability::Clock => "clock",
+            Capability::Random => "random",
+            Capability::NetConnect => "net:connect",
+            Capability::NetSend => "net:send",
+            Capability::NetRecv => "net:recv",
+            Capability::AgentSpawn => "agent:spawn",
+            Capability::AgentSend => "agent:send",
+            Capability::AgentReceive => "agent:receive",
+            Capability::LlmInfer => "llm:infer",
+            Capability::LlmAdapter => "llm:adapter",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Capability> {
+        Capability::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// Whether the capability may carry a path scope (`file:read=/data`).
+    pub fn is_file(self) -> bool {
+        matches!(
+            self,
+            Capability::FileRead | Capability::FileWrite | Capability::FileCreate
+        )
+    }
+}
+
+impl fmt::Display for Capability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A granted capability, optionally scoped to a guest path (file capabilities only).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Grant {
+    pub capability: Capability,
+    /// `Some("/data")`: only under the preopen mounted at guest path `/data`.
+    pub scope: Option<String>,
+}
+
+impl fmt::Display for Grant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.scope {
+            Some(scope) => write!(f, "{}={scope}", self.capability),
+            None => write!(f, "{}", self.capability),
+        }
+    }
+}
+
+/// The capabilities of one instance.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CapSet {
+    grants: Vec<Grant>,
+}
+
+impl CapSet {
+    /// No capability at all.
+    pub fn none() -> Self {
+        CapSet::default()
+    }
+
+    /// Every capability, unscoped (the host's own set).
+    pub fn all() -> Self {
+        CapSet {
+            grants: Capability::ALL
+                .into_iter()
+                .map(|capability| Grant {
+                    capability,
+                    scope: None,
+                })
+                .collect(),
+        }
+    }
+
+    /// What `wasmtime run` grants by default: files on the given preopens, env, clock, random.
+    pub fn wasi_default() -> Self {
+        let grants = [
+            Capability::FileRead,
+            Capability::FileWrite,
+            Capability::FileCreate,
+            Capability::Env,
+            Capability::Clock,
+            Capability::Random,
+        ];
+        CapSet {
+            grants: grants
+                .into_iter()
+                .map(|capability| Grant {
+                    capability,
+                    scope: None,
+                })
+                .collect(),
+        }
+    }
+
+    /// Parses a comma-separated list (`file:read=/data,clock`); an empty list grants nothing.
+    /// An unknown name is an error that lists the valid ones.
+    pub fn parse(list: &str) -> Result<Self, Error> {
+        let mut set = CapSet::none();
+        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            set.grant(parse_grant(item)?);
+        }
+        Ok(set)
+    }
+
+    pub fn grant(&mut self, grant: Grant) {
+        if !self.grants.contains(&grant) {
+            self.grants.push(grant);
+            self.grants.sort();
+        }
+    }
+
+    pub fn grants(&self) -> &[Grant] {
+        &self.grants
+    }
+
+    /// Whether `cap` is granted in any scope.
+    #[inline]
+    pub fn has(&self, cap: Capability) -> bool {
+        self.grants.iter().any(|g| g.capability == cap)
+    }
+
+    /// Whether file capability `cap` covers the preopen mounted at guest path `mount`.
+    pub fn allows_path(&self, cap: Capability, mount: &str) -> bool {
+        self.grants.iter().any(|g| {
+            g.capability == cap
+                && match &g.scope {
+                    None => true,
+                    Some(scope) => path_within(mount, scope),
+                }
+        })
+    }
+
+    /// The capabilities both sets grant (what a child may get: at most its parent's).
+    pub fn intersect(&self, other: &CapSet) -> CapSet {
+        let mut out = CapSet::none();
+        for g in &self.grants {
+            for h in &other.grants {
+                if g.capability != h.capability {
+                    continue;
+                }
+                let scope = match (&g.scope, &h.scope) {
+                    (None, s) | (s, None) => s.clone(),
+                    (Some(a), Some(b)) if path_within(a, b) => Some(a.clone()),
+                    (Some(a), Some(b)) if path_within(b, a) => Some(b.clone()),
+                    _ => continue,
+                };
+                out.grant(Grant {
+                    capability: g.capability,
+                    scope,
+                });
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Display for CapSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.grants.is_empty() {
+            return f.write_str("none");
+        }
+        for (i, g) in self.grants.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{g}")?;
+        }
+        Ok(())
+    }
+}
+
+/// `path` equals `scope` or lies below it (component-wise: `/data2` is not within `/data`).
+fn path_within(path: &str, scope: &str) -> bool {
+    let path = path.trim_end_matches('/');
+    let scope = scope.trim_end_matches('/');
+    scope.is_empty()
+        || path == scope
+        || path
+            .strip_prefix(scope)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Parses one `name` or `name=/scope` item.
+pub fn parse_grant(item: &str) -> Result<Grant, Error> {
+    let (name, scope) = match item.split_once('=') {
+        Some((name, scope)) => (name.trim(), Some(scope.trim())),
+        None => (item.trim(), None),
+    };
+    let capability = Capability::from_name(name).ok_or_else(|| Error::Config {
+        what: "capability".to_string(),
+        message: alloc::format!(
+            "unknown capability {name:?}; valid: {}",
+            Capability::ALL
+                .iter()
+                .map(|c| c.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    })?;
+    let scope = match scope {
+        None => None,
+        Some(_) if !capability.is_file() => {
+            return Err(Error::Config {
+                what: "capability".to_string(),
+                message: alloc::format!(
+                "{name} cannot be scoped to a path; only file:read, file:write, file:create can"
+            ),
+            })
+        }
+        Some(s) if !s.starts_with('/') => {
+            return Err(Error::Config {
+                what: "capability".to_string(),
+                message: alloc::format!(
+                    "scope {s:?} of {name} must be an absolute guest path like /data"
+                ),
+            })
+        }
+        Some(s) => Some(s.to_string()),
+    };
+    Ok(Grant { capability, scope })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_lists_and_scopes() {
+        let set = CapSet::parse("file:read=/data, clock,random").unwrap();
+        assert!(set.has(Capability::Clock));
+        assert!(set.allows_path(Capability::FileRead, "/data"));
+        assert!(set.allows_path(Capability::FileRead, "/data/sub"));
+        assert!(!set.allows_path(Capability::FileRead, "/data2"));
+        assert!(!set.has(Capability::FileWrite));
+        assert_eq!(set.to_string(), "file:read=/data,clock,random");
+        assert_eq!(CapSet::parse("").unwrap(), CapSet::none());
+    }
+
+    #[test]
+    fn unknown_capability_lists_valid_ones() {
+        let err = CapSet::parse("clock,teleport").unwrap_err().to_string();
+        assert!(err.contains("\"teleport\""), "{err}");
+        assert!(
+            err.contains("agent:spawn") && err.contains("llm:adapter"),
+            "{err}"
+        );
+        assert!(CapSet::parse("clock=/x").is_err());
+        assert!(CapSet::parse("file:read=data").is_err());
+    }
+
+    #[test]
+    fn intersection_never_grows() {
+        let parent = CapSet::parse("file:read=/data,agent:send").unwrap();
+        let asked = CapSet::parse("file:read,file:write,agent:send,agent:spawn").unwrap();
+        let child = parent.intersect(&asked);
+        assert_eq!(child.to_string(), "file:read=/data,agent:send");
+        let narrower = CapSet::parse("file:read=/data/sub").unwrap();
+        assert_eq!(
+            parent.intersect(&narrower).to_string(),
+            "file:read=/data/sub"
+        );
+    }
+}

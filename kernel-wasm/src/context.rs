@@ -1,0 +1,32 @@
+//! The per-instance host context: the data of an instance's wasmi `Store`, which every host
+//! function reaches through its `Caller`.
+
+use alloc::string::String;
+
+use crate::caps::CapSet;
+use crate::platform::Platform;
+use crate::wasi::WasiCtx;
+
+/// Counters kept while an instance runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HostStats {
+    /// Host functions called by the guest.
+    pub host_calls: u64,
+}
+
+/// Everything a host function may need about the instance calling it.
+pub struct HostContext {
+    /// The instance's id (the agent id for agents; 0 is the shell/host).
+    pub id: u32,
+    /// The module's name, for messages.
+    pub module: String,
+    pub platform: Platform,
+    /// What this instance may do; checked by every host function.
+    pub caps: CapSet,
+    /// The instance's exported linear memory, cached at instantiation so host calls do not look it
+    /// up by name.
+    pub memory: Option<wasmi::Memory>,
+    pub wasi: WasiCtx,
+    pub stats: HostStats,
+    pub(crate) limits: wasmi::StoreLimits,
+}

@@ -1,0 +1,241 @@
+//! Running guest code in slices: the one loop that drives wasmi's resumable calls.
+//!
+//! A call runs for at most one *slice* of fuel at a time. Between slices the driver charges the
+//! fuel used against the instance's budget, checks the wall-clock limit, and — for the agent
+//! scheduler — may switch to another instance. A call ends in one of three ways (wasmi's resumable
+//! states, see `wasmi::ResumableCall`):
+//! - finished: the function returned (or the guest exited / trapped);
+//! - out of fuel: the slice is spent; resumable after refuelling ([`Step::Preempted`]);
+//! - host trap: a host function returned an error. `proc_exit` and our own limit errors end the
+//!   call; a [`Suspend`] request parks it ([`Step::Suspended`]) until the host resumes it with the
+//!   host function's results (how a blocking receive waits without threads).
+
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt;
+
+use wasmi::{ResumableCall, ResumableCallHostTrap, ResumableCallOutOfFuel, TrapCode};
+
+use crate::error::{Error, LimitKind, Result};
+use crate::instance::{CallOutcome, Instance};
+use crate::values::Value;
+
+/// Returned (as a wasmi host error) by a host function that wants its caller parked. The payload
+/// says why, for the scheduler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Suspend {
+    /// Waiting for a message; resume with the receive function's results.
+    Receive,
+    /// Waiting for a message until the given monotonic deadline (ns).
+    ReceiveUntil(u64),
+    /// Gives up the rest of the slice (e.g. `sched_yield`); resume with the function's results.
+    Yield,
+}
+
+impl fmt::Display for Suspend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Suspend::Receive => f.write_str("blocked in receive"),
+            Suspend::ReceiveUntil(_) => f.write_str("blocked in receive with a timeout"),
+            Suspend::Yield => f.write_str("yielded"),
+        }
+    }
+}
+
+impl wasmi::errors::HostError for Suspend {}
+
+/// How far one slice got.
+#[derive(Debug)]
+pub enum Step {
+    /// The call is over.
+    Finished(Result<CallOutcome>),
+    /// The slice's fuel is spent; call [`Execution::resume`] again to continue.
+    Preempted,
+    /// A host function parked the call; resume with [`Execution::resume_with`].
+    Suspended(Suspend),
+}
+
+enum State {
+    NotStarted {
+        func: wasmi::Func,
+        params: Vec<wasmi::Val>,
+    },
+    OutOfFuel(ResumableCallOutOfFuel),
+    HostTrap(ResumableCallHostTrap),
+    Done,
+}
+
+/// One call of an export, runnable in slices.
+pub struct Execution {
+    name: String,
+    state: State,
+    results: Vec<wasmi::Val>,
+}
+
+impl fmt::Debug for Execution {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Execution")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+impl Execution {
+    pub(crate) fn new(
+        name: &str,
+        func: wasmi::Func,
+        params: Vec<wasmi::Val>,
+        results: usize,
+    ) -> Self {
+        Execution {
+            name: name.to_string(),
+            state: State::NotStarted { func, params },
+            results: vec![wasmi::Val::I32(0); results],
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs (or continues after preemption) for at most `slice` fuel.
+    pub fn resume(&mut self, inst: &mut Instance, slice: u64) -> Step {
+        self.run(inst, slice, &[])
+    }
+
+    /// Continues a suspended call; `returns` are the results of the host function that suspended.
+    pub fn resume_with(&mut self, inst: &mut Instance, returns: &[Value], slice: u64) -> Step {
+        let vals: Vec<wasmi::Val> = returns.iter().map(|v| v.to_wasmi()).collect();
+        self.run(inst, slice, &vals)
+    }
+
+    /// Runs to completion in slices of `slice` fuel, checking the time limit between slices.
+    /// A suspension cannot be served here (no scheduler): it ends the call with an error.
+    pub fn run_to_end(&mut self, inst: &mut Instance, slice: u64) -> Result<CallOutcome> {
+        loop {
+            match self.resume(inst, slice) {
+                Step::Finished(result) => return result,
+                Step::Preempted => continue,
+                Step::Suspended(Suspend::Yield) => {
+                    match self.resume_with(inst, &[Value::I32(0)], slice) {
+                        Step::Finished(result) => return result,
+                        Step::Preempted | Step::Suspended(Suspend::Yield) => continue,
+                        Step::Suspended(why) => return Err(self.unserved(why)),
+                    }
+                }
+                Step::Suspended(why) => return Err(self.unserved(why)),
+            }
+        }
+    }
+
+    fn unserved(&mut self, why: Suspend) -> Error {
+        self.state = State::Done;
+        Error::State {
+            message: alloc::format!(
+                "{} {why}, but nothing can wake it outside the agent scheduler",
+                self.name
+            ),
+        }
+    }
+
+    fn run(&mut self, inst: &mut Instance, slice: u64, returns: &[wasmi::Val]) -> Step {
+        if let Err(e) = inst.check_time() {
+            self.state = State::Done;
+            return Step::Finished(Err(e));
+        }
+        let granted = match inst.begin_slice(slice) {
+            Ok(granted) => granted,
+            Err(e) => {
+                self.state = State::Done;
+                return Step::Finished(Err(e));
+            }
+        };
+        let started = inst.now();
+        let state = core::mem::replace(&mut self.state, State::Done);
+        let store = inst.store_mut();
+        let outcome = match state {
+            State::NotStarted { func, params } => {
+                func.call_resumable(store, &params, &mut self.results)
+            }
+            State::OutOfFuel(call) => call.resume(store, &mut self.results),
+            State::HostTrap(call) => call.resume(store, returns, &mut self.results),
+            State::Done => {
+                return Step::Finished(Err(Error::State {
+                    message: alloc::format!("call of {} already ended", self.name),
+                }))
+            }
+        };
+        inst.end_slice(granted, started);
+        match outcome {
+            Ok(ResumableCall::Finished) => {
+                let values = self.results.iter().filter_map(Value::from_wasmi).collect();
+                Step::Finished(Ok(CallOutcome::Returned(values)))
+            }
+            Ok(ResumableCall::OutOfFuel(call)) => {
+                if inst.fuel_left() == 0 {
+                    return Step::Finished(Err(inst.out_of_fuel(&self.name)));
+                }
+                self.state = State::OutOfFuel(call);
+                Step::Preempted
+            }
+            Ok(ResumableCall::HostTrap(call)) => {
+                if let Some(why) = call.host_error().downcast_ref::<Suspend>().copied() {
+                    self.state = State::HostTrap(call);
+                    return Step::Suspended(why);
+                }
+                Step::Finished(inst.map_error(&self.name, call.into_host_error()))
+            }
+            Err(err) => Step::Finished(inst.map_error(&self.name, err)),
+        }
+    }
+}
+
+/// Maps an engine error that ended a call to its outcome.
+pub(crate) fn classify(func: &str, err: wasmi::Error, fuel_limit: u64) -> Result<CallOutcome> {
+    if let Some(code) = err.i32_exit_status() {
+        return Ok(CallOutcome::Exited(code));
+    }
+    if let Some(ours) = err.downcast_ref::<Error>() {
+        return Err(ours.clone());
+    }
+    let message = match err.as_trap_code() {
+        Some(TrapCode::OutOfFuel) => {
+            return Err(Error::OutOfFuel {
+                func: func.to_string(),
+                limit: fuel_limit,
+            })
+        }
+        Some(TrapCode::GrowthOperationLimited) => {
+            return Err(Error::LimitExceeded {
+                kind: LimitKind::Memory,
+                limit: 0,
+                detail: String::from("a memory or table growth limit was reached"),
+            })
+        }
+        Some(code) => trap_message(code).to_string(),
+        None => crate::runtime::one_line(&err.to_string()),
+    };
+    Err(Error::Trap {
+        func: func.to_string(),
+        message,
+    })
+}
+
+/// The user-facing text of a trap code.
+fn trap_message(code: TrapCode) -> &'static str {
+    match code {
+        TrapCode::UnreachableCodeReached => "unreachable instruction executed",
+        TrapCode::MemoryOutOfBounds => "out-of-bounds memory access",
+        TrapCode::TableOutOfBounds => "out-of-bounds table access",
+        TrapCode::IndirectCallToNull => "indirect call to a null table entry",
+        TrapCode::IntegerDivisionByZero => "integer division by zero",
+        TrapCode::IntegerOverflow => "integer overflow",
+        TrapCode::BadConversionToInteger => "invalid conversion to integer",
+        TrapCode::StackOverflow => "call stack exhausted (infinite recursion?)",
+        TrapCode::BadSignature => "indirect call type mismatch",
+        TrapCode::OutOfFuel => "out of fuel",
+        TrapCode::GrowthOperationLimited => "a memory or table growth limit was reached",
+        _ => "trap",
+    }
+}

@@ -1,0 +1,144 @@
+//! Hosted implementations of the platform traits (feature `std`): the process's stdio, the OS
+//! clocks, the OS entropy source. `kwasm` and the tests use them.
+
+use std::io::{Read, Write};
+use std::string::String;
+use std::sync::Mutex;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::vec::Vec;
+
+use crate::platform::{Clock, Console, Entropy, Stream};
+
+/// The process's stdin, stdout and stderr.
+#[derive(Debug, Default)]
+pub struct StdConsole;
+
+impl Console for StdConsole {
+    fn write(&self, stream: Stream, bytes: &[u8]) {
+        // Output errors (a closed pipe) cannot be reported to the guest; they are dropped as a
+        // terminal would drop them.
+        let _ = match stream {
+            Stream::Stdout => std::io::stdout().lock().write_all(bytes),
+            Stream::Stderr => std::io::stderr().lock().write_all(bytes),
+        };
+    }
+
+    fn read(&self, buf: &mut [u8]) -> usize {
+        std::io::stdin().lock().read(buf).unwrap_or(0)
+    }
+
+    fn flush(&self) {
+        let _ = std::io::stdout().flush();
+        let _ = std::io::stderr().flush();
+    }
+}
+
+/// A console that records everything written, for tests and transcripts. Stdin is a fixed buffer.
+#[derive(Debug, Default)]
+pub struct CaptureConsole {
+    pub output: Mutex<Vec<u8>>,
+    pub input: Mutex<std::collections::VecDeque<u8>>,
+}
+
+impl CaptureConsole {
+    pub fn with_input(input: &[u8]) -> Self {
+        CaptureConsole {
+            output: Mutex::default(),
+            input: Mutex::new(input.iter().copied().collect()),
+        }
+    }
+
+    /// Everything written so far, as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.output.lock().map(|o| o.clone()).unwrap_or_default())
+            .into_owned()
+    }
+}
+
+impl Console for CaptureConsole {
+    fn write(&self, _stream: Stream, bytes: &[u8]) {
+        if let Ok(mut out) = self.output.lock() {
+            out.extend_from_slice(bytes);
+        }
+    }
+
+    fn read(&self, buf: &mut [u8]) -> usize {
+        let Ok(mut input) = self.input.lock() else {
+            return 0;
+        };
+        let n = buf.len().min(input.len());
+        for (slot, byte) in buf.iter_mut().zip(input.drain(..n)) {
+            *slot = byte;
+        }
+        n
+    }
+}
+
+/// The OS clocks: `Instant` for monotonic time, `SystemTime` for real time.
+#[derive(Debug)]
+pub struct SystemClock {
+    origin: Instant,
+}
+
+impl Default for SystemClock {
+    fn default() -> Self {
+        SystemClock {
+            origin: Instant::now(),
+        }
+    }
+}
+
+impl Clock for SystemClock {
+    fn monotonic_ns(&self) -> u64 {
+        // Offset by one second so the clock never reads zero (Go's runtime dies if it does).
+        1_000_000_000 + self.origin.elapsed().as_nanos() as u64
+    }
+
+    fn realtime_ns(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+    }
+
+    fn resolution_ns(&self) -> u64 {
+        1
+    }
+
+    fn sleep_until_ns(&self, deadline_ns: u64) {
+        let now = self.monotonic_ns();
+        if deadline_ns > now {
+            std::thread::sleep(std::time::Duration::from_nanos(deadline_ns - now));
+        }
+    }
+}
+
+/// The OS's CSPRNG (`/dev/urandom`).
+#[derive(Debug, Default)]
+pub struct OsEntropy;
+
+impl Entropy for OsEntropy {
+    fn fill(&self, buf: &mut [u8]) {
+        let filled = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(buf));
+        if filled.is_err() {
+            // Without an OS entropy source there is no safe fallback: refuse to hand out
+            // predictable bytes.
+            panic!("no OS entropy source (/dev/urandom) available");
+        }
+    }
+}
+
+/// A hosted platform: process stdio, OS clocks and entropy, and an in-memory root file system.
+pub fn platform() -> crate::Platform {
+    platform_with_console(std::sync::Arc::new(StdConsole))
+}
+
+/// Like [`platform`] with another console (e.g. a [`CaptureConsole`]).
+pub fn platform_with_console(console: std::sync::Arc<dyn Console>) -> crate::Platform {
+    let clock: std::sync::Arc<dyn Clock> = std::sync::Arc::new(SystemClock::default());
+    crate::Platform {
+        console,
+        clock: clock.clone(),
+        entropy: std::sync::Arc::new(OsEntropy),
+        vfs: std::sync::Arc::new(crate::MemFs::new(1 << 30, 1 << 20).with_clock(clock)),
+    }
+}
