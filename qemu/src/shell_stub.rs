@@ -1,8 +1,9 @@
 //! A stand-in for `kernel_wasm::shell::Shell` until it lands on main: same contract
-//! (`new(Platform)`, `prompt()`, `execute(line) -> ShellStatus`), only `echo` and `exit`.
+//! (`new(Platform)`, `prompt()`, `execute(line) -> ShellStatus`), only `echo`, `cat` and `exit`.
 
 use alloc::format;
 
+use kernel_wasm::vfs::path;
 use kernel_wasm::{Platform, Stream};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +33,19 @@ impl Shell {
             Some("echo") => {
                 let rest: alloc::vec::Vec<&str> = words.collect();
                 out(&format!("{}\n", rest.join(" ")));
+                ShellStatus::Continue
+            }
+            Some("cat") => {
+                for path in words {
+                    let vfs = &*self.platform.vfs;
+                    let root = vfs.root();
+                    let node = path::resolve(vfs, root, root, path, path::Absolute::FromRoot, true);
+                    let mut buf = alloc::vec![0u8; 4096];
+                    match node.and_then(|n| vfs.read_at(n, 0, &mut buf)) {
+                        Ok(n) => self.platform.console.write(Stream::Stdout, &buf[..n]),
+                        Err(e) => out(&format!("cat: {path}: {e}\n")),
+                    }
+                }
                 ShellStatus::Continue
             }
             Some("exit") => match words.next().map(str::parse::<i32>) {
