@@ -112,6 +112,8 @@ extern "C" fn kernel_main(dtb: usize) -> ! {
     };
 
     let fs_budget = heap::size() / 2;
+    // `Platform` takes `Arc<dyn Vfs>`; the kernel runs on one core, so `Send`/`Sync` do not matter.
+    #[allow(clippy::arc_with_non_send_sync)]
     let fs = Arc::new(MemFs::new(fs_budget, 1 << 20).with_clock(clock.clone()));
     if let Some(initrd) = info.initrd {
         // SAFETY: QEMU loaded the initrd into RAM at the range `/chosen` names, and the heap was

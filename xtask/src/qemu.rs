@@ -107,12 +107,17 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     let image = build_kernel(&sh, root)?;
     let initrd = build_initrd(root, &opts.dirs)?;
     let qemu = qemu_command(&opts, &image, &initrd);
+    let result = boot(qemu, &opts);
+    let _ = fs::remove_file(&initrd);
+    let code = result?;
+    std::process::exit(code);
+}
 
+/// Runs QEMU interactively or through the script; returns the exit status to pass on.
+fn boot(mut qemu: Command, opts: &Options) -> Result<i32> {
     let Some(script) = &opts.script else {
-        let status = Command::from(qemu)
-            .status()
-            .context("starting qemu-system-aarch64")?;
-        std::process::exit(status.code().unwrap_or(1));
+        let status = qemu.status().context("starting qemu-system-aarch64")?;
+        return Ok(status.code().unwrap_or(1));
     };
     let text =
         fs::read_to_string(script).with_context(|| format!("reading {}", script.display()))?;
@@ -120,10 +125,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     match integration::run_script(qemu, &lines, PROMPT, opts.timeout) {
         Ok(outcome) => {
             print!("{}", outcome.transcript);
-            match outcome.exit_code {
-                Some(code) => std::process::exit(code),
-                None => bail!("qemu was killed by a signal"),
-            }
+            outcome.exit_code.context("qemu was killed by a signal")
         }
         Err(e) => {
             if let integration::DriverError::Timeout { output, .. }
@@ -132,7 +134,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
                 print!("{output}");
             }
             eprintln!("\nxtask qemu: {e}");
-            std::process::exit(124);
+            Ok(124)
         }
     }
 }
@@ -176,12 +178,18 @@ pub fn build_kernel(sh: &Shell, root: &Path) -> Result<PathBuf> {
         .join("release/sis-kernel");
     let elf = fs::read(&elf_path).with_context(|| format!("reading {}", elf_path.display()))?;
     let image = elf_to_flat(&elf).context("flattening the kernel ELF")?;
+    // Write-then-rename: concurrent runs (parallel tests) never boot a half-written image.
     let image_path = root.join(TARGET_DIR).join("Image");
-    fs::write(&image_path, image)?;
+    let tmp = root
+        .join(TARGET_DIR)
+        .join(format!("Image.tmp-{}", std::process::id()));
+    fs::write(&tmp, image)?;
+    fs::rename(&tmp, &image_path)?;
     Ok(image_path)
 }
 
-/// Packs the `--dir` trees into `target/qemu/initrd.cpio`.
+/// Packs the `--dir` trees into `target/qemu/initrd-PID.cpio` (one per run, so parallel runs
+/// with different trees do not clash; [`run`] deletes it when QEMU exits).
 pub fn build_initrd(root: &Path, dirs: &[(PathBuf, String)]) -> Result<PathBuf> {
     let mut writer = CpioWriter::new();
     for (host, guest) in dirs {
@@ -189,7 +197,9 @@ pub fn build_initrd(root: &Path, dirs: &[(PathBuf, String)]) -> Result<PathBuf> 
             .add_tree(host, guest)
             .with_context(|| format!("packing {} as {guest}", host.display()))?;
     }
-    let path = root.join(TARGET_DIR).join("initrd.cpio");
+    let path = root
+        .join(TARGET_DIR)
+        .join(format!("initrd-{}.cpio", std::process::id()));
     fs::create_dir_all(root.join(TARGET_DIR))?;
     fs::write(&path, writer.finish()?)?;
     Ok(path)
