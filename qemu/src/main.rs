@@ -16,19 +16,18 @@ mod board;
 mod entropy;
 mod heap;
 mod platform;
-mod shell_stub;
 
 use alloc::sync::Arc;
 use core::fmt::Write;
 
 use kernel_wasm::line_editor::Event;
 use kernel_wasm::memmap::{for_each_free, Range};
+use kernel_wasm::shell::{Shell, ShellStatus};
 use kernel_wasm::vfs::cpio;
 use kernel_wasm::{Console, MemFs, Platform, Stream, Vfs};
 
 use arch::exit::exit;
 use board::virt::{devicetree, pl031};
-use shell_stub::{Shell, ShellStatus};
 
 /// QEMU's exit status when the kernel panics.
 pub const EXIT_PANIC: i32 = 101;

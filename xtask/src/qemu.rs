@@ -98,13 +98,13 @@ pub fn parse_args(args: &[String]) -> Result<Options> {
     Ok(opts)
 }
 
-/// The `qemu` subcommand. `root` is the project root. Exits the process with QEMU's status.
-pub fn run(root: &Path, args: &[String]) -> Result<()> {
+/// The `qemu` subcommand (`sh` is at the project root). Exits the process with QEMU's status.
+pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
     let opts = parse_args(args)?;
-    let sh = Shell::new()?;
-    sh.change_dir(root);
-    ensure_qemu(&sh)?;
-    let image = build_kernel(&sh, root)?;
+    let root = crate::project_root();
+    let root = root.as_path();
+    ensure_qemu(sh)?;
+    let image = build_kernel(sh, root)?;
     let initrd = build_initrd(root, &opts.dirs)?;
     let qemu = qemu_command(&opts, &image, &initrd);
     let result = boot(qemu, &opts);

@@ -133,6 +133,9 @@ pub fn platform() -> crate::Platform {
 }
 
 /// Like [`platform`] with another console (e.g. a [`CaptureConsole`]).
+// The platform traits do not require Send/Sync: the kernel runs one core and the hosted tool one
+// thread per runtime.
+#[allow(clippy::arc_with_non_send_sync)]
 pub fn platform_with_console(console: std::sync::Arc<dyn Console>) -> crate::Platform {
     let clock: std::sync::Arc<dyn Clock> = std::sync::Arc::new(SystemClock::default());
     crate::Platform {
