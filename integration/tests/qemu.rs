@@ -110,3 +110,24 @@ fn panic_prints_message_and_location_and_fails() {
     assert!(text.contains("kernel panic at src/main.rs:"), "{text}");
     assert!(text.contains("selftest panic requested"), "{text}");
 }
+
+#[test]
+fn wasm_module_from_the_initrd_runs_in_the_kernel() {
+    let status = Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args(["run", "--quiet", "-p", "xtask", "--", "fixtures"])
+        .status()
+        .expect("running cargo xtask fixtures");
+    assert!(status.success());
+    let fixtures = format!("{}::/bin", root().join("target/fixtures").display());
+    let (code, text) = xtask_qemu(
+        "wasm",
+        "wasm-run /bin/hello.wasm\nexit 0\n",
+        &["--dir", &fixtures],
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("sis> wasm-run /bin/hello.wasm\nHello from kernel-wasm!\n"),
+        "{text}"
+    );
+}
