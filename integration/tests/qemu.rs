@@ -5,6 +5,14 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
+
+/// One xtask at a time: the first run may install QEMU through apt (which takes a lock) and
+/// builds the kernel; parallel boots would only contend for the two cores anyway.
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -16,6 +24,7 @@ fn root() -> PathBuf {
 /// Writes `script` to a temp file, runs `cargo xtask qemu --script FILE ARGS...`, and returns
 /// (exit code, stdout transcript with the boot header redacted).
 fn xtask_qemu(name: &str, script: &str, args: &[&str]) -> (Option<i32>, String) {
+    let _serial = serial();
     let dir = std::env::temp_dir().join(format!("sis-qemu-test-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let script_path = dir.join("script.txt");
@@ -113,12 +122,14 @@ fn panic_prints_message_and_location_and_fails() {
 
 #[test]
 fn wasm_module_from_the_initrd_runs_in_the_kernel() {
+    let guard = serial();
     let status = Command::new(env!("CARGO"))
         .current_dir(root())
         .args(["run", "--quiet", "-p", "xtask", "--", "fixtures"])
         .status()
         .expect("running cargo xtask fixtures");
     assert!(status.success());
+    drop(guard);
     let fixtures = format!("{}::/bin", root().join("target/fixtures").display());
     let (code, text) = xtask_qemu(
         "wasm",
