@@ -38,6 +38,12 @@ pub struct InstanceConfig {
     /// Fuel per slice: how often time limits are checked and how long an agent runs before the
     /// scheduler may switch.
     pub slice_fuel: u64,
+    /// Agents: how many agents the spawn tree this instance roots may create (`None`: the
+    /// agent system's default).
+    pub spawn_limit: Option<u32>,
+    /// Agents: how many messages the instance's mailbox holds before senders get "full"
+    /// (`None`: the agent system's default).
+    pub mailbox_depth: Option<usize>,
 }
 
 /// Default fuel per slice: about a millisecond of guest work on a host CPU.
@@ -55,6 +61,8 @@ impl InstanceConfig {
             max_memory: None,
             time_limit_ms: None,
             slice_fuel: DEFAULT_SLICE_FUEL,
+            spawn_limit: None,
+            mailbox_depth: None,
         }
     }
 }
@@ -120,6 +128,7 @@ impl Instance {
                 env: config.env,
             },
             stats: HostStats::default(),
+            agent: None,
             limits: limits.build(),
         };
         let mut store = Store::new(engine, ctx);
