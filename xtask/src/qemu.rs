@@ -127,15 +127,14 @@ fn boot(mut qemu: Command, opts: &Options) -> Result<i32> {
             print!("{}", outcome.transcript);
             outcome.exit_code.context("qemu was killed by a signal")
         }
-        Err(e) => {
-            if let integration::DriverError::Timeout { output, .. }
-            | integration::DriverError::Eof { output, .. } = &e
-            {
+        Err(e @ integration::DriverError::Timeout { .. }) => {
+            if let integration::DriverError::Timeout { output, .. } = &e {
                 print!("{output}");
             }
             eprintln!("\nxtask qemu: {e}");
             Ok(124)
         }
+        Err(e) => Err(e).context("running qemu-system-aarch64"),
     }
 }
 
@@ -211,12 +210,7 @@ pub fn build_initrd(root: &Path, dirs: &[(PathBuf, String)]) -> Result<PathBuf> 
 /// bookworm-backports, so it adds a bookworm-backports source (same mirror as the existing
 /// bookworm entry) if there is none and installs from there.
 pub fn ensure_qemu(sh: &Shell) -> Result<()> {
-    if cmd!(sh, "qemu-system-aarch64 --version")
-        .quiet()
-        .ignore_stdout()
-        .run()
-        .is_ok()
-    {
+    if qemu_on_path(sh) {
         return Ok(());
     }
     let os_release = fs::read_to_string("/etc/os-release").unwrap_or_default();
@@ -267,10 +261,23 @@ pub fn ensure_qemu(sh: &Shell) -> Result<()> {
             "-t",
             "bookworm-backports",
             "qemu-system-arm",
-        ])
+        ])?;
     } else {
-        as_root(&["apt-get", "install", "-y", "qemu-system-arm"])
+        as_root(&["apt-get", "install", "-y", "qemu-system-arm"])?;
     }
+    if !qemu_on_path(sh) {
+        bail!("installed qemu-system-arm, but qemu-system-aarch64 is still not on PATH");
+    }
+    Ok(())
+}
+
+fn qemu_on_path(sh: &Shell) -> bool {
+    cmd!(sh, "qemu-system-aarch64 --version")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr()
+        .run()
+        .is_ok()
 }
 
 fn read_apt_sources() -> Vec<(PathBuf, String)> {
