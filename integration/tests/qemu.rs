@@ -142,3 +142,46 @@ fn wasm_module_from_the_initrd_runs_in_the_kernel() {
         "{text}"
     );
 }
+
+#[test]
+fn kernel_and_kwasm_shell_print_the_same_transcript() {
+    let guard = serial();
+    let status = Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args(["run", "--quiet", "-p", "xtask", "--", "fixtures"])
+        .status()
+        .expect("running cargo xtask fixtures");
+    assert!(status.success());
+    let fixtures = format!("{}::/bin", root().join("target/fixtures").display());
+    let script = "help\nls /\nls /bin\ncat /nope\necho one  two\nwasm-run /bin/hello.wasm\n\
+                  wasm-run /bin/arith.wasm divmod 7 2\nwasm-run /bin/trap.wasm\n\
+                  wasm-run /bin/exit7.wasm\nbogus-command\nexit 3\n";
+    let mut kwasm = Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args([
+            "run", "--quiet", "-p", "kwasm", "--", "shell", "--dir", &fixtures,
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("running kwasm shell");
+    use std::io::Write;
+    kwasm
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(script.as_bytes())
+        .expect("writing the script to kwasm");
+    let hosted = kwasm.wait_with_output().expect("waiting for kwasm");
+    drop(guard);
+    let (code, kernel) = xtask_qemu("parity", script, &["--dir", &fixtures]);
+    let kernel_body = kernel
+        .split_once('\n')
+        .map(|(_header, rest)| rest)
+        .unwrap_or_default();
+    let hosted_text = String::from_utf8_lossy(&hosted.stdout);
+    assert_eq!(code, Some(3), "{kernel}");
+    assert!(kernel_body.contains("Hello from kernel-wasm!"), "{kernel}");
+    assert_eq!(code, hosted.status.code());
+    assert_eq!(kernel_body, hosted_text.trim_end_matches('\n'));
+}
