@@ -16,6 +16,8 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod line_editor;
+pub mod memmap;
 pub mod platform;
 pub mod vfs;
 

@@ -30,6 +30,14 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
     )
     .run()?;
 
+    step("kernel (qemu/): fmt --check and clippy -D warnings for aarch64-unknown-none");
+    cmd!(sh, "cargo fmt --manifest-path qemu/Cargo.toml -- --check").run()?;
+    cmd!(
+        sh,
+        "cargo clippy --release --manifest-path qemu/Cargo.toml --target aarch64-unknown-none --target-dir target/qemu -- -D warnings"
+    )
+    .run()?;
+
     step("ci: all steps passed");
     Ok(())
 }

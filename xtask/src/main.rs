@@ -6,6 +6,8 @@
 mod bench;
 mod ci;
 mod fixtures;
+mod initrd;
+mod qemu;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +24,8 @@ tasks:
   ci          fmt check, clippy -D warnings, host tests, the no_std aarch64 build (what CI runs)
   demo        run the example modules through kwasm
   fixtures    compile the WAT fixtures to target/fixtures/*.wasm
+  qemu        build the kernel and boot it in QEMU: [--dir HOST::GUEST]... [--script FILE]
+              [--cpu MODEL] [--timeout SECS] [--memory SIZE] [--append ARGS] [--gdb]
 ";
 
 fn main() -> Result<()> {
@@ -40,6 +44,7 @@ fn main() -> Result<()> {
         "ci" => ci::run(&sh, rest),
         "demo" => demo(&sh, rest),
         "fixtures" => fixtures::build(&sh).map(|dir| println!("fixtures in {}", dir.display())),
+        "qemu" => qemu::run(&sh, rest),
         "help" | "--help" | "-h" => {
             print!("{HELP}");
             Ok(())

@@ -8,6 +8,7 @@
 //! Architecture invariant: a `Vfs` never sees `/`, `.` or `..` in a name; callers resolve paths with
 //! [`path::resolve`]. Implementations must bound every allocation a caller's offsets can cause.
 
+pub mod cpio;
 pub mod memfs;
 pub mod path;
 

@@ -1,0 +1,187 @@
+//! Boots the real kernel in QEMU through `cargo xtask qemu --script` and checks what a user sees:
+//! the boot header, typed lines, files from `--dir`, exit statuses, and the fault and panic
+//! reports. Slow (builds the kernel once, boots QEMU per test); not in the default members, run
+//! with `cargo test -p integration --test qemu`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
+
+/// One xtask at a time: the first run may install QEMU through apt (which takes a lock) and
+/// builds the kernel; parallel boots would only contend for the two cores anyway.
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("integration/ is one level below the root")
+        .to_path_buf()
+}
+
+/// Writes `script` to a temp file, runs `cargo xtask qemu --script FILE ARGS...`, and returns
+/// (exit code, stdout transcript with the boot header redacted).
+fn xtask_qemu(name: &str, script: &str, args: &[&str]) -> (Option<i32>, String) {
+    let _serial = serial();
+    let dir = std::env::temp_dir().join(format!("sis-qemu-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script_path = dir.join("script.txt");
+    std::fs::write(&script_path, script).unwrap();
+    let out = Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args([
+            "run",
+            "--quiet",
+            "-p",
+            "xtask",
+            "--",
+            "qemu",
+            "--timeout",
+            "120",
+            "--script",
+        ])
+        .arg(&script_path)
+        .args(args)
+        .output()
+        .expect("running cargo xtask qemu");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let redacted = stdout
+        .lines()
+        .map(|l| {
+            if l.starts_with(integration::BOOT_HEADER) {
+                "[boot] sis-kernel: heap [N] MiB, boot [N] ms".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    (out.status.code(), redacted)
+}
+
+#[test]
+fn exit_status_reaches_the_host() {
+    let (code, text) = xtask_qemu("exit", "echo hello from the kernel\nexit 3\n", &[]);
+    assert_eq!(code, Some(3), "{text}");
+    assert_eq!(
+        text,
+        "[boot] sis-kernel: heap [N] MiB, boot [N] ms\n\
+         sis> echo hello from the kernel\nhello from the kernel\nsis> exit 3"
+    );
+}
+
+#[test]
+fn files_reach_the_kernel_through_the_initrd() {
+    let host = std::env::temp_dir().join(format!("sis-qemu-initrd-{}", std::process::id()));
+    std::fs::create_dir_all(host.join("sub")).unwrap();
+    std::fs::write(host.join("sub/greeting.txt"), "hi from the host\n").unwrap();
+    let dir_arg = format!("{}::/data", host.display());
+    let (code, text) = xtask_qemu(
+        "initrd",
+        "cat /data/sub/greeting.txt\n",
+        &["--dir", &dir_arg],
+    );
+    let _ = std::fs::remove_dir_all(&host);
+    // No `exit`: the driver ends the session with Ctrl-D, which is status 0.
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("hi from the host"), "{text}");
+}
+
+#[test]
+fn cortex_a72_without_rndr_boots_on_virtio_rng() {
+    let (code, text) = xtask_qemu("a72", "exit 5\n", &["--cpu", "cortex-a72"]);
+    assert_eq!(code, Some(5), "{text}");
+    assert!(text.starts_with("[boot] sis-kernel:"), "{text}");
+}
+
+#[test]
+fn cpu_exception_prints_a_report_and_fails() {
+    let (code, text) = xtask_qemu("fault", "", &["--append", "sis.selftest=fault"]);
+    assert_eq!(code, Some(102), "{text}");
+    for needle in [
+        "CPU exception: data abort",
+        "EC   0x25",
+        "ESR ",
+        "FAR  0x0000800000000000",
+        "ELR ",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in {text}");
+    }
+}
+
+#[test]
+fn panic_prints_message_and_location_and_fails() {
+    let (code, text) = xtask_qemu("panic", "", &["--append", "sis.selftest=panic"]);
+    assert_eq!(code, Some(101), "{text}");
+    assert!(text.contains("kernel panic at src/main.rs:"), "{text}");
+    assert!(text.contains("selftest panic requested"), "{text}");
+}
+
+#[test]
+fn wasm_module_from_the_initrd_runs_in_the_kernel() {
+    let guard = serial();
+    let status = Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args(["run", "--quiet", "-p", "xtask", "--", "fixtures"])
+        .status()
+        .expect("running cargo xtask fixtures");
+    assert!(status.success());
+    drop(guard);
+    let fixtures = format!("{}::/bin", root().join("target/fixtures").display());
+    let (code, text) = xtask_qemu(
+        "wasm",
+        "wasm-run /bin/hello.wasm\nexit 0\n",
+        &["--dir", &fixtures],
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("sis> wasm-run /bin/hello.wasm\nHello from kernel-wasm!\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn kernel_and_kwasm_shell_print_the_same_transcript() {
+    let guard = serial();
+    let status = Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args(["run", "--quiet", "-p", "xtask", "--", "fixtures"])
+        .status()
+        .expect("running cargo xtask fixtures");
+    assert!(status.success());
+    let fixtures = format!("{}::/bin", root().join("target/fixtures").display());
+    let script = "help\nls /\nls /bin\ncat /nope\necho one  two\nwasm-run /bin/hello.wasm\n\
+                  wasm-run /bin/arith.wasm divmod 7 2\nwasm-run /bin/trap.wasm\n\
+                  wasm-run /bin/exit7.wasm\nbogus-command\nexit 3\n";
+    let mut kwasm = Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args([
+            "run", "--quiet", "-p", "kwasm", "--", "shell", "--dir", &fixtures,
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("running kwasm shell");
+    use std::io::Write;
+    kwasm
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(script.as_bytes())
+        .expect("writing the script to kwasm");
+    let hosted = kwasm.wait_with_output().expect("waiting for kwasm");
+    drop(guard);
+    let (code, kernel) = xtask_qemu("parity", script, &["--dir", &fixtures]);
+    let kernel_body = kernel
+        .split_once('\n')
+        .map(|(_header, rest)| rest)
+        .unwrap_or_default();
+    let hosted_text = String::from_utf8_lossy(&hosted.stdout);
+    assert_eq!(code, Some(3), "{kernel}");
+    assert!(kernel_body.contains("Hello from kernel-wasm!"), "{kernel}");
+    assert_eq!(code, hosted.status.code());
+    assert_eq!(kernel_body, hosted_text.trim_end_matches('\n'));
+}

@@ -1,0 +1,213 @@
+//! The SIS kernel for QEMU `virt` (aarch64): boots, finds its devices and memory in the device
+//! tree, builds a kernel-wasm [`Platform`] (UART console, generic-timer/PL031 clock, RNDR or
+//! virtio-rng seeded CSPRNG, in-memory root file system filled from the initrd) and runs the
+//! kernel-wasm shell on the serial console.
+//!
+//! Glue only: every piece of logic that can run on a host lives in kernel-wasm and is tested
+//! there (line editing, cpio, the memory map, the shell). See docs/kernel.md.
+
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+mod arch;
+mod board;
+mod entropy;
+mod heap;
+mod platform;
+
+use alloc::sync::Arc;
+use core::fmt::Write;
+
+use kernel_wasm::line_editor::Event;
+use kernel_wasm::memmap::{for_each_free, Range};
+use kernel_wasm::shell::{Shell, ShellStatus};
+use kernel_wasm::vfs::cpio;
+use kernel_wasm::{Console, MemFs, Platform, Stream, Vfs};
+
+use arch::exit::exit;
+use board::virt::{devicetree, pl031};
+
+/// QEMU's exit status when the kernel panics.
+pub const EXIT_PANIC: i32 = 101;
+/// QEMU's exit status when boot cannot continue (no device tree, no RAM, no entropy).
+pub const EXIT_BOOT_FAILURE: i32 = 103;
+
+/// Prints to the console UART without locks (usable from any context).
+macro_rules! kprintln {
+    ($($arg:tt)*) => {{
+        let _ = writeln!($crate::board::RawConsole, $($arg)*);
+    }};
+}
+
+fn fatal(what: core::fmt::Arguments<'_>) -> ! {
+    kprintln!("[boot] fatal: {what}");
+    exit(EXIT_BOOT_FAILURE)
+}
+
+extern "C" {
+    static __kernel_start: u8;
+    static __kernel_end: u8;
+}
+
+/// The smallest free RAM fragment worth handing to the allocator.
+const MIN_HEAP_FRAGMENT: u64 = 64 * 1024;
+const PAGE: u64 = 4096;
+
+/// Called by boot.s on the boot core with the MMU on, FP enabled and `.bss` cleared.
+#[no_mangle]
+extern "C" fn kernel_main(dtb: usize) -> ! {
+    // SAFETY: QEMU passes the DTB address in x0 under the arm64 Image boot protocol; `parse`
+    // rejects a null pointer or a bad header.
+    let info = match unsafe { devicetree::parse(dtb) } {
+        Ok(info) => info,
+        Err(e) => fatal(format_args!("no usable device tree at {dtb:#x}: {e:?}")),
+    };
+    if let Some(uart) = info.uart {
+        board::virt::set_uart_base(uart);
+    }
+    arch::exit::set_psci_conduit(info.psci);
+
+    // Heap, phase 1: all RAM except the kernel, the DTB, the initrd and firmware reservations.
+    // Linker-script symbols: only their addresses are taken.
+    let kernel = Range {
+        start: core::ptr::addr_of!(__kernel_start) as u64,
+        end: core::ptr::addr_of!(__kernel_end) as u64,
+    };
+    let mut reserved = info.reserved;
+    for r in [Some(kernel), Some(info.dtb), info.initrd]
+        .into_iter()
+        .flatten()
+    {
+        if !reserved.push(r) {
+            fatal(format_args!("too many memory reservations"));
+        }
+    }
+    for_each_free(
+        info.memory.as_slice(),
+        reserved.as_mut_slice(),
+        PAGE,
+        MIN_HEAP_FRAGMENT,
+        |r| {
+            // SAFETY: `r` is RAM from the device tree outside every range in use (kernel image and
+            // stacks, DTB, initrd, /memreserve/), and is identity mapped as normal memory.
+            unsafe { heap::claim(r) };
+        },
+    );
+    if heap::size() == 0 {
+        fatal(format_args!(
+            "no free RAM for the heap in the device tree's /memory"
+        ));
+    }
+
+    let clock = Arc::new(platform::KernelClock::new(
+        // SAFETY: the base comes from an `arm,pl031` node, inside the identity-mapped MMIO region.
+        info.rtc.map(|base| unsafe { pl031::read_seconds(base) }),
+    ));
+    let entropy = match entropy::KernelEntropy::seed(info.virtio_mmio.as_slice()) {
+        Ok(entropy) => Arc::new(entropy),
+        Err(e) => fatal(format_args!("{e}")),
+    };
+
+    let fs_budget = heap::size() / 2;
+    // `Platform` takes `Arc<dyn Vfs>`; the kernel runs on one core, so `Send`/`Sync` do not matter.
+    #[allow(clippy::arc_with_non_send_sync)]
+    let fs = Arc::new(MemFs::new(fs_budget, 1 << 20).with_clock(clock.clone()));
+    if let Some(initrd) = info.initrd {
+        // SAFETY: QEMU loaded the initrd into RAM at the range `/chosen` names, and the heap was
+        // kept away from it; nothing writes it until phase 2 below.
+        let archive = unsafe {
+            core::slice::from_raw_parts(initrd.start as *const u8, initrd.len() as usize)
+        };
+        if let Err(e) = cpio::unpack(archive, &*fs, fs.root()) {
+            kprintln!("[boot] initrd: {e} (continuing with what was unpacked)");
+        }
+    }
+
+    // Heap, phase 2: the initrd and the DTB are no longer needed (`info` holds copies).
+    let mut still_reserved = info.reserved;
+    still_reserved.push(kernel);
+    for r in [info.initrd, Some(info.dtb)].into_iter().flatten() {
+        for_each_free(
+            &[r],
+            still_reserved.as_mut_slice(),
+            PAGE,
+            MIN_HEAP_FRAGMENT,
+            |r| {
+                // SAFETY: `r` lies in the initrd or the DTB, both copied out above and unused from
+                // now on, and outside the kernel and firmware reservations.
+                unsafe { heap::claim(r) };
+            },
+        );
+    }
+
+    selftest(info.bootargs());
+
+    let console = Arc::new(platform::UartConsole::new(board::virt::uart()));
+    let platform = Platform {
+        console: console.clone(),
+        clock: clock.clone(),
+        entropy,
+        vfs: fs,
+    };
+    let mut shell = Shell::new(platform);
+
+    let boot_ms = arch::timer::ticks_to_ns(arch::timer::ticks(), clock.frequency()) / 1_000_000;
+    kprintln!(
+        "[boot] sis-kernel: heap {} MiB, boot {} ms",
+        heap::size() / (1024 * 1024),
+        boot_ms
+    );
+
+    loop {
+        console.write(Stream::Stdout, shell.prompt().as_bytes());
+        match console.read_line() {
+            Event::Line(line) => {
+                if let ShellStatus::Exit(code) = shell.execute(&line) {
+                    exit(code);
+                }
+            }
+            Event::Interrupt => {}
+            Event::Eof => {
+                console.write(Stream::Stdout, b"\n");
+                exit(0);
+            }
+        }
+    }
+}
+
+/// Fault-path checks, reachable only through the kernel command line (`cargo xtask qemu
+/// --append sis.selftest=fault|panic`), never from the shell.
+fn selftest(bootargs: &str) {
+    for arg in bootargs.split_whitespace() {
+        match arg.strip_prefix("sis.selftest=") {
+            Some("fault") => {
+                kprintln!("[selftest] reading an unmapped address");
+                // SAFETY: deliberately not safe: the read faults (VA beyond the 39-bit map) and
+                // the exception report stops the machine. That is the test.
+                let value =
+                    unsafe { core::ptr::read_volatile(0x0000_8000_0000_0000 as *const u64) };
+                kprintln!("[selftest] unexpectedly read {value:#x}");
+            }
+            Some("panic") => panic!("selftest panic requested on the kernel command line"),
+            Some(other) => kprintln!("[selftest] unknown selftest {other:?}"),
+            None => {}
+        }
+    }
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    match info.location() {
+        Some(loc) => kprintln!(
+            "\n!!! kernel panic at {}:{}:{}: {}",
+            loc.file(),
+            loc.line(),
+            loc.column(),
+            info.message()
+        ),
+        None => kprintln!("\n!!! kernel panic: {}", info.message()),
+    }
+    exit(EXIT_PANIC)
+}

@@ -1,0 +1,126 @@
+//! The kernel's implementations of kernel-wasm's [`Console`] and [`Clock`] traits, over the PL011
+//! UART, the generic timer and the PL031 RTC.
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+
+use kernel_wasm::line_editor::{Event, LineEditor};
+use kernel_wasm::{Clock, Console, Stream};
+use spin::Mutex;
+
+use crate::arch::timer;
+use crate::board::virt::pl011::Pl011;
+
+/// The serial console. Guest stdin is line-edited like the shell: a line is delivered with its
+/// `\n` once Enter is pressed; Ctrl-D on an empty line is end of input.
+pub struct UartConsole {
+    uart: Pl011,
+    stdin: Mutex<Stdin>,
+}
+
+struct Stdin {
+    editor: LineEditor,
+    pending: VecDeque<u8>,
+}
+
+impl UartConsole {
+    pub fn new(uart: Pl011) -> Self {
+        UartConsole {
+            uart,
+            stdin: Mutex::new(Stdin {
+                editor: LineEditor::default(),
+                pending: VecDeque::new(),
+            }),
+        }
+    }
+
+    /// Reads one edited line from the UART, echoing as the user types.
+    pub fn read_line(&self) -> Event {
+        let mut stdin = self.stdin.lock();
+        self.next_event(&mut stdin.editor)
+    }
+
+    fn next_event(&self, editor: &mut LineEditor) -> Event {
+        let mut echo = Vec::new();
+        loop {
+            let byte = self.uart.read_byte();
+            let event = editor.feed(byte, &mut echo);
+            self.uart.write_translated(&echo);
+            echo.clear();
+            if let Some(event) = event {
+                return event;
+            }
+        }
+    }
+}
+
+impl Console for UartConsole {
+    fn write(&self, _stream: Stream, bytes: &[u8]) {
+        self.uart.write_translated(bytes);
+    }
+
+    fn read(&self, buf: &mut [u8]) -> usize {
+        if buf.is_empty() {
+            return 0;
+        }
+        let mut stdin = self.stdin.lock();
+        let Stdin { editor, pending } = &mut *stdin;
+        while pending.is_empty() {
+            match self.next_event(editor) {
+                Event::Line(line) => {
+                    pending.extend(line.as_bytes());
+                    pending.push_back(b'\n');
+                }
+                Event::Interrupt => {}
+                Event::Eof => return 0,
+            }
+        }
+        let n = buf.len().min(pending.len());
+        for (dst, src) in buf.iter_mut().zip(pending.drain(..n)) {
+            *dst = src;
+        }
+        n
+    }
+}
+
+/// Monotonic time from CNTPCT_EL0 at CNTFRQ_EL0; real time from the PL031 read once at boot
+/// plus the monotonic time elapsed since.
+pub struct KernelClock {
+    freq: u64,
+    /// Real time (ns since the epoch) at monotonic time `mono_at_sync`.
+    realtime_at_sync: u64,
+    mono_at_sync: u64,
+}
+
+impl KernelClock {
+    /// `rtc_seconds`: the RTC's reading now, if the board has one.
+    pub fn new(rtc_seconds: Option<u32>) -> Self {
+        let freq = timer::frequency();
+        let mono = timer::ticks_to_ns(timer::ticks(), freq);
+        let realtime = rtc_seconds.map_or(mono, |s| u64::from(s) * 1_000_000_000);
+        KernelClock {
+            freq,
+            realtime_at_sync: realtime,
+            mono_at_sync: mono,
+        }
+    }
+
+    pub fn frequency(&self) -> u64 {
+        self.freq
+    }
+}
+
+impl Clock for KernelClock {
+    fn monotonic_ns(&self) -> u64 {
+        timer::ticks_to_ns(timer::ticks(), self.freq)
+    }
+
+    fn realtime_ns(&self) -> u64 {
+        let elapsed = self.monotonic_ns().saturating_sub(self.mono_at_sync);
+        self.realtime_at_sync.saturating_add(elapsed)
+    }
+
+    fn resolution_ns(&self) -> u64 {
+        (1_000_000_000 / self.freq.max(1)).max(1)
+    }
+}
