@@ -15,7 +15,7 @@ use crate::execution::Execution;
 use crate::module::Module;
 use crate::platform::Platform;
 use crate::values::{check_signature, parse_args, Value};
-use crate::wasi::WasiCtx;
+use crate::wasi::{Preopen, WasiCtx};
 
 /// How to set up one instance.
 #[derive(Debug, Clone)]
@@ -38,6 +38,11 @@ pub struct InstanceConfig {
     /// Fuel per slice: how often time limits are checked and how long an agent runs before the
     /// scheduler may switch.
     pub slice_fuel: u64,
+    /// Directories visible to the guest as WASI preopens (descriptors 3, 4, ...).
+    pub preopens: Vec<Preopen>,
+    /// Most WASI descriptors open at once, stdio and preopens included; opening more fails with
+    /// `EMFILE`. `None`: unlimited.
+    pub fd_limit: Option<usize>,
 }
 
 /// Default fuel per slice: about a millisecond of guest work on a host CPU.
@@ -55,6 +60,8 @@ impl InstanceConfig {
             max_memory: None,
             time_limit_ms: None,
             slice_fuel: DEFAULT_SLICE_FUEL,
+            preopens: Vec::new(),
+            fd_limit: None,
         }
     }
 }
@@ -113,12 +120,15 @@ impl Instance {
             id: config.id,
             module: module.name().to_string(),
             platform: config.platform.clone(),
+            wasi: WasiCtx::new(
+                config.args,
+                config.env,
+                &config.preopens,
+                &config.caps,
+                config.fd_limit,
+            ),
             caps: config.caps,
             memory: None,
-            wasi: WasiCtx {
-                args: config.args,
-                env: config.env,
-            },
             stats: HostStats::default(),
             limits: limits.build(),
         };

@@ -113,7 +113,7 @@ impl Runtime {
 pub(crate) fn one_line(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for word in text.split_whitespace() {
-        if !out.is_empty() && !(out.ends_with('[') || word.starts_with(']')) {
+        if !(out.is_empty() || out.ends_with('[') || word.starts_with(']')) {
             out.push(' ');
         }
         out.push_str(word);

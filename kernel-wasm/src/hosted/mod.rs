@@ -31,6 +31,16 @@ impl Console for StdConsole {
         let _ = std::io::stdout().flush();
         let _ = std::io::stderr().flush();
     }
+
+    fn is_terminal(&self, fd: u32) -> bool {
+        use std::io::IsTerminal;
+        match fd {
+            0 => std::io::stdin().is_terminal(),
+            1 => std::io::stdout().is_terminal(),
+            2 => std::io::stderr().is_terminal(),
+            _ => false,
+        }
+    }
 }
 
 /// A console that records everything written, for tests and transcripts. Stdin is a fixed buffer.
@@ -135,6 +145,8 @@ pub fn platform() -> crate::Platform {
 /// Like [`platform`] with another console (e.g. a [`CaptureConsole`]).
 pub fn platform_with_console(console: std::sync::Arc<dyn Console>) -> crate::Platform {
     let clock: std::sync::Arc<dyn Clock> = std::sync::Arc::new(SystemClock::default());
+    // The platform is single-threaded per runtime (the kernel has no threads); `Arc` is for sharing.
+    #[allow(clippy::arc_with_non_send_sync)]
     crate::Platform {
         console,
         clock: clock.clone(),

@@ -8,6 +8,8 @@
 //! Architecture invariant: a `Vfs` never sees `/`, `.` or `..` in a name; callers resolve paths with
 //! [`path::resolve`]. Implementations must bound every allocation a caller's offsets can cause.
 
+#[cfg(feature = "std")]
+pub mod hostdir;
 pub mod memfs;
 pub mod path;
 
