@@ -2,6 +2,10 @@
 //! status.
 
 use std::path::Path;
+use std::sync::Arc;
+
+use kernel_wasm::vfs::hostdir::HostDir;
+use kernel_wasm::wasi::Preopen;
 use std::process::ExitCode;
 
 use kernel_wasm::module::{ExportKind, ImportKind};
@@ -54,6 +58,17 @@ fn module_name(path: &Path) -> String {
     )
 }
 
+/// `HOST_DIR[::GUEST_DIR]` as `wasmtime run --dir`: without `::GUEST_DIR` the guest sees the
+/// directory under the host path exactly as given.
+fn preopen(spec: &str) -> Result<Preopen, Error> {
+    let (host, guest) = spec.split_once("::").unwrap_or((spec, spec));
+    let fs = HostDir::new(host).map_err(|error| Error::Fs {
+        path: format!("--dir {host}"),
+        error,
+    })?;
+    Ok(Preopen::root(guest, Arc::new(fs)))
+}
+
 fn run(args: RunArgs) -> ExitCode {
     match try_run(&args) {
         Ok(code) => code,
@@ -62,12 +77,11 @@ fn run(args: RunArgs) -> ExitCode {
 }
 
 fn try_run(args: &RunArgs) -> Result<ExitCode, Error> {
-    if !args.dirs.is_empty() {
-        return Err(Error::Config {
-            what: "--dir".into(),
-            message: "directory preopens are not available in this build yet".into(),
-        });
-    }
+    let preopens = args
+        .dirs
+        .iter()
+        .map(|spec| preopen(spec))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut env = Vec::new();
     for pair in &args.envs {
         let (key, value) = pair.split_once('=').ok_or_else(|| Error::Config {
@@ -88,6 +102,7 @@ fn try_run(args: &RunArgs) -> Result<ExitCode, Error> {
         config.args.truncate(1);
     }
     config.env = env;
+    config.preopens = preopens;
     config.fuel = args.fuel;
     config.max_memory = match args.max_memory {
         Some(bytes) => Some(usize::try_from(bytes).map_err(|_| Error::Config {
