@@ -90,7 +90,7 @@ impl<T: GuestType> GuestPtr<T> {
     }
 
     /// The pointer to element `index` of an array starting here (checked: overflow is out of bounds).
-    #[allow(clippy::should_implement_trait)] // checked, fallible: not `ops::Add`
+    #[allow(clippy::should_implement_trait)] // fallible, so not `ops::Add`
     pub fn add(self, index: u32) -> Result<Self, GuestError> {
         index
             .checked_mul(T::SIZE)

@@ -31,6 +31,7 @@ pub mod host;
 pub mod instance;
 pub mod module;
 pub mod runtime;
+pub mod shell;
 pub mod values;
 pub mod wasi;
 
@@ -41,6 +42,7 @@ pub use execution::{Execution, Step, Suspend};
 pub use instance::{CallOutcome, Instance, InstanceConfig, Stats};
 pub use module::{Module, ModuleInfo, Signature, ValKind};
 pub use runtime::{Runtime, RuntimeConfig};
+pub use shell::{Shell, ShellStatus};
 pub use values::Value;
 
 #[cfg(feature = "std")]

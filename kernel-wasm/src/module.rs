@@ -77,29 +77,24 @@ impl fmt::Display for Signature {
     }
 }
 
+/// What an import or export is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ImportKind {
+pub enum ExternKind {
     Func(Signature),
     Table,
     Memory,
     Global,
     Tag,
 }
+
+pub type ImportKind = ExternKind;
+pub type ExportKind = ExternKind;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportDesc {
     pub module: String,
     pub name: String,
     pub kind: ImportKind,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExportKind {
-    Func(Signature),
-    Table,
-    Memory,
-    Global,
-    Tag,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,4 +1,75 @@
-//! `cargo xtask <task>`: the project's automation, in Rust (see the cargo-xtask convention).
-fn main() -> anyhow::Result<()> {
-    anyhow::bail!("no tasks yet")
+//! `cargo xtask <task>`: the project's automation, in Rust (the cargo-xtask convention).
+//!
+//! `main` is a dispatch table; each task lives in its own module and runs commands through one
+//! xshell `Shell` opened at the project root. Flags are parsed by hand to keep xtask quick to build.
+
+mod ci;
+mod fixtures;
+mod tools;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use xshell::Shell;
+
+const HELP: &str = "\
+cargo xtask <task>
+
+tasks:
+  ci          fmt check, clippy -D warnings, host tests, the no_std aarch64 build (what CI runs)
+  demo        run the example modules through kwasm
+  fixtures    compile the WAT fixtures to target/fixtures/*.wasm
+";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let sh = Shell::new()?;
+    sh.change_dir(project_root());
+    let (task, rest) = match args.split_first() {
+        Some((task, rest)) => (task.as_str(), rest),
+        None => {
+            print!("{HELP}");
+            return Ok(());
+        }
+    };
+    match task {
+        "ci" => ci::run(&sh, rest),
+        "demo" => demo(&sh, rest),
+        "fixtures" => fixtures::build(&sh).map(|dir| println!("fixtures in {}", dir.display())),
+        "help" | "--help" | "-h" => {
+            print!("{HELP}");
+            Ok(())
+        }
+        other => bail!("unknown task {other:?}\n\n{HELP}"),
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+pub fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// Prints a progress line that stands out in CI logs.
+pub fn step(text: &str) {
+    println!("\n==> {text}");
+}
+
+fn demo(sh: &Shell, args: &[String]) -> Result<()> {
+    if !args.is_empty() {
+        bail!("demo takes no arguments yet");
+    }
+    let dir = fixtures::build(sh)?;
+    step("building kwasm");
+    xshell::cmd!(sh, "cargo build --quiet -p kwasm").run()?;
+    let kwasm = project_root().join("target/debug/kwasm");
+    let hello = dir.join("hello.wasm");
+    step("kwasm run hello.wasm");
+    xshell::cmd!(sh, "{kwasm} run {hello}").run()?;
+    step("kwasm run --invoke divmod arith.wasm 7 2");
+    let arith = dir.join("arith.wasm");
+    xshell::cmd!(sh, "{kwasm} run --invoke divmod {arith} 7 2").run()?;
+    Ok(())
 }

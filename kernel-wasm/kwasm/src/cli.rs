@@ -24,6 +24,16 @@ pub enum Command {
     Run(RunArgs),
     /// Print a module's hash, imports, exports and what it needs to run.
     Inspect(InspectArgs),
+    /// Run the kernel-wasm shell on stdin/stdout (the same shell as the kernel's UART).
+    Shell(ShellArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    /// Copy a host directory into the shell's in-memory file system: HOST_DIR[::GUEST_DIR]
+    /// (repeatable; the kernel gets the same files through its initrd).
+    #[arg(long = "dir", value_name = "HOST_DIR[::GUEST_DIR]")]
+    pub dirs: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,7 @@
 
 mod cli;
 mod run;
+mod shell;
 
 use std::process::ExitCode;
 

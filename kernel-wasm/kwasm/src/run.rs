@@ -18,11 +18,12 @@ pub fn dispatch(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Run(args) => run(args),
         Command::Inspect(args) => inspect(args),
+        Command::Shell(args) => crate::shell::run(args),
     }
 }
 
 /// Prints one line for `error` and returns the matching status.
-fn fail(error: &Error) -> ExitCode {
+pub fn fail(error: &Error) -> ExitCode {
     eprintln!("kwasm: {error}");
     ExitCode::from(match error {
         Error::Trap { .. } | Error::OutOfFuel { .. } | Error::LimitExceeded { .. } => EXIT_TRAP,

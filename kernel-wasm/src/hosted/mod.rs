@@ -143,10 +143,11 @@ pub fn platform() -> crate::Platform {
 }
 
 /// Like [`platform`] with another console (e.g. a [`CaptureConsole`]).
+// The platform traits do not require Send/Sync: the kernel runs one core and the hosted tool one
+// thread per runtime.
+#[allow(clippy::arc_with_non_send_sync)]
 pub fn platform_with_console(console: std::sync::Arc<dyn Console>) -> crate::Platform {
     let clock: std::sync::Arc<dyn Clock> = std::sync::Arc::new(SystemClock::default());
-    // The platform is single-threaded per runtime (the kernel has no threads); `Arc` is for sharing.
-    #[allow(clippy::arc_with_non_send_sync)]
     crate::Platform {
         console,
         clock: clock.clone(),

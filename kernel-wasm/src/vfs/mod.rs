@@ -142,3 +142,71 @@ pub trait Vfs {
         Ok(())
     }
 }
+
+/// Reads the whole file at absolute `path` (from the root of `vfs`), refusing files larger than
+/// `max_len` bytes.
+pub fn read_file(vfs: &dyn Vfs, path: &str, max_len: u64) -> VfsResult<Vec<u8>> {
+    let root = vfs.root();
+    let node = path::resolve(vfs, root, root, path, path::Absolute::FromRoot, true)?;
+    let meta = vfs.stat(node)?;
+    match meta.kind {
+        NodeKind::Dir => return Err(VfsError::IsADirectory),
+        NodeKind::Symlink => return Err(VfsError::Invalid),
+        NodeKind::File => {}
+    }
+    if meta.size > max_len {
+        return Err(VfsError::NoSpace);
+    }
+    let mut out = Vec::new();
+    out.try_reserve_exact(meta.size as usize)
+        .map_err(|_| VfsError::NoSpace)?;
+    out.resize(meta.size as usize, 0);
+    let mut filled = 0;
+    while filled < out.len() {
+        let n = vfs.read_at(node, filled as u64, &mut out[filled..])?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    out.truncate(filled);
+    Ok(out)
+}
+
+/// Creates directory `path` and its missing parents (absolute, from the root of `vfs`).
+pub fn mkdir_all(vfs: &dyn Vfs, path: &str) -> VfsResult<NodeId> {
+    let mut dir = vfs.root();
+    for comp in path.split('/').filter(|c| !c.is_empty() && *c != ".") {
+        if comp == ".." {
+            return Err(VfsError::Escape);
+        }
+        dir = match vfs.lookup(dir, comp) {
+            Ok(node) => {
+                if vfs.stat(node)?.kind != NodeKind::Dir {
+                    return Err(VfsError::NotADirectory);
+                }
+                node
+            }
+            Err(VfsError::NotFound) => vfs.create(dir, comp, NodeKind::Dir)?,
+            Err(e) => return Err(e),
+        };
+    }
+    Ok(dir)
+}
+
+/// Writes `data` as the whole content of file `path`, creating it and its parent directories.
+pub fn write_file(vfs: &dyn Vfs, path: &str, data: &[u8]) -> VfsResult<NodeId> {
+    let (parent, name) = match path.trim_end_matches('/').rsplit_once('/') {
+        Some((parent, name)) => (parent, name),
+        None => ("", path),
+    };
+    let dir = mkdir_all(vfs, parent)?;
+    let node = match vfs.lookup(dir, name) {
+        Ok(node) => node,
+        Err(VfsError::NotFound) => vfs.create(dir, name, NodeKind::File)?,
+        Err(e) => return Err(e),
+    };
+    vfs.set_len(node, 0)?;
+    vfs.write_at(node, 0, data)?;
+    Ok(node)
+}

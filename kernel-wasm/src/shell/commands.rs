@@ -1,0 +1,220 @@
+//! The shell's commands. Each is one entry of [`COMMANDS`]: later subsystems (agents, packages,
+//! llm) add their entries here.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+
+use super::{Shell, ShellStatus, DEFAULT_RUN_FUEL};
+use crate::error::{Error, Result};
+use crate::instance::{CallOutcome, InstanceConfig};
+use crate::vfs::{self, path, NodeKind};
+
+/// One shell command.
+pub struct Command {
+    pub name: &'static str,
+    pub usage: &'static str,
+    pub help: &'static str,
+    pub run: fn(&mut Shell, &[&str]) -> Result<ShellStatus>,
+}
+
+/// The largest module `wasm-run` reads (the Go runtime is ~2.5 MB; leave headroom).
+const MAX_MODULE_BYTES: u64 = 64 << 20;
+/// The largest file `cat` prints.
+const MAX_CAT_BYTES: u64 = 16 << 20;
+
+pub static COMMANDS: &[Command] = &[
+    Command {
+        name: "help",
+        usage: "help",
+        help: "list the commands",
+        run: help,
+    },
+    Command {
+        name: "echo",
+        usage: "echo TEXT...",
+        help: "print the text",
+        run: echo,
+    },
+    Command {
+        name: "ls",
+        usage: "ls [PATH]",
+        help: "list a directory",
+        run: ls,
+    },
+    Command {
+        name: "cat",
+        usage: "cat PATH",
+        help: "print a file",
+        run: cat,
+    },
+    Command {
+        name: "wasm-run",
+        usage: "wasm-run [--fuel N] PATH [FUNC [ARGS...]]",
+        help: "run a module's _start, or call FUNC with ARGS and print its results",
+        run: wasm_run,
+    },
+    Command {
+        name: "stats",
+        usage: "stats",
+        help: "fuel, host calls and time of the last run",
+        run: stats,
+    },
+    Command {
+        name: "exit",
+        usage: "exit [CODE]",
+        help: "end the session with CODE (default 0)",
+        run: exit,
+    },
+];
+
+fn usage(name: &str) -> Error {
+    let usage = COMMANDS
+        .iter()
+        .find(|c| c.name == name)
+        .map_or("", |c| c.usage);
+    Error::Config {
+        what: String::from(name),
+        message: format!("usage: {usage}"),
+    }
+}
+
+fn fs_error(shell: &Shell, path: &str, error: vfs::VfsError) -> Error {
+    Error::Fs {
+        path: shell.absolute(path),
+        error,
+    }
+}
+
+fn help(shell: &mut Shell, _args: &[&str]) -> Result<ShellStatus> {
+    let mut out = String::from("commands:\n");
+    for c in COMMANDS {
+        out.push_str(&format!("  {:<44} {}\n", c.usage, c.help));
+    }
+    shell.print(&out);
+    Ok(ShellStatus::Continue)
+}
+
+fn echo(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
+    let mut line = args.join(" ");
+    line.push('\n');
+    shell.print(&line);
+    Ok(ShellStatus::Continue)
+}
+
+fn ls(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
+    let target = match args {
+        [] => ".",
+        [path] => path,
+        _ => return Err(usage("ls")),
+    };
+    let abs = shell.absolute(target);
+    let fs = shell.platform().vfs.clone();
+    let root = fs.root();
+    let node = path::resolve(&*fs, root, root, &abs, path::Absolute::FromRoot, true)
+        .map_err(|e| fs_error(shell, target, e))?;
+    let meta = fs.stat(node).map_err(|e| fs_error(shell, target, e))?;
+    let mut out = String::new();
+    if meta.kind == NodeKind::Dir {
+        for entry in fs.read_dir(node).map_err(|e| fs_error(shell, target, e))? {
+            out.push_str(&entry.name);
+            match entry.kind {
+                NodeKind::Dir => out.push('/'),
+                NodeKind::Symlink => out.push('@'),
+                NodeKind::File => {}
+            }
+            out.push('\n');
+        }
+    } else {
+        out.push_str(&format!("{target}\n"));
+    }
+    shell.print(&out);
+    Ok(ShellStatus::Continue)
+}
+
+fn cat(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
+    let [path] = args else {
+        return Err(usage("cat"));
+    };
+    let bytes = vfs::read_file(&*shell.platform().vfs, &shell.absolute(path), MAX_CAT_BYTES)
+        .map_err(|e| fs_error(shell, path, e))?;
+    shell
+        .platform()
+        .console
+        .write(crate::platform::Stream::Stdout, &bytes);
+    Ok(ShellStatus::Continue)
+}
+
+fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
+    let mut fuel = DEFAULT_RUN_FUEL;
+    let mut rest = args;
+    while let Some((first, tail)) = rest.split_first() {
+        match *first {
+            "--fuel" => {
+                let (value, tail) = tail.split_first().ok_or_else(|| usage("wasm-run"))?;
+                fuel = value.parse().map_err(|_| Error::Config {
+                    what: String::from("--fuel"),
+                    message: format!("{value:?} is not a number of fuel units"),
+                })?;
+                rest = tail;
+            }
+            _ => break,
+        }
+    }
+    let Some((path, call)) = rest.split_first() else {
+        return Err(usage("wasm-run"));
+    };
+    let abs = shell.absolute(path);
+    let bytes = vfs::read_file(&*shell.platform().vfs, &abs, MAX_MODULE_BYTES)
+        .map_err(|e| fs_error(shell, path, e))?;
+    let name = abs.rsplit('/').next().unwrap_or(path).to_string();
+    let module = shell.runtime().load(&bytes, Some(&name))?;
+    let mut config = InstanceConfig::new(shell.platform().clone());
+    config.fuel = Some(fuel);
+    config.args = alloc::vec![name.clone()];
+    let mut instance = shell.runtime().instantiate(&module, config)?;
+    let outcome = match call.split_first() {
+        Some((func, params)) => instance.call_with_text(func, params),
+        None => instance.run_start(),
+    };
+    shell.last_stats = Some(instance.stats());
+    match outcome? {
+        CallOutcome::Returned(values) => {
+            let mut out = String::new();
+            for v in values {
+                out.push_str(&format!("{v}\n"));
+            }
+            shell.print(&out);
+        }
+        CallOutcome::Exited(0) => {}
+        CallOutcome::Exited(code) => shell.print(&format!("{name} exited with status {code}\n")),
+    }
+    Ok(ShellStatus::Continue)
+}
+
+fn stats(shell: &mut Shell, _args: &[&str]) -> Result<ShellStatus> {
+    match shell.last_stats {
+        Some(s) => {
+            let text = format!(
+                "fuel: {}\nhost calls: {}\ntime: {} us\n",
+                s.fuel_consumed,
+                s.host_calls,
+                s.wall_ns / 1000
+            );
+            shell.print(&text);
+        }
+        None => shell.print("no module has run yet\n"),
+    }
+    Ok(ShellStatus::Continue)
+}
+
+fn exit(_shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
+    let code = match args {
+        [] => 0,
+        [code] => code.parse::<i32>().map_err(|_| Error::Config {
+            what: String::from("exit"),
+            message: format!("{code:?} is not an exit status"),
+        })?,
+        _ => return Err(usage("exit")),
+    };
+    Ok(ShellStatus::Exit(code))
+}

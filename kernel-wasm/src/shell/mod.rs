@@ -1,0 +1,124 @@
+//! The shell's command language: one implementation shared by the kernel (on the UART) and
+//! `kwasm shell` (on stdin/stdout), so the same script prints the same transcript on both.
+//!
+//! The host feeds complete lines to [`Shell::execute`]; all output goes to the platform console.
+//! Every failure prints one line, `error: <text>`, where the text is the [`Error`] Display that
+//! `kwasm` prints too, and the shell goes on.
+
+mod commands;
+mod words;
+
+use alloc::format;
+use alloc::string::String;
+
+use crate::error::Error;
+use crate::instance::Stats;
+use crate::platform::{Platform, Stream};
+use crate::runtime::Runtime;
+
+pub use commands::{Command, COMMANDS};
+pub use words::split_words;
+
+/// Fuel a `wasm-run` gets unless `--fuel` says otherwise: enough for real programs, small enough
+/// that a runaway guest ends in about a second on a host CPU (about a minute under QEMU TCG).
+pub const DEFAULT_RUN_FUEL: u64 = 1_000_000_000;
+
+/// The prompt printed before each line.
+pub const PROMPT: &str = "sis> ";
+
+/// What the host should do after a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShellStatus {
+    Continue,
+    /// `exit CODE`: end the session with this status.
+    Exit(i32),
+}
+
+/// A shell session.
+pub struct Shell {
+    platform: Platform,
+    runtime: Runtime,
+    cwd: String,
+    last_stats: Option<Stats>,
+}
+
+impl Shell {
+    pub fn new(platform: Platform) -> Self {
+        Shell {
+            platform,
+            runtime: Runtime::default(),
+            cwd: String::from("/"),
+            last_stats: None,
+        }
+    }
+
+    pub fn prompt(&self) -> &str {
+        PROMPT
+    }
+
+    pub fn platform(&self) -> &Platform {
+        &self.platform
+    }
+
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// Runs one line. Empty lines and `#` comments do nothing.
+    pub fn execute(&mut self, line: &str) -> ShellStatus {
+        let words = match split_words(line) {
+            Ok(words) => words,
+            Err(message) => {
+                self.print_error(&Error::Config {
+                    what: String::from("syntax"),
+                    message,
+                });
+                return ShellStatus::Continue;
+            }
+        };
+        let Some((name, args)) = words.split_first() else {
+            return ShellStatus::Continue;
+        };
+        if name.starts_with('#') {
+            return ShellStatus::Continue;
+        }
+        let args: alloc::vec::Vec<&str> = args.iter().map(String::as_str).collect();
+        let result = match COMMANDS.iter().find(|c| c.name == name.as_str()) {
+            Some(command) => (command.run)(self, &args),
+            None => Err(Error::Config {
+                what: format!("unknown command {name:?}"),
+                message: String::from("type `help` for the list of commands"),
+            }),
+        };
+        match result {
+            Ok(status) => status,
+            Err(error) => {
+                self.print_error(&error);
+                ShellStatus::Continue
+            }
+        }
+    }
+
+    /// Prints text on the console's stdout.
+    pub fn print(&self, text: &str) {
+        self.platform.console.write(Stream::Stdout, text.as_bytes());
+    }
+
+    pub fn print_error(&self, error: &Error) {
+        self.print(&format!("error: {error}\n"));
+    }
+
+    /// Makes `path` absolute against the current directory.
+    pub fn absolute(&self, path: &str) -> String {
+        if path.starts_with('/') {
+            String::from(path)
+        } else if self.cwd.ends_with('/') {
+            format!("{}{path}", self.cwd)
+        } else {
+            format!("{}/{path}", self.cwd)
+        }
+    }
+}
+
+#[cfg(all(test, feature = "std"))]
+mod tests;
