@@ -6,6 +6,7 @@
 mod ci;
 mod fixtures;
 mod tools;
+mod wasi_programs;
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +20,7 @@ tasks:
   ci          fmt check, clippy -D warnings, host tests, the no_std aarch64 build (what CI runs)
   demo        run the example modules through kwasm
   fixtures    compile the WAT fixtures to target/fixtures/*.wasm
+  wasi-programs  build the C and Rust WASI test programs to target/wasi-programs
 ";
 
 fn main() -> Result<()> {
@@ -36,6 +38,9 @@ fn main() -> Result<()> {
         "ci" => ci::run(&sh, rest),
         "demo" => demo(&sh, rest),
         "fixtures" => fixtures::build(&sh).map(|dir| println!("fixtures in {}", dir.display())),
+        "wasi-programs" => {
+            wasi_programs::build(&sh).map(|dir| println!("WASI test programs in {}", dir.display()))
+        }
         "help" | "--help" | "-h" => {
             print!("{HELP}");
             Ok(())
