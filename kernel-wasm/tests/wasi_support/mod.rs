@@ -4,6 +4,8 @@
 //! `secret` outside it, with a capture console.
 
 #![allow(dead_code)]
+// The platform is single-threaded; `Arc` only shares the file system with the instance.
+#![allow(clippy::arc_with_non_send_sync)]
 
 use std::sync::Arc;
 
@@ -212,7 +214,7 @@ impl W {
 
     fn value(&mut self, export: &str, args: &[i64]) -> Value {
         match self.raw(export, args) {
-            Ok(CallOutcome::Returned(v)) if v.len() == 1 => v[0].clone(),
+            Ok(CallOutcome::Returned(v)) if v.len() == 1 => v[0],
             other => panic!("{export}: {other:?}"),
         }
     }
