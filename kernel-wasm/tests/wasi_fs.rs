@@ -312,7 +312,7 @@ fn readdir_cookies_and_short_buffers() {
     assert_eq!(t.u32(8), 0);
     // Not a directory / not open / buffer outside memory.
     let fd = i64::from(t.open("a", 0, FD_READ, 0).unwrap());
-    assert_eq!(t.wasi("fd_readdir", &[fd, 100, 1000, 0, 8]), NOTDIR);
+    assert_eq!(t.wasi("fd_readdir", &[fd, 100, 1000, 0, 8]), BADF);
     assert_eq!(t.wasi("fd_readdir", &[1, 100, 1000, 0, 8]), BADF);
     assert_eq!(t.wasi("fd_readdir", &[50, 100, 1000, 0, 8]), BADF);
     t.trap("fd_readdir", &[3, 65530, 1000, 0, 8]);
@@ -364,6 +364,9 @@ fn directories_rename_unlink_errors() {
     assert_eq!(t.host_lookup("g"), None);
     assert_eq!(t.wasi("path_rename", &[3, 2048, 1, 1, 3072, 1]), BADF);
     assert_eq!(t.wasi("path_unlink_file", &[0, 2048, 1]), BADF);
+    // A file is not a directory descriptor: EBADF (path_open alone says ENOTDIR).
+    let fd = i64::from(t.open("d2", CREAT, FD_WRITE, 0).unwrap());
+    assert_eq!(t.wasi("path_create_directory", &[fd, 2048, 1]), BADF);
 }
 
 #[test]
@@ -461,7 +464,8 @@ fn misc_descriptor_calls() {
     assert_eq!(t.wasi("fd_allocate", &[1, 0, 10]), BADF);
     assert_eq!(t.wasi("fd_sync", &[fd]), SUCCESS);
     assert_eq!(t.wasi("fd_datasync", &[fd]), SUCCESS);
-    assert_eq!(t.wasi("fd_sync", &[3]), SUCCESS);
+    assert_eq!(t.wasi("fd_sync", &[3]), BADF);
+    assert_eq!(t.wasi("fd_allocate", &[3, 0, 10]), BADF);
     assert_eq!(t.wasi("fd_sync", &[1]), BADF);
     assert_eq!(t.wasi("fd_datasync", &[33]), BADF);
     // Renumbering: the target need not be open; the source must be.

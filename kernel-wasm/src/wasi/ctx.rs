@@ -81,8 +81,8 @@ impl WasiCtx {
                     },
                     preopen: Some(p.guest_path.clone()),
                 }),
-                base: rights::DIRECTORY & mask,
-                inheriting: rights::ALL & mask,
+                base: rights::PREOPEN_BASE & mask,
+                inheriting: rights::PREOPEN_INHERITING & mask,
             };
             if fds.insert(entry).is_err() {
                 break;

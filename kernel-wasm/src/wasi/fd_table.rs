@@ -4,7 +4,7 @@
 //! Lookups return the same errno wasmtime's preview1 does for the wrong kind of descriptor (see the
 //! accessor docs), so every host function gets them right by calling the matching accessor.
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::sync::Arc;
 
@@ -75,6 +75,8 @@ impl Entry {
 #[derive(Debug, Clone, Default)]
 pub struct FdTable {
     entries: BTreeMap<u32, Entry>,
+    /// Numbers freed by close/renumber, reused highest first (as wasmtime's preview1).
+    free: BTreeSet<u32>,
     /// Most descriptors open at once (stdio and preopens included); `None`: unlimited.
     limit: Option<usize>,
 }
@@ -105,7 +107,11 @@ impl FdTable {
                 },
             );
         }
-        FdTable { entries, limit }
+        FdTable {
+            entries,
+            free: BTreeSet::new(),
+            limit,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -124,16 +130,17 @@ impl FdTable {
         }
     }
 
-    /// Adds `entry` under the lowest free number.
+    /// Adds `entry` under a new number, chosen as wasmtime does: the highest freed number if
+    /// any, else one past the highest in use.
     pub fn insert(&mut self, entry: Entry) -> Result<u32, Errno> {
         self.check_room()?;
-        let mut fd = 0u32;
-        for &used in self.entries.keys() {
-            if used != fd {
-                break;
-            }
-            fd = fd.checked_add(1).ok_or(Errno::Mfile)?;
-        }
+        let fd = match self.free.pop_last() {
+            Some(fd) => fd,
+            None => match self.entries.last_key_value() {
+                Some((&last, _)) => last.checked_add(1).ok_or(Errno::Mfile)?,
+                None => 0,
+            },
+        };
         self.entries.insert(fd, entry);
         Ok(fd)
     }
@@ -157,7 +164,16 @@ impl FdTable {
         }
     }
 
-    /// A regular file (wasmtime's `get_file`): directories and stdio are `EBADF`.
+    /// A regular file (wasmtime's `get_file`/`get_file_fd`): directories and stdio are `EBADF`.
+    pub fn file(&self, fd: u32) -> Result<(&Entry, &FileDesc), Errno> {
+        let e = self.entry(fd)?;
+        match &e.desc {
+            Desc::File(f) => Ok((e, f)),
+            _ => Err(Errno::Badf),
+        }
+    }
+
+    /// A regular file, writable.
     pub fn file_mut(&mut self, fd: u32) -> Result<(&mut FileDesc, Rights), Errno> {
         let e = self.entry_mut(fd)?;
         match &mut e.desc {
@@ -177,18 +193,20 @@ impl FdTable {
         }
     }
 
-    /// A directory for `path_*` calls: a file is `ENOTDIR`, stdio `EBADF`.
+    /// A directory (wasmtime's `get_dir_fd`): anything else is `EBADF` (`path_open` alone answers
+    /// `ENOTDIR` for a file).
     pub fn dir(&self, fd: u32) -> Result<(&Entry, &DirDesc), Errno> {
         let e = self.entry(fd)?;
         match &e.desc {
             Desc::Dir(d) => Ok((e, d)),
-            Desc::File(_) => Err(Errno::Notdir),
             _ => Err(Errno::Badf),
         }
     }
 
     pub fn remove(&mut self, fd: u32) -> Result<Entry, Errno> {
-        self.entries.remove(&fd).ok_or(Errno::Badf)
+        let entry = self.entries.remove(&fd).ok_or(Errno::Badf)?;
+        self.free.insert(fd);
+        Ok(entry)
     }
 
     /// Moves `from` to `to`, closing whatever `to` was (`to` need not be open, as in wasmtime).
@@ -198,6 +216,7 @@ impl FdTable {
         }
         if from != to {
             let entry = self.remove(from)?;
+            self.free.remove(&to);
             self.entries.insert(to, entry);
         }
         Ok(())
@@ -219,10 +238,15 @@ mod tests {
         assert_eq!(t.insert(e()), Ok(3));
         assert_eq!(t.insert(e()), Err(Errno::Mfile));
         t.remove(1).unwrap();
+        t.remove(2).unwrap();
+        // Freed numbers are reused highest first.
+        assert_eq!(t.insert(e()), Ok(2));
         assert_eq!(t.insert(e()), Ok(1));
         assert_eq!(t.renumber(9, 1), Err(Errno::Badf));
         assert_eq!(t.renumber(3, 1), Ok(()));
         assert_eq!(t.len(), 3);
+        // 3 was freed by the renumber.
+        assert_eq!(t.insert(e()), Ok(3));
         assert_eq!(t.seekable_mut(0).err(), Some(Errno::Spipe));
         assert_eq!(t.dir(0).err(), Some(Errno::Badf));
     }

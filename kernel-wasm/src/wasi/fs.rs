@@ -109,15 +109,12 @@ pub fn fd_advise(
     if advice > ADVICE_MAX {
         return Err(Errno::Inval.into());
     }
-    let (e, _) = ctx.wasi.fds.fs_entry(fd)?;
-    if matches!(e.desc, Desc::Dir(_)) {
-        return Err(Errno::Badf.into());
-    }
+    let (e, _) = ctx.wasi.fds.file(fd)?;
     e.need(rights::FD_ADVISE)?;
     Ok(())
 }
 
-/// wasmtime's preview1 does not implement `fd_allocate`: `ENOTSUP` for any file or directory.
+/// wasmtime's preview1 does not implement `fd_allocate`: `ENOTSUP` for a file, `EBADF` otherwise.
 pub fn fd_allocate(
     _mem: &mut GuestMemory<'_>,
     ctx: &mut HostContext,
@@ -125,7 +122,7 @@ pub fn fd_allocate(
     _offset: u64,
     _len: u64,
 ) -> WasiResult<()> {
-    ctx.wasi.fds.fs_entry(fd)?;
+    ctx.wasi.fds.file(fd)?;
     Err(Errno::Notsup.into())
 }
 
@@ -135,9 +132,9 @@ pub fn fd_close(_mem: &mut GuestMemory<'_>, ctx: &mut HostContext, fd: u32) -> W
 }
 
 fn sync(ctx: &mut HostContext, fd: u32, right: Rights) -> WasiResult<()> {
-    let (e, node) = ctx.wasi.fds.fs_entry(fd)?;
+    let (e, f) = ctx.wasi.fds.file(fd)?;
     e.need(right)?;
-    node.vfs.sync(node.node)?;
+    f.fs.vfs.sync(f.fs.node)?;
     Ok(())
 }
 
@@ -758,6 +755,9 @@ pub fn path_open(
         return Err(Errno::Inval.into());
     }
     let path = mem.str(path, path_len)?;
+    if let Desc::File(_) = ctx.wasi.fds.entry(fd)?.desc {
+        return Err(Errno::Notdir.into());
+    }
     let (vfs, dir, dir_base, dir_inheriting) = dir_of(&ctx.wasi.fds, fd, rights::PATH_OPEN)?;
     let creat = oflags & OFLAGS_CREAT != 0;
     let excl = oflags & OFLAGS_EXCL != 0;

@@ -61,11 +61,9 @@ pub const FILE: Rights = FD_DATASYNC
     | FD_FILESTAT_SET_TIMES
     | POLL_FD_READWRITE;
 
-/// Rights that mean something on a directory.
-pub const DIRECTORY: Rights = FD_DATASYNC
-    | FD_FDSTAT_SET_FLAGS
-    | FD_SYNC
-    | PATH_CREATE_DIRECTORY
+/// The base rights of a preopened directory: exactly the set wasmtime reports ("hard-coded set of
+/// rights expected by many userlands"), narrowed by capabilities.
+pub const PREOPEN_BASE: Rights = PATH_CREATE_DIRECTORY
     | PATH_CREATE_FILE
     | PATH_LINK_SOURCE
     | PATH_LINK_TARGET
@@ -74,14 +72,33 @@ pub const DIRECTORY: Rights = FD_DATASYNC
     | PATH_READLINK
     | PATH_RENAME_SOURCE
     | PATH_RENAME_TARGET
-    | PATH_FILESTAT_GET
-    | PATH_FILESTAT_SET_SIZE
-    | PATH_FILESTAT_SET_TIMES
-    | FD_FILESTAT_GET
-    | FD_FILESTAT_SET_TIMES
     | PATH_SYMLINK
     | PATH_REMOVE_DIRECTORY
-    | PATH_UNLINK_FILE;
+    | PATH_UNLINK_FILE
+    | PATH_FILESTAT_GET
+    | PATH_FILESTAT_SET_TIMES
+    | FD_FILESTAT_GET
+    | FD_FILESTAT_SET_TIMES;
+
+/// The inheriting rights of a preopened directory (wasmtime's set).
+pub const PREOPEN_INHERITING: Rights = PREOPEN_BASE
+    | FD_DATASYNC
+    | FD_READ
+    | FD_SEEK
+    | FD_FDSTAT_SET_FLAGS
+    | FD_SYNC
+    | FD_TELL
+    | FD_WRITE
+    | FD_ADVISE
+    | FD_ALLOCATE
+    | FD_FILESTAT_GET
+    | FD_FILESTAT_SET_SIZE
+    | FD_FILESTAT_SET_TIMES
+    | POLL_FD_READWRITE;
+
+/// Rights of a directory opened with `path_open` (before narrowing by its parent's inheriting
+/// rights): as wasmtime reports, everything but seeking, sizes and data reads/writes.
+pub const DIRECTORY: Rights = ALL & !(FD_SEEK | FD_FILESTAT_SET_SIZE | FD_READ | FD_WRITE);
 
 /// Rights granted by `file:read`: reading data, listings, links and metadata.
 pub const READ_CAP: Rights =
