@@ -85,11 +85,15 @@ fn try_run(args: &RunArgs) -> Result<ExitCode, Error> {
         .collect::<Result<Vec<_>, _>>()?;
     let mut env = Vec::new();
     for pair in &args.envs {
-        let (key, value) = pair.split_once('=').ok_or_else(|| Error::Config {
-            what: "--env".into(),
-            message: format!("{pair:?} is not KEY=VALUE"),
-        })?;
-        env.push((key.to_string(), value.to_string()));
+        match pair.split_once('=') {
+            Some((key, value)) => env.push((key.to_string(), value.to_string())),
+            // As wasmtime: `--env KEY` passes the host's value of KEY, if it has one.
+            None => {
+                if let Ok(value) = std::env::var(pair) {
+                    env.push((pair.clone(), value));
+                }
+            }
+        }
     }
     let bytes = read_module(&args.module)?;
     let runtime = Runtime::default();

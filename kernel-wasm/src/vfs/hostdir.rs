@@ -173,11 +173,21 @@ impl HostDir {
         Ok(meta.ino())
     }
 
+    /// Like [`HostDir::remember`] for a node just created: a cached handle under the same inode
+    /// number belongs to a deleted file whose number the host reused, and is dropped.
+    fn remember_new(&self, rel: PathBuf, host: &Path) -> VfsResult<NodeId> {
+        let ino = self.remember(rel, host)?;
+        self.state().handles.remove(&ino);
+        Ok(ino)
+    }
+
+    /// Drops what is known about `ino` at `rel` after it was removed from there.
     fn forget(&self, rel: &Path, ino: NodeId) {
         let mut st = self.state();
         if st.paths.get(&ino).is_some_and(|p| p == rel) {
             st.paths.remove(&ino);
         }
+        st.handles.remove(&ino);
     }
 
     /// Runs `f` on an open handle for regular file `node` (writable if `write`).
@@ -273,7 +283,7 @@ impl Vfs for HostDir {
             NodeKind::Dir => fs::create_dir(&host).map_err(io_error)?,
             NodeKind::Symlink => return Err(VfsError::Invalid),
         }
-        self.remember(rel, &host)
+        self.remember_new(rel, &host)
     }
 
     fn symlink(&self, dir: NodeId, name: &str, target: &str) -> VfsResult<NodeId> {
@@ -282,7 +292,7 @@ impl Vfs for HostDir {
             return Err(VfsError::NotFound);
         }
         std::os::unix::fs::symlink(target, &host).map_err(io_error)?;
-        self.remember(rel, &host)
+        self.remember_new(rel, &host)
     }
 
     fn readlink(&self, node: NodeId) -> VfsResult<String> {
@@ -334,8 +344,12 @@ impl Vfs for HostDir {
     fn rename(&self, from_dir: NodeId, from: &str, to_dir: NodeId, to: &str) -> VfsResult<()> {
         let (from_rel, from_host) = self.child(from_dir, from)?;
         let (to_rel, to_host) = self.child(to_dir, to)?;
+        let replaced = fs::symlink_metadata(&to_host).ok().map(|m| m.ino());
         fs::rename(&from_host, &to_host).map_err(io_error)?;
         let mut st = self.state();
+        if let Some(ino) = replaced {
+            st.handles.remove(&ino);
+        }
         for path in st.paths.values_mut() {
             if let Ok(rest) = path.strip_prefix(&from_rel) {
                 *path = to_rel.join(rest);
@@ -441,6 +455,11 @@ mod tests {
         assert_eq!(names, ["b.txt"]);
         assert_eq!(fs_.parent(sub).unwrap(), root);
         assert_eq!(fs_.rmdir(root, "sub"), Err(VfsError::DirectoryNotEmpty));
+        // A file created after another was removed never sees the old file's data, even when
+        // the host reuses the inode number.
+        fs_.unlink(sub, "b.txt").unwrap();
+        let g = fs_.create(sub, "c.txt", NodeKind::File).unwrap();
+        assert_eq!(fs_.read_at(g, 0, &mut buf).unwrap(), 0);
         assert_eq!(fs_.unlink(root, "sub"), Err(VfsError::IsADirectory));
         let _ = fs::remove_dir_all(dir);
     }
