@@ -28,5 +28,8 @@ pub struct HostContext {
     pub memory: Option<wasmi::Memory>,
     pub wasi: WasiCtx,
     pub stats: HostStats,
+    /// The agent system this instance belongs to, when it runs as an agent (`None` otherwise:
+    /// the `agent` host functions then answer "no such agent").
+    pub agent: Option<crate::agents::AgentLink>,
     pub(crate) limits: wasmi::StoreLimits,
 }

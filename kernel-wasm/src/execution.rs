@@ -31,6 +31,9 @@ pub enum Suspend {
     ReceiveUntil(u64),
     /// Gives up the rest of the slice (e.g. `sched_yield`); resume with the function's results.
     Yield,
+    /// Asks the agent scheduler to create an agent (the request is left in the agent system's
+    /// shared state); resume with the new id or an error code.
+    Spawn,
 }
 
 impl fmt::Display for Suspend {
@@ -39,6 +42,7 @@ impl fmt::Display for Suspend {
             Suspend::Receive => f.write_str("blocked in receive"),
             Suspend::ReceiveUntil(_) => f.write_str("blocked in receive with a timeout"),
             Suspend::Yield => f.write_str("yielded"),
+            Suspend::Spawn => f.write_str("spawning an agent"),
         }
     }
 }

@@ -43,6 +43,12 @@ pub struct InstanceConfig {
     /// Most WASI descriptors open at once, stdio and preopens included; opening more fails with
     /// `EMFILE`. `None`: unlimited.
     pub fd_limit: Option<usize>,
+    /// Agents: how many agents the spawn tree this instance roots may create (`None`: the
+    /// agent system's default).
+    pub spawn_limit: Option<u32>,
+    /// Agents: how many messages the instance's mailbox holds before senders get "full"
+    /// (`None`: the agent system's default).
+    pub mailbox_depth: Option<usize>,
 }
 
 /// Default fuel per slice: about a millisecond of guest work on a host CPU.
@@ -62,6 +68,8 @@ impl InstanceConfig {
             slice_fuel: DEFAULT_SLICE_FUEL,
             preopens: Vec::new(),
             fd_limit: None,
+            spawn_limit: None,
+            mailbox_depth: None,
         }
     }
 }
@@ -130,6 +138,7 @@ impl Instance {
             caps: config.caps,
             memory: None,
             stats: HostStats::default(),
+            agent: None,
             limits: limits.build(),
         };
         let mut store = Store::new(engine, ctx);

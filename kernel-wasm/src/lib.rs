@@ -22,6 +22,7 @@ pub mod vfs;
 pub use platform::{Clock, Console, Entropy, Platform, Stream};
 pub use vfs::{MemFs, Vfs, VfsError};
 
+pub mod agents;
 pub mod caps;
 pub mod context;
 pub mod error;

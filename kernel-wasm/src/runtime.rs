@@ -43,6 +43,7 @@ impl Runtime {
         let engine = wasmi::Engine::new(&wasmi_config);
         let mut registry = Registry::new(&engine);
         crate::wasi::register(&mut registry);
+        crate::agents::register(&mut registry);
         Runtime { engine, registry }
     }
 

@@ -157,3 +157,37 @@ fn shell_runs_a_script_from_stdin() {
     );
     assert_eq!(out.status.code(), Some(4));
 }
+
+#[test]
+fn shell_runs_agents_from_a_host_dir() {
+    use std::io::Write;
+    // The agent fixtures, compiled to .wasm in a scratch directory mapped to /agents.
+    let dir = std::env::temp_dir().join(format!("kwasm-agents-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["ping", "pong"] {
+        let wasm = wat::parse_file(fixture(&format!("agents/{name}.wat"))).unwrap();
+        std::fs::write(dir.join(format!("{name}.wasm")), wasm).unwrap();
+    }
+    let mapping = format!("{}::/agents", dir.display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kwasm"))
+        .args(["shell", "--dir", &mapping])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"agent-spawn /agents/ping.wasm\nagent-run\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    let expected = "sis> agent-spawn /agents/ping.wasm\nspawned agent 1 (ping.wasm)\n\
+        sis> agent-run\n[agent 1] pong 1\n[agent 1] pong 2\n[agent 1] pong 3\n\
+        [agent 1] pong 4\n[agent 1] pong 5\nagent 1 (ping.wasm) exited with status 0\n\
+        agent 2 (pong.wasm) exited with status 0\n\
+        agent-run: idle after 15 slices (0 ready, 0 blocked, 2 done)\nsis> \n";
+    assert_eq!(text(&out.stdout), expected);
+    assert_eq!(out.status.code(), Some(0));
+}

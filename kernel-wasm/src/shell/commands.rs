@@ -60,6 +60,36 @@ pub static COMMANDS: &[Command] = &[
         run: stats,
     },
     Command {
+        name: "agent-spawn",
+        usage: "agent-spawn [--fuel N] PATH|PACKAGE [CAPS]",
+        help: "start an agent (CAPS default: agent:spawn,agent:send,agent:receive)",
+        run: super::agent_cmds::spawn,
+    },
+    Command {
+        name: "agent-send",
+        usage: "agent-send ID TEXT...",
+        help: "send the text to agent ID as a message from agent 0",
+        run: super::agent_cmds::send,
+    },
+    Command {
+        name: "agent-list",
+        usage: "agent-list",
+        help: "list agents: id, name, state, fuel used, queued messages, result",
+        run: super::agent_cmds::list,
+    },
+    Command {
+        name: "agent-kill",
+        usage: "agent-kill ID",
+        help: "stop agent ID",
+        run: super::agent_cmds::kill,
+    },
+    Command {
+        name: "agent-run",
+        usage: "agent-run [MAX_SLICES]",
+        help: "run the agents until all are blocked or done (default bound 100000 slices)",
+        run: super::agent_cmds::run,
+    },
+    Command {
         name: "exit",
         usage: "exit [CODE]",
         help: "end the session with CODE (default 0)",
@@ -67,7 +97,7 @@ pub static COMMANDS: &[Command] = &[
     },
 ];
 
-fn usage(name: &str) -> Error {
+pub(super) fn usage(name: &str) -> Error {
     let usage = COMMANDS
         .iter()
         .find(|c| c.name == name)
@@ -78,7 +108,7 @@ fn usage(name: &str) -> Error {
     }
 }
 
-fn fs_error(shell: &Shell, path: &str, error: vfs::VfsError) -> Error {
+pub(super) fn fs_error(shell: &Shell, path: &str, error: vfs::VfsError) -> Error {
     Error::Fs {
         path: shell.absolute(path),
         error,

@@ -5,12 +5,14 @@
 //! Every failure prints one line, `error: <text>`, where the text is the [`Error`] Display that
 //! `kwasm` prints too, and the shell goes on.
 
+mod agent_cmds;
 mod commands;
 mod words;
 
 use alloc::format;
 use alloc::string::String;
 
+use crate::agents::{System, SystemConfig};
 use crate::error::Error;
 use crate::instance::Stats;
 use crate::platform::{Platform, Stream};
@@ -40,11 +42,14 @@ pub struct Shell {
     runtime: Runtime,
     cwd: String,
     last_stats: Option<Stats>,
+    /// The agents started from this shell (the shell is agent 0).
+    agents: System,
 }
 
 impl Shell {
     pub fn new(platform: Platform) -> Self {
         Shell {
+            agents: System::new(platform.clone(), SystemConfig::default()),
             platform,
             runtime: Runtime::default(),
             cwd: String::from("/"),
@@ -62,6 +67,11 @@ impl Shell {
 
     pub fn runtime(&self) -> &Runtime {
         &self.runtime
+    }
+
+    /// The shell's agent system.
+    pub fn agents(&self) -> &System {
+        &self.agents
     }
 
     /// Runs one line. Empty lines and `#` comments do nothing.

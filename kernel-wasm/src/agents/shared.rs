@@ -1,0 +1,86 @@
+//! The state the `agent` host functions share with the scheduler: every agent's mailbox, whether
+//! it is alive, and the request it left when it parked (a receive's buffer, a spawn's module).
+//!
+//! It sits behind one lock that is never contended: the scheduler runs one agent at a time and
+//! never holds the lock while guest code runs.
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::sync::Arc;
+
+use spin::Mutex;
+
+use super::mailbox::{Mailbox, Message};
+use super::HOST_ID;
+
+/// What a parked agent asked for; the scheduler serves it before resuming the agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Request {
+    /// A blocking receive: where the message goes once one arrives.
+    Receive {
+        buf_ptr: u32,
+        buf_len: u32,
+        sender_ptr: u32,
+    },
+    /// A spawn: the module path and the configuration text.
+    Spawn { path: String, config: String },
+}
+
+/// Per-agent shared state.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    pub mailbox: Mailbox,
+    pub alive: bool,
+    pub request: Option<Request>,
+}
+
+/// Why a send failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SendError {
+    NoSuchAgent,
+    Full,
+}
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub slots: BTreeMap<u32, Slot>,
+    /// Messages to the host (agent 0), drained by the scheduler after every slice.
+    pub host_inbox: Mailbox,
+}
+
+impl Shared {
+    /// Queues a message from `from` to `to`.
+    pub fn send(&mut self, from: u32, to: u32, body: &[u8]) -> Result<(), SendError> {
+        let mailbox = if to == HOST_ID {
+            &mut self.host_inbox
+        } else {
+            match self.slots.get_mut(&to) {
+                Some(slot) if slot.alive => &mut slot.mailbox,
+                _ => return Err(SendError::NoSuchAgent),
+            }
+        };
+        // Check before allocating: a full mailbox costs the sender nothing.
+        if mailbox.is_full() {
+            return Err(SendError::Full);
+        }
+        mailbox
+            .push(Message {
+                from,
+                body: body.into(),
+            })
+            .map_err(|_| SendError::Full)
+    }
+}
+
+/// An instance's handle on the agent system it belongs to (kept in its
+/// [`HostContext`](crate::HostContext)). Cloning shares the state.
+#[derive(Clone)]
+pub struct AgentLink {
+    pub(crate) shared: Arc<Mutex<Shared>>,
+}
+
+impl core::fmt::Debug for AgentLink {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("AgentLink { .. }")
+    }
+}

@@ -1,0 +1,139 @@
+//! The shell's agent commands: `agent-spawn`, `agent-send`, `agent-list`, `agent-kill`,
+//! `agent-run`. The shell is agent 0: messages agents send to it are printed as
+//! `[agent N] text` while `agent-run` runs.
+
+use alloc::format;
+use alloc::string::String;
+
+use super::commands::usage;
+use super::{Shell, ShellStatus};
+use crate::agents::{AgentState, Event, SpawnOptions};
+use crate::caps::CapSet;
+use crate::error::{Error, Result};
+use crate::platform::Stream;
+
+/// What `agent-spawn` grants when no CAPS are given.
+pub const DEFAULT_AGENT_CAPS: &str = "agent:spawn,agent:send,agent:receive";
+/// The bound of `agent-run` without MAX_SLICES.
+pub const DEFAULT_RUN_SLICES: u64 = 100_000;
+
+fn number<T: core::str::FromStr>(what: &str, text: &str) -> Result<T> {
+    text.parse().map_err(|_| Error::Config {
+        what: String::from(what),
+        message: format!("{text:?} is not a number"),
+    })
+}
+
+pub(super) fn spawn(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
+    let mut fuel = None;
+    let mut rest = args;
+    if let ["--fuel", value, tail @ ..] = rest {
+        fuel = Some(number::<u64>("--fuel", value)?);
+        rest = tail;
+    }
+    let (path, caps) = match rest {
+        [path] => (*path, DEFAULT_AGENT_CAPS),
+        [path, caps] => (*path, *caps),
+        _ => return Err(usage("agent-spawn")),
+    };
+    let caps = CapSet::parse(caps)?;
+    let abs = shell.absolute(path);
+    let mut options = SpawnOptions::new(caps);
+    options.fuel = fuel;
+    let id = shell.agents.spawn(&shell.runtime, &abs, options)?;
+    let name = shell.agents.info(id).map(|i| i.name).unwrap_or_default();
+    shell.print(&format!("spawned agent {id} ({name})\n"));
+    Ok(ShellStatus::Continue)
+}
+
+pub(super) fn send(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
+    let [id, text @ ..] = args else {
+        return Err(usage("agent-send"));
+    };
+    if text.is_empty() {
+        return Err(usage("agent-send"));
+    }
+    let id = number::<u32>("agent id", id)?;
+    shell.agents.send(id, text.join(" ").as_bytes())?;
+    Ok(ShellStatus::Continue)
+}
+
+/// The result column of `agent-list`.
+fn result(state: &AgentState) -> String {
+    match state {
+        AgentState::Exited(code) => format!("status {code}"),
+        AgentState::Trapped(reason) => String::from(reason.as_str()),
+        _ => String::from("-"),
+    }
+}
+
+pub(super) fn list(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
+    if !args.is_empty() {
+        return Err(usage("agent-list"));
+    }
+    let agents = shell.agents.list();
+    if agents.is_empty() {
+        shell.print("no agents\n");
+        return Ok(ShellStatus::Continue);
+    }
+    let mut out = format!(
+        "{:>4} {:<16} {:<8} {:>12} {:>5}  {}\n",
+        "ID", "NAME", "STATE", "FUEL", "QUEUE", "RESULT"
+    );
+    for a in agents {
+        out.push_str(&format!(
+            "{:>4} {:<16} {:<8} {:>12} {:>5}  {}\n",
+            a.id,
+            a.name,
+            a.state.name(),
+            a.fuel_used,
+            a.queue_len,
+            result(&a.state)
+        ));
+    }
+    shell.print(&out);
+    Ok(ShellStatus::Continue)
+}
+
+pub(super) fn kill(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
+    let [id] = args else {
+        return Err(usage("agent-kill"));
+    };
+    let id = number::<u32>("agent id", id)?;
+    shell.agents.kill(id)?;
+    shell.print(&format!("agent {id} killed\n"));
+    Ok(ShellStatus::Continue)
+}
+
+/// The line printed for a message to the shell: UTF-8 text as is (one trailing newline
+/// dropped), anything else escaped.
+pub fn message_line(from: u32, body: &[u8]) -> String {
+    let body = body.strip_suffix(b"\n").unwrap_or(body);
+    match core::str::from_utf8(body) {
+        Ok(text) => format!("[agent {from}] {text}\n"),
+        Err(_) => format!("[agent {from}] {}\n", body.escape_ascii()),
+    }
+}
+
+pub(super) fn run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
+    let max = match args {
+        [] => DEFAULT_RUN_SLICES,
+        [n] => number::<u64>("MAX_SLICES", n)?,
+        _ => return Err(usage("agent-run")),
+    };
+    let console = shell.platform.console.clone();
+    let print = |line: String| console.write(Stream::Stdout, line.as_bytes());
+    let report = shell
+        .agents
+        .run(&shell.runtime, max, &mut |event| match event {
+            Event::Message(m) => print(message_line(m.from, &m.body)),
+            Event::Ended { id, name, state } => print(format!("agent {id} ({name}) {state}\n")),
+            Event::SpawnFailed {
+                parent,
+                path,
+                reason,
+            } => print(format!("agent {parent}: spawn {path} failed: {reason}\n")),
+        });
+    shell.print(&format!("agent-run: {report}\n"));
+    Ok(ShellStatus::Continue)
+}
