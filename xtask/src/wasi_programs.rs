@@ -15,15 +15,6 @@ use xshell::{cmd, Shell};
 
 const APT_PACKAGES: [&str; 4] = ["clang", "lld", "wasi-libc", "libclang-rt-dev-wasm32"];
 
-fn ensure_rust_target(sh: &Shell) -> Result<()> {
-    let installed = cmd!(sh, "rustup target list --installed").read()?;
-    if !installed.lines().any(|l| l.trim() == "wasm32-wasip1") {
-        crate::step("rustup target add wasm32-wasip1");
-        cmd!(sh, "rustup target add wasm32-wasip1").run()?;
-    }
-    Ok(())
-}
-
 fn c_toolchain_present() -> bool {
     let on_path = |tool: &str| {
         std::env::var_os("PATH")
@@ -76,7 +67,7 @@ pub fn build(sh: &Shell) -> Result<PathBuf> {
     let root = crate::project_root();
     let src = root.join("kernel-wasm/tests/wasi-programs");
     let out = root.join("target/wasi-programs");
-    ensure_rust_target(sh)?;
+    crate::tools::rustup_targets(sh, &["wasm32-wasip1"])?;
     ensure_c_toolchain(sh)?;
     sh.create_dir(out.join("c"))?;
     sh.create_dir(out.join("rust"))?;
