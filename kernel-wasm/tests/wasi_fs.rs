@@ -25,9 +25,8 @@ fn prestat_describes_preopens_only() {
         .contains("outside linear memory"));
 }
 
-#[test]
-fn create_write_seek_read_close() {
-    let mut t = W::new();
+fn create_write_seek_read_close(backend: Backend) {
+    let mut t = W::on(backend);
     let fd = t
         .open("f.txt", CREAT, FD_READ | FD_WRITE | FD_SEEK, 0)
         .unwrap();
@@ -57,9 +56,8 @@ fn create_write_seek_read_close() {
     assert_eq!(t.wasi("fd_tell", &[4, 16]), BADF);
 }
 
-#[test]
-fn read_write_need_the_open_mode() {
-    let mut t = W::new();
+fn read_write_need_the_open_mode(backend: Backend) {
+    let mut t = W::on(backend);
     t.host_write("r.txt", b"data");
     let ro = t.open("r.txt", 0, FD_READ, 0).unwrap();
     assert_eq!(t.write(ro, b"x"), (BADF, 0));
@@ -94,9 +92,8 @@ fn stdio_is_not_seekable() {
     assert_eq!(t.wasi("fd_seek", &[77, 0, 0, 16]), BADF);
 }
 
-#[test]
-fn append_mode_writes_at_the_end() {
-    let mut t = W::new();
+fn append_mode_writes_at_the_end(backend: Backend) {
+    let mut t = W::on(backend);
     t.host_write("log", b"one\n");
     let fd = t.open("log", 0, FD_WRITE, APPEND).unwrap();
     assert_eq!(t.write(fd, b"two\n"), (SUCCESS, 4));
@@ -119,9 +116,8 @@ fn append_mode_writes_at_the_end() {
     assert_eq!(t.wasi("fd_fdstat_set_flags", &[3, 0]), BADF);
 }
 
-#[test]
-fn path_open_errors() {
-    let mut t = W::new();
+fn path_open_errors(backend: Backend) {
+    let mut t = W::on(backend);
     t.host_write("file", b"x");
     let [p, l] = t.path("file");
     assert_eq!(t.wasi("path_open", &[99, 0, p, l, 0, ALL, ALL, 0, 0]), BADF);
@@ -173,9 +169,8 @@ fn path_open_errors() {
     assert!(t.inst.context().wasi.fds.len() >= before);
 }
 
-#[test]
-fn escapes_are_eperm() {
-    let mut t = W::new();
+fn escapes_are_eperm(backend: Backend) {
+    let mut t = W::on(backend);
     for path in ["../secret", "/secret", "./../secret", ".."] {
         assert_eq!(t.open(path, 0, FD_READ, 0), Err(PERM), "{path}");
     }
@@ -273,9 +268,8 @@ fn rights_shrink_but_never_grow() {
     assert_eq!(t.wasi("fd_fdstat_set_rights", &[42, 0, 0]), BADF);
 }
 
-#[test]
-fn readdir_cookies_and_short_buffers() {
-    let mut t = W::new();
+fn readdir_cookies_and_short_buffers(backend: Backend) {
+    let mut t = W::on(backend);
     t.host_write("a", b"1");
     t.host_write("bb", b"22");
     // Enough room: ".", "..", "a", "bb" = 4 * 24 + 1 + 2 + 1 + 2 bytes.
@@ -318,9 +312,8 @@ fn readdir_cookies_and_short_buffers() {
     t.trap("fd_readdir", &[3, 65530, 1000, 0, 8]);
 }
 
-#[test]
-fn directories_rename_unlink_errors() {
-    let mut t = W::new();
+fn directories_rename_unlink_errors(backend: Backend) {
+    let mut t = W::on(backend);
     let mk = |t: &mut W, p: &str| {
         let [a, b] = t.path(p);
         t.wasi("path_create_directory", &[3, a, b])
@@ -369,9 +362,8 @@ fn directories_rename_unlink_errors() {
     assert_eq!(t.wasi("path_create_directory", &[fd, 2048, 1]), BADF);
 }
 
-#[test]
-fn links_symlinks_and_readlink() {
-    let mut t = W::new();
+fn links_symlinks_and_readlink(backend: Backend) {
+    let mut t = W::on(backend);
     t.host_write("f", b"data");
     let [fp, fl] = t.path_at(2048, "f");
     let [hp, hl] = t.path_at(3072, "hard");
@@ -410,9 +402,8 @@ fn links_symlinks_and_readlink() {
     assert_eq!(t.open("dangling", CREAT | EXCL, FD_WRITE, 0), Err(EXIST));
 }
 
-#[test]
-fn filestat_and_times() {
-    let mut t = W::new();
+fn filestat_and_times(backend: Backend) {
+    let mut t = W::on(backend);
     t.host_write("f", b"12345");
     let fd = i64::from(t.open("f", 0, FD_READ | FD_WRITE, 0).unwrap());
     assert_eq!(t.wasi("fd_filestat_get", &[fd, 64]), SUCCESS);
@@ -452,9 +443,8 @@ fn filestat_and_times() {
     assert_eq!(t.host_read("f").unwrap(), b"12345\0\0\0");
 }
 
-#[test]
-fn misc_descriptor_calls() {
-    let mut t = W::new();
+fn misc_descriptor_calls(backend: Backend) {
+    let mut t = W::on(backend);
     t.host_write("f", b"x");
     let fd = i64::from(t.open("f", 0, FD_READ, 0).unwrap());
     assert_eq!(t.wasi("fd_advise", &[fd, 0, 10, 5]), SUCCESS);
@@ -495,4 +485,109 @@ fn fd_limit_is_emfile() {
     assert_eq!(t.host_lookup("g"), None, "nothing created past the limit");
     assert_eq!(t.wasi("fd_close", &[i64::from(fd)]), SUCCESS);
     assert!(t.open("f", 0, FD_READ, 0).is_ok());
+}
+
+/// The tests above, on the in-memory file system and on a real host directory (`HostDir`).
+mod backends {
+    use super::*;
+
+    #[test]
+    fn create_write_seek_read_close_mem() {
+        create_write_seek_read_close(Backend::Mem);
+    }
+
+    #[test]
+    fn create_write_seek_read_close_host() {
+        create_write_seek_read_close(Backend::Host);
+    }
+
+    #[test]
+    fn read_write_need_the_open_mode_mem() {
+        read_write_need_the_open_mode(Backend::Mem);
+    }
+
+    #[test]
+    fn read_write_need_the_open_mode_host() {
+        read_write_need_the_open_mode(Backend::Host);
+    }
+
+    #[test]
+    fn append_mode_writes_at_the_end_mem() {
+        append_mode_writes_at_the_end(Backend::Mem);
+    }
+
+    #[test]
+    fn append_mode_writes_at_the_end_host() {
+        append_mode_writes_at_the_end(Backend::Host);
+    }
+
+    #[test]
+    fn path_open_errors_mem() {
+        path_open_errors(Backend::Mem);
+    }
+
+    #[test]
+    fn path_open_errors_host() {
+        path_open_errors(Backend::Host);
+    }
+
+    #[test]
+    fn escapes_are_eperm_mem() {
+        escapes_are_eperm(Backend::Mem);
+    }
+
+    #[test]
+    fn escapes_are_eperm_host() {
+        escapes_are_eperm(Backend::Host);
+    }
+
+    #[test]
+    fn readdir_cookies_and_short_buffers_mem() {
+        readdir_cookies_and_short_buffers(Backend::Mem);
+    }
+
+    #[test]
+    fn readdir_cookies_and_short_buffers_host() {
+        readdir_cookies_and_short_buffers(Backend::Host);
+    }
+
+    #[test]
+    fn directories_rename_unlink_errors_mem() {
+        directories_rename_unlink_errors(Backend::Mem);
+    }
+
+    #[test]
+    fn directories_rename_unlink_errors_host() {
+        directories_rename_unlink_errors(Backend::Host);
+    }
+
+    #[test]
+    fn links_symlinks_and_readlink_mem() {
+        links_symlinks_and_readlink(Backend::Mem);
+    }
+
+    #[test]
+    fn links_symlinks_and_readlink_host() {
+        links_symlinks_and_readlink(Backend::Host);
+    }
+
+    #[test]
+    fn filestat_and_times_mem() {
+        filestat_and_times(Backend::Mem);
+    }
+
+    #[test]
+    fn filestat_and_times_host() {
+        filestat_and_times(Backend::Host);
+    }
+
+    #[test]
+    fn misc_descriptor_calls_mem() {
+        misc_descriptor_calls(Backend::Mem);
+    }
+
+    #[test]
+    fn misc_descriptor_calls_host() {
+        misc_descriptor_calls(Backend::Host);
+    }
 }

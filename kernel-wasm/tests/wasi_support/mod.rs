@@ -10,7 +10,8 @@
 use std::sync::Arc;
 
 use kernel_wasm::hosted::{platform_with_console, CaptureConsole};
-use kernel_wasm::vfs::{NodeKind, Vfs};
+use kernel_wasm::vfs::hostdir::HostDir;
+use kernel_wasm::vfs::{NodeId, NodeKind, Vfs};
 use kernel_wasm::wasi::Preopen;
 use kernel_wasm::{CallOutcome, CapSet, Error, Instance, InstanceConfig, MemFs, Runtime, Value};
 
@@ -131,8 +132,27 @@ fn module_text() -> String {
 
 pub struct W {
     pub inst: Instance,
-    pub fs: Arc<MemFs>,
+    pub fs: Arc<dyn Vfs>,
+    pub sandbox: NodeId,
     pub console: Arc<CaptureConsole>,
+    /// The host directory behind a [`Backend::Host`] file system (removed on drop).
+    host_dir: Option<std::path::PathBuf>,
+}
+
+impl Drop for W {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.host_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Which file system the sandbox lives on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Mem,
+    /// A real directory through `HostDir` (what `kwasm run --dir` uses).
+    Host,
 }
 
 pub struct Setup {
@@ -141,6 +161,7 @@ pub struct Setup {
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
     pub stdin: Vec<u8>,
+    pub backend: Backend,
 }
 
 impl Default for Setup {
@@ -151,6 +172,7 @@ impl Default for Setup {
             args: vec!["prog".into()],
             env: Vec::new(),
             stdin: Vec::new(),
+            backend: Backend::Mem,
         }
     }
 }
@@ -160,10 +182,28 @@ impl W {
         W::with(Setup::default())
     }
 
+    pub fn on(backend: Backend) -> W {
+        W::with(Setup {
+            backend,
+            ..Setup::default()
+        })
+    }
+
     pub fn with(setup: Setup) -> W {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let console = Arc::new(CaptureConsole::with_input(&setup.stdin));
         let platform = platform_with_console(console.clone());
-        let fs = Arc::new(MemFs::new(1 << 20, 1000));
+        let (fs, host_dir): (Arc<dyn Vfs>, _) = match setup.backend {
+            Backend::Mem => (Arc::new(MemFs::new(1 << 20, 1000)), None),
+            Backend::Host => {
+                let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let dir =
+                    std::env::temp_dir().join(format!("kw-wasi-test-{}-{n}", std::process::id()));
+                let _ = std::fs::remove_dir_all(&dir);
+                std::fs::create_dir_all(&dir).unwrap();
+                (Arc::new(HostDir::new(&dir).unwrap()), Some(dir))
+            }
+        };
         let root = fs.root();
         let sandbox = fs.create(root, "sandbox", NodeKind::Dir).unwrap();
         let secret = fs.create(root, "secret", NodeKind::File).unwrap();
@@ -173,13 +213,18 @@ impl W {
         config.fd_limit = setup.fd_limit;
         config.args = setup.args;
         config.env = setup.env;
-        let vfs: Arc<dyn Vfs> = fs.clone();
-        config.preopens = vec![Preopen::new("/sandbox", vfs, sandbox)];
+        config.preopens = vec![Preopen::new("/sandbox", fs.clone(), sandbox)];
         let runtime = Runtime::default();
         let wasm = wat::parse_str(module_text()).unwrap();
         let module = runtime.load(&wasm, Some("wasi-test")).unwrap();
         let inst = runtime.instantiate(&module, config).unwrap();
-        W { inst, fs, console }
+        W {
+            inst,
+            fs,
+            sandbox,
+            console,
+            host_dir,
+        }
     }
 
     fn raw(&mut self, export: &str, args: &[i64]) -> Result<CallOutcome, Error> {
@@ -308,7 +353,7 @@ impl W {
 
     /// The node at `path` inside the sandbox (host side), if any.
     pub fn host_lookup(&self, path: &str) -> Option<u64> {
-        let mut node = self.fs.lookup(self.fs.root(), "sandbox").ok()?;
+        let mut node = self.sandbox;
         for part in path.split('/') {
             node = self.fs.lookup(node, part).ok()?;
         }
@@ -324,8 +369,7 @@ impl W {
     }
 
     pub fn host_write(&self, path: &str, data: &[u8]) {
-        let dir = self.fs.lookup(self.fs.root(), "sandbox").unwrap();
-        let node = self.fs.create(dir, path, NodeKind::File).unwrap();
+        let node = self.fs.create(self.sandbox, path, NodeKind::File).unwrap();
         self.fs.write_at(node, 0, data).unwrap();
     }
 }
