@@ -3,6 +3,7 @@
 //! `main` is a dispatch table; each task lives in its own module and runs commands through one
 //! xshell `Shell` opened at the project root. Flags are parsed by hand to keep xtask quick to build.
 
+mod bench;
 mod ci;
 mod fixtures;
 mod tools;
@@ -17,6 +18,8 @@ const HELP: &str = "\
 cargo xtask <task>
 
 tasks:
+  bench       kernel-wasm vs raw wasmi vs wasmtime vs native (--quick: under ~5 minutes);
+              writes target/bench/results.json and docs/benchmarks.md
   ci          fmt check, clippy -D warnings, host tests, the no_std aarch64 build (what CI runs)
   demo        run the example modules through kwasm
   fixtures    compile the WAT fixtures to target/fixtures/*.wasm
@@ -35,6 +38,7 @@ fn main() -> Result<()> {
         }
     };
     match task {
+        "bench" => bench::run(&sh, rest),
         "ci" => ci::run(&sh, rest),
         "demo" => demo(&sh, rest),
         "fixtures" => fixtures::build(&sh).map(|dir| println!("fixtures in {}", dir.display())),
