@@ -148,6 +148,9 @@ fn path_open_errors(backend: Backend) {
     assert_eq!(t.open("file", CREAT | EXCL, ALL, 0), Err(EXIST));
     assert_eq!(t.open("file", DIRECTORY, ALL, 0), Err(NOTDIR));
     assert_eq!(t.open("file/", 0, ALL, 0), Err(NOTDIR));
+    assert_eq!(t.open("file///", 0, ALL, 0), Err(NOTDIR));
+    assert_eq!(t.open("file/.", 0, ALL, 0), Err(NOTDIR));
+    assert!(t.open(".//./", DIRECTORY, 0, 0).is_ok());
     assert_eq!(t.open("new/", CREAT, ALL, 0), Err(ISDIR));
     assert_eq!(t.open(".", 0, FD_WRITE, 0), Err(ISDIR));
     assert_eq!(t.open(".", CREAT, 0, 0), Err(ISDIR));

@@ -642,7 +642,7 @@ fn same_fs(a: &Arc<dyn Vfs>, b: &Arc<dyn Vfs>) -> Result<(), Errno> {
 fn check_new_name(vfs: &dyn Vfs, dir: NodeId, name: &str, path: &str) -> Result<(), WasiError> {
     match vfs.lookup(dir, name) {
         Ok(_) => Err(Errno::Exist.into()),
-        Err(VfsError::NotFound) if path.ends_with('/') => Err(Errno::Noent.into()),
+        Err(VfsError::NotFound) if path::names_directory(path) => Err(Errno::Noent.into()),
         Err(VfsError::NotFound) => Ok(()),
         Err(e) => Err(e.into()),
     }
@@ -715,7 +715,7 @@ fn open_node(
                     return Err(Errno::Loop.into());
                 }
                 let target = vfs.readlink(node)?;
-                must_dir |= target.ends_with('/');
+                must_dir |= path::names_directory(&target);
                 match path::resolve_parent(vfs, root, dir, &target, Absolute::Reject)? {
                     (d, None) => return Ok((d, false)),
                     (d, Some(n)) => {
@@ -794,7 +794,7 @@ pub fn path_open(
             follow,
             creat,
             excl,
-            path.ends_with('/'),
+            path::names_directory(path),
         )?,
     };
     let kind = vfs.stat(node)?.kind;
@@ -910,7 +910,8 @@ pub fn path_rename(
         return Err(Errno::Busy.into());
     };
     let src = vfs.lookup(sp, &sn)?;
-    if (old_path.ends_with('/') || new_path.ends_with('/')) && vfs.stat(src)?.kind != NodeKind::Dir
+    if (path::names_directory(old_path) || path::names_directory(new_path))
+        && vfs.stat(src)?.kind != NodeKind::Dir
     {
         return Err(Errno::Notdir.into());
     }
@@ -948,7 +949,7 @@ pub fn path_unlink_file(
     let path = mem.str(path, path_len)?;
     let (p, name) = parent(&*vfs, dir, path)?;
     let name = name.ok_or(Errno::Isdir)?;
-    if path.ends_with('/') {
+    if path::names_directory(path) {
         let node = vfs.lookup(p, &name)?;
         return Err(match vfs.stat(node)?.kind {
             NodeKind::Dir => Errno::Isdir,
