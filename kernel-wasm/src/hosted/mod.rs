@@ -31,6 +31,16 @@ impl Console for StdConsole {
         let _ = std::io::stdout().flush();
         let _ = std::io::stderr().flush();
     }
+
+    fn is_terminal(&self, fd: u32) -> bool {
+        use std::io::IsTerminal;
+        match fd {
+            0 => std::io::stdin().is_terminal(),
+            1 => std::io::stdout().is_terminal(),
+            2 => std::io::stderr().is_terminal(),
+            _ => false,
+        }
+    }
 }
 
 /// A console that records everything written, for tests and transcripts. Stdin is a fixed buffer.
