@@ -7,6 +7,15 @@
 //!   bench's counting allocator over K spawned agents (their one-page linear memory included). Target
 //!   ≤ 80 KiB.
 //!
+//! * `messages_per_sec` (msg/s): a producer agent streams 4-byte messages to a consumer agent in
+//!   batches of [`BATCH`] (the consumer acknowledges each batch, so the producer never meets a full
+//!   mailbox); value = messages / run time. The consumer reports the sum of the payloads to the host,
+//!   which checks it.
+//! * `ring_*`: [`RING`] agents in a ring pass a token (a hop counter) around it; `ring_spawn` is the
+//!   time to spawn one agent of the ring (µs), `ring_hop` the time per hop (µs) and
+//!   `ring_agent_memory` the heap per agent of the ring (KiB). The agent where the counter reaches 0
+//!   reports to the host, which checks where and what.
+//!
 //! Only kernel-wasm has agents, so there is no other runtime to compare with.
 
 use std::sync::Arc;
@@ -54,6 +63,83 @@ const PING_WAT: &str = r#"(module
         (if (i32.ne (i32.load (i32.const 128)) (local.get $i)) (then (return (i32.const 2))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $next)))
+    (i32.const 0)))
+"#;
+
+/// Messages per acknowledgement in `messages_per_sec` (below the default mailbox depth of 64).
+pub const BATCH: u32 = 32;
+
+/// Receives `TOTAL` messages (agent 2 is the producer), acknowledges every `BATCH`-th, and sends
+/// the wrapping sum of the payloads to the host at the end.
+const CONSUMER_WAT: &str = r#"(module
+  (import "agent" "receive_message" (func $recv (param i32 i32 i32) (result i32)))
+  (import "agent" "send_message" (func $send (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "agent_run") (result i32)
+    (local $count i32) (local $sum i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $count) (i32.const TOTAL)))
+        (if (i32.ne (call $recv (i32.const 64) (i32.const 64) (i32.const 0)) (i32.const 4))
+          (then (return (i32.const 1))))
+        (local.set $sum (i32.add (local.get $sum) (i32.load (i32.const 64))))
+        (local.set $count (i32.add (local.get $count) (i32.const 1)))
+        (if (i32.eqz (i32.rem_u (local.get $count) (i32.const BATCH)))
+          (then (if (i32.lt_s (call $send (i32.const 2) (i32.const 64) (i32.const 4)) (i32.const 0))
+            (then (return (i32.const 2))))))
+        (br $next)))
+    (i32.store (i32.const 128) (local.get $sum))
+    (drop (call $send (i32.const 0) (i32.const 128) (i32.const 4)))
+    (i32.const 0)))
+"#;
+
+/// Sends `0..TOTAL` to agent 1, waiting for an acknowledgement after every `BATCH`.
+const PRODUCER_WAT: &str = r#"(module
+  (import "agent" "receive_message" (func $recv (param i32 i32 i32) (result i32)))
+  (import "agent" "send_message" (func $send (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "agent_run") (result i32)
+    (local $i i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (i32.const TOTAL)))
+        (i32.store (i32.const 64) (local.get $i))
+        (if (i32.lt_s (call $send (i32.const 1) (i32.const 64) (i32.const 4)) (i32.const 0))
+          (then (return (i32.const 1))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (if (i32.eqz (i32.rem_u (local.get $i) (i32.const BATCH)))
+          (then (if (i32.ne (call $recv (i32.const 128) (i32.const 64) (i32.const 0)) (i32.const 4))
+            (then (return (i32.const 2))))))
+        (br $next)))
+    (i32.const 0)))
+"#;
+
+/// Agents in the ring.
+pub const RING: u32 = 10_000;
+
+/// One agent of a ring of `N` (ids 1..=N): receives the token (hops left), forwards it decremented
+/// to the next id, or reports it to the host when it is 0; forever.
+const RING_WAT: &str = r#"(module
+  (import "agent" "receive_message" (func $recv (param i32 i32 i32) (result i32)))
+  (import "agent" "send_message" (func $send (param i32 i32 i32) (result i32)))
+  (import "agent" "get_self_id" (func $self_id (result i32)))
+  (memory (export "memory") 1)
+  (func (export "agent_run") (result i32)
+    (local $next i32) (local $hops i32)
+    (local.set $next (i32.add (call $self_id) (i32.const 1)))
+    (if (i32.gt_u (local.get $next) (i32.const N)) (then (local.set $next (i32.const 1))))
+    (loop $again
+      (if (i32.ne (call $recv (i32.const 64) (i32.const 64) (i32.const 0)) (i32.const 4))
+        (then (return (i32.const 1))))
+      (local.set $hops (i32.load (i32.const 64)))
+      (if (i32.eqz (local.get $hops))
+        (then
+          (drop (call $send (i32.const 0) (i32.const 64) (i32.const 4)))
+          (br $again)))
+      (i32.store (i32.const 64) (i32.sub (local.get $hops) (i32.const 1)))
+      (if (i32.lt_s (call $send (local.get $next) (i32.const 64) (i32.const 4)) (i32.const 0))
+        (then (return (i32.const 2))))
+      (br $again))
     (i32.const 0)))
 "#;
 
@@ -129,6 +215,91 @@ fn round_trips(rt: &Runtime, echo: &[u8], ping: &[u8]) -> Result<f64> {
     Ok(secs)
 }
 
+/// One producer→consumer run of `total` messages; returns the elapsed seconds.
+fn stream(rt: &Runtime, consumer: &[u8], producer: &[u8], total: u32) -> Result<f64> {
+    let mut sys = system(&[("consumer", consumer), ("producer", producer)], 0)?;
+    let consumer_id = sys
+        .spawn(rt, "/consumer.wasm", SpawnOptions::new(caps()?))
+        .map_err(|e| anyhow!("{e}"))?;
+    let producer_id = sys
+        .spawn(rt, "/producer.wasm", SpawnOptions::new(caps()?))
+        .map_err(|e| anyhow!("{e}"))?;
+    ensure!(
+        (consumer_id, producer_id) == (1, 2),
+        "consumer/producer got ids {consumer_id}/{producer_id}, the guests assume 1/2"
+    );
+    let mut reported = Vec::new();
+    let start = Instant::now();
+    let report = sys.run(rt, u64::MAX, &mut |event| {
+        if let Event::Message(m) = event {
+            reported.push((m.from, m.body.to_vec()));
+        }
+    });
+    let secs = start.elapsed().as_secs_f64();
+    ensure!(
+        report.stop == StopReason::Idle && report.done == 2,
+        "producer/consumer did not both end: {report}"
+    );
+    for id in [consumer_id, producer_id] {
+        let state = sys.info(id).map(|i| i.state);
+        ensure!(
+            state == Some(AgentState::Exited(0)),
+            "agent {id} ended badly: {state:?}"
+        );
+    }
+    let expected = (0..total).fold(0u32, u32::wrapping_add);
+    ensure!(
+        reported == [(consumer_id, expected.to_le_bytes().to_vec())],
+        "the consumer reported {reported:?}, expected the sum {expected}"
+    );
+    Ok(secs)
+}
+
+/// The ring: spawns `RING` agents, lets them all block, then sends a token of `hops` hops.
+/// Returns (spawn seconds, heap bytes of the agents, hop seconds).
+fn ring(rt: &Runtime, ring_wasm: &[u8], hops: u32) -> Result<(f64, usize, f64)> {
+    let mut sys = system(&[("ring", ring_wasm)], RING as usize + 16)?;
+    let before = crate::alloc::live_bytes();
+    let start = Instant::now();
+    for expected in 1..=RING {
+        let id = sys
+            .spawn(rt, "/ring.wasm", SpawnOptions::new(caps()?))
+            .map_err(|e| anyhow!("{e}"))?;
+        ensure!(
+            id == expected,
+            "ring agent got id {id}, expected {expected}"
+        );
+    }
+    let report = sys.run(rt, u64::MAX, &mut |_| {});
+    let spawn_secs = start.elapsed().as_secs_f64();
+    let heap = crate::alloc::live_bytes().saturating_sub(before);
+    ensure!(
+        report.stop == StopReason::Idle && report.blocked == RING as usize,
+        "the ring did not block: {report}"
+    );
+    sys.send(1, &hops.to_le_bytes())
+        .map_err(|e| anyhow!("{e}"))?;
+    let mut reported = Vec::new();
+    let start = Instant::now();
+    let report = sys.run(rt, u64::MAX, &mut |event| {
+        if let Event::Message(m) = event {
+            reported.push((m.from, m.body.to_vec()));
+        }
+    });
+    let hop_secs = start.elapsed().as_secs_f64();
+    ensure!(
+        report.stop == StopReason::Idle && report.blocked == RING as usize,
+        "the ring did not settle: {report}"
+    );
+    // Agent 1 gets `hops`, agent k gets `hops - (k - 1)`: 0 arrives at agent hops % RING + 1.
+    let last = hops % RING + 1;
+    ensure!(
+        reported == [(last, 0u32.to_le_bytes().to_vec())],
+        "the ring reported {reported:?}, expected agent {last} to report 0"
+    );
+    Ok((spawn_secs, heap, hop_secs))
+}
+
 pub fn run(opts: &Opts, results: &mut Results) -> Result<()> {
     let rounds: u32 = if opts.quick { 20_000 } else { 200_000 };
     let idle_agents: usize = if opts.quick { 200 } else { 1_000 };
@@ -176,5 +347,55 @@ pub fn run(opts: &Opts, results: &mut Results) -> Result<()> {
         ),
     );
     drop(sys);
+
+    // Messages per second.
+    let total: u32 = if opts.quick { 100_000 } else { 1_000_000 };
+    let patch = |wat: &str| {
+        wat.replace("TOTAL", &total.to_string())
+            .replace("BATCH", &BATCH.to_string())
+    };
+    let consumer = wat::parse_str(patch(CONSUMER_WAT))?;
+    let producer = wat::parse_str(patch(PRODUCER_WAT))?;
+    let mut secs = Vec::new();
+    for _ in 0..=opts.runs().min(5) {
+        secs.push(stream(&rt, &consumer, &producer, total)?);
+    }
+    secs.remove(0);
+    let rate = f64::from(total) / median(&mut secs);
+    eprintln!("  agents/messages_per_sec kernel-wasm {rate:>10.0} msg/s");
+    results.row("agents", "messages_per_sec", "kernel-wasm", rate, "msg/s");
+
+    // The ring (one run: 10 000 agents take a while to spawn and a lot of memory).
+    let laps: u32 = if opts.quick { 2 } else { 10 };
+    let hops = RING * laps;
+    let ring_wasm =
+        wat::parse_str(RING_WAT.replace("(i32.const N)", &format!("(i32.const {RING})")))?;
+    let (spawn_secs, heap, hop_secs) = ring(&rt, &ring_wasm, hops)?;
+    let spawn_us = spawn_secs * 1e6 / f64::from(RING);
+    let hop_us = hop_secs * 1e6 / f64::from(hops);
+    let ring_kib = heap as f64 / f64::from(RING) / 1024.0;
+    eprintln!(
+        "  agents/ring_spawn kernel-wasm {spawn_us:>8.2} us/agent ({spawn_secs:.2} s for {RING})"
+    );
+    eprintln!("  agents/ring_hop kernel-wasm {hop_us:>8.3} us");
+    eprintln!("  agents/ring_agent_memory kernel-wasm {ring_kib:>8.1} KiB");
+    results.row("agents", "ring_spawn", "kernel-wasm", spawn_us, "us");
+    results.row("agents", "ring_hop", "kernel-wasm", hop_us, "us");
+    results.row(
+        "agents",
+        "ring_agent_memory",
+        "kernel-wasm",
+        ring_kib,
+        "KiB",
+    );
+    results.note(
+        "agents",
+        format!(
+            "messages_per_sec: {total} messages of 4 bytes from a producer to a consumer agent, acknowledged \
+             every {BATCH}; ring_*: a ring of {RING} agents, spawn (module cached after the first) until \
+             all block in a receive, per agent; then a token passed {hops} hops ({laps} laps), per hop; \
+             memory is the heap growth over the whole ring, per agent"
+        ),
+    );
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! memory, capability check where the function has one) is compared with a bare wasmi `func_wrap`
 //! doing the same work: the "host call ≤ 1.2× raw wasmi" target. wasmtime is shown for reference.
 //!
-//! The function is WASI `args_sizes_get` with no arguments (see [`crate::kw::HOSTCALL_IMPORT`]): every
+//! The function is WASI `environ_sizes_get` with an empty environment (see [`crate::kw::HOSTCALL_IMPORT`]): every
 //! runtime writes two zero `u32`s into linear memory, so only the layer around it differs. (A clock
 //! read would be simpler to explain but costs ~100 ns on this VM and would hide the layer.)
 
@@ -17,7 +17,7 @@ use crate::{kw, Opts, Results};
 const COUNT_PTR: u32 = 64;
 const SIZE_PTR: u32 = 68;
 
-/// Calls the imported `args_sizes_get(COUNT_PTR, SIZE_PTR)` `n` times; returns `n` plus the sum of the
+/// Calls the imported `environ_sizes_get(COUNT_PTR, SIZE_PTR)` `n` times; returns `n` plus the sum of the
 /// errnos (so `n` when every call succeeded).
 pub fn guest_wat(module: &str, name: &str) -> String {
     format!(
@@ -40,7 +40,7 @@ pub fn guest_wat(module: &str, name: &str) -> String {
     )
 }
 
-/// The raw host function's work: `0` (no arguments) as `u32` at `count` and at `size`, or errno 21
+/// The raw host function's work: `0` (empty environment) as `u32` at `count` and at `size`, or errno 21
 /// (`fault`) when either is out of bounds.
 fn write_sizes(mem: &mut [u8], count: u32, size: u32) -> i32 {
     for at in [count, size] {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Result};
 use kernel_wasm::vfs::{NodeKind, Vfs};
+use kernel_wasm::wasi::Preopen;
 use kernel_wasm::{
     CallOutcome, Console, Instance, InstanceConfig, MemFs, Platform, Runtime, RuntimeConfig,
     Stream, Value,
@@ -17,13 +18,13 @@ use kernel_wasm::{
 
 use crate::compute::Guest;
 
-/// The import the host-call guest calls: WASI `args_sizes_get(*count, *size) -> errno` on an instance
-/// without arguments, a trivial host function every runtime can provide with the same work (two zero
-/// `u32`s written to linear memory). kernel-wasm has neither `sched_yield` nor a dedicated bench
-/// function yet; switch to that once it exists (it should include the capability check).
-pub const HOSTCALL_IMPORT: (&str, &str) = ("wasi_snapshot_preview1", "args_sizes_get");
-pub const HOSTCALL_NOTE: &str = "kernel-wasm runs its own WASI `args_sizes_get` (call counting, checked guest \
-                                 memory; it has no capability check to run yet); raw wasmi and wasmtime run a \
+/// The import the host-call guest calls: WASI `environ_sizes_get(*count, *size) -> errno` on an
+/// instance with an empty environment, a trivial host function every runtime can provide with the
+/// same work (two zero `u32`s written to linear memory). On kernel-wasm it includes the `env`
+/// capability check, so the ratio measures the whole kernel-wasm layer around a host call.
+pub const HOSTCALL_IMPORT: (&str, &str) = ("wasi_snapshot_preview1", "environ_sizes_get");
+pub const HOSTCALL_NOTE: &str = "kernel-wasm runs its own WASI `environ_sizes_get` (call counting, the `env` \
+                                 capability check, checked guest memory); raw wasmi and wasmtime run a \
                                  `func_wrap` doing the same work (two zero `u32`s written to memory).";
 
 /// A console that drops output: the guests here print nothing worth keeping.
@@ -103,7 +104,8 @@ impl Guest for ComputeGuest {
     }
 }
 
-/// The host-call guest instantiated through kernel-wasm (default capabilities include `clock`).
+/// The host-call guest instantiated through kernel-wasm (the default capabilities include `env`,
+/// which `environ_sizes_get` checks on every call).
 pub struct HostcallGuest {
     _rt: Runtime,
     instance: Instance,
@@ -134,8 +136,8 @@ impl HostcallGuest {
     }
 }
 
-/// The WASI file guest, instantiated through kernel-wasm with a `MemFs` as the system file system;
-/// the guest expects a preopen of its root at fd 3.
+/// The WASI file guest, instantiated through kernel-wasm with a `MemFs` as the system file system,
+/// whose root is preopened as `/` at fd 3 (where the guest expects it).
 pub struct WasiGuest {
     _rt: Runtime,
     instance: Instance,
@@ -147,14 +149,15 @@ impl WasiGuest {
     #[allow(clippy::arc_with_non_send_sync)]
     pub fn new(bytes: &[u8], total_bytes: u64) -> Result<Self, String> {
         let fs = Arc::new(crate::wasi::memfs(total_bytes));
+        let vfs: Arc<dyn Vfs> = fs.clone();
         let config = InstanceConfig {
             fuel: Some(HUGE_FUEL),
-            ..InstanceConfig::new(platform(fs.clone()))
+            preopens: vec![Preopen::root("/", vfs.clone())],
+            ..InstanceConfig::new(platform(vfs))
         };
         let (rt, mut instance) = load_instance(bytes, "wasi_write", config)?;
         instance.call("fill", &[]).map_err(|e| e.to_string())?;
-        // Probe: a kernel-wasm without a preopen at fd 3 answers with an errno; report that as the
-        // reason rather than a failure (the preopen is configured here once the API has one).
+        // Probe: an errno here (e.g. the preopen missing) is a reason, not a figure.
         match instance
             .call("write_blocks", &[Value::I32(0)])
             .map_err(|e| e.to_string())?
@@ -162,8 +165,7 @@ impl WasiGuest {
             CallOutcome::Returned(v) if v == [Value::I32(0)] => {}
             other => {
                 return Err(format!(
-                    "opening {} under fd 3 failed ({other:?}; negative = -errno): the bench has no \
-                     preopen configured (wire it in kw::WasiGuest::new)",
+                    "opening {} under fd 3 failed ({other:?}; negative = -errno)",
                     crate::wasi::FILE
                 ))
             }

@@ -89,6 +89,9 @@ pub struct Opts {
     pub out: PathBuf,
     /// Where the Markdown report goes.
     pub docs: PathBuf,
+    /// Run only these groups (`--only GROUP`, repeatable; for development — the report then lacks
+    /// the other groups, so send it elsewhere with `--docs`).
+    pub only: Vec<String>,
 }
 
 impl Opts {
@@ -99,6 +102,11 @@ impl Opts {
         } else {
             11
         }
+    }
+
+    /// Whether group `group` is to run.
+    pub fn wants(&self, group: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|g| g == group)
     }
 
     pub fn wasm_dir(&self) -> PathBuf {
@@ -113,20 +121,27 @@ fn parse_args() -> Result<Opts> {
         env!("CARGO_MANIFEST_DIR"),
         "/../../docs/benchmarks.md"
     ));
+    let mut only = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => quick = true,
             "--out" => out = args.next().context("--out needs a directory")?.into(),
             "--docs" => docs = args.next().context("--docs needs a file")?.into(),
+            "--only" => only.push(args.next().context("--only needs a group")?),
             "-h" | "--help" => {
-                println!("usage: kernel-wasm-bench [--quick] [--out DIR] [--docs FILE]");
+                println!("usage: kernel-wasm-bench [--quick] [--out DIR] [--docs FILE] [--only GROUP]...");
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other:?} (try --help)"),
         }
     }
-    Ok(Opts { quick, out, docs })
+    Ok(Opts {
+        quick,
+        out,
+        docs,
+        only,
+    })
 }
 
 fn main() -> Result<()> {
@@ -136,16 +151,26 @@ fn main() -> Result<()> {
     let started = std::time::Instant::now();
     let mut results = Results::default();
 
-    eprintln!("bench: compute ({} runs per figure)", opts.runs());
-    compute::run(&opts, &mut results)?;
-    eprintln!("bench: hostcall");
-    hostcall::run(&opts, &mut results)?;
-    eprintln!("bench: wasi");
-    wasi::run(&opts, &mut results)?;
-    eprintln!("bench: startup");
-    startup::run(&opts, &mut results)?;
-    eprintln!("bench: agents");
-    agents::run(&opts, &mut results)?;
+    if opts.wants("compute") {
+        eprintln!("bench: compute ({} runs per figure)", opts.runs());
+        compute::run(&opts, &mut results)?;
+    }
+    if opts.wants("hostcall") {
+        eprintln!("bench: hostcall");
+        hostcall::run(&opts, &mut results)?;
+    }
+    if opts.wants("wasi") {
+        eprintln!("bench: wasi");
+        wasi::run(&opts, &mut results)?;
+    }
+    if opts.wants("startup") {
+        eprintln!("bench: startup");
+        startup::run(&opts, &mut results)?;
+    }
+    if opts.wants("agents") {
+        eprintln!("bench: agents");
+        agents::run(&opts, &mut results)?;
+    }
     pending::run(&opts, &mut results);
 
     let elapsed = started.elapsed();

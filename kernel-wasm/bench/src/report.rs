@@ -498,7 +498,7 @@ pub fn write_markdown(
             "hostcall" => "A WAT guest calling a trivial host function in a loop. Nanoseconds per call, loop overhead included.",
             "wasi" => "WASI file I/O into the in-memory file system (`MemFs`).",
             "startup" => "Load + instantiate of real toolchain output (sources in `kernel-wasm/bench/startup/`). Milliseconds.",
-            "agents" => "The agent scheduler (`kernel_wasm::agents`) on the host: message round trip between two agents and heap per idle agent (kernel-wasm only; no other runtime has agents).",
+            "agents" => "The agent scheduler (`kernel_wasm::agents::System`) on the host: message round trip between two agents, message throughput, heap per idle agent, and a ring of 10 000 agents (kernel-wasm only; no other runtime has agents).",
             "llm" => "The `llm` host interface.",
             _ => "",
         }
