@@ -12,49 +12,11 @@ use anyhow::{bail, Context, Result};
 use crate::measure::{median, wt};
 use crate::{kw, Opts, Results};
 
-/// One compute case: a workload export and its argument.
-pub struct Case {
-    pub name: &'static str,
-    pub export: &'static str,
-    pub arg: Option<u32>,
-    pub what: &'static str,
-}
-
-/// The cases, with sizes chosen so the slowest wasm engine (fuel-metered wasmi) needs roughly
-/// 0.1–0.5 s per call on a current x86-64 core. Quick runs use the same sizes (fewer repetitions),
-/// so quick and full figures are comparable.
-pub const CASES: &[Case] = &[
-    Case {
-        name: "coremark_like",
-        export: "coremark_like",
-        arg: Some(2_000),
-        what: "2000 iterations of list/matrix/state-machine/CRC work",
-    },
-    Case {
-        name: "sha256_1mib",
-        export: "sha256_1mib",
-        arg: None,
-        what: "generate 1 MiB, SHA-256 it",
-    },
-    Case {
-        name: "fib30",
-        export: "fib",
-        arg: Some(30),
-        what: "recursive fib(30)",
-    },
-    Case {
-        name: "matmul128",
-        export: "matmul128",
-        arg: None,
-        what: "128x128 f64 matrix product",
-    },
-    Case {
-        name: "sort",
-        export: "sort",
-        arg: Some(200_000),
-        what: "generate and sort 200k u32",
-    },
-];
+/// The cases, shared with the kernel's `bench` shell command so host and kernel figures are of the
+/// same work: sizes chosen so the slowest wasm engine (fuel-metered wasmi) needs roughly 0.1–0.5 s
+/// per call on a current x86-64 core. Quick runs use the same sizes (fewer repetitions), so quick
+/// and full figures are comparable.
+pub use kernel_wasm::shell::bench_cmd::CASES;
 
 /// Something that can run a workload export and return its checksum.
 pub trait Guest {

@@ -90,6 +90,12 @@ pub static COMMANDS: &[Command] = &[
         run: super::agent_cmds::run,
     },
     Command {
+        name: "bench",
+        usage: "bench [--quick] [--case NAME]... [PATH]",
+        help: "time the compute workloads (default /bench/workloads.wasm) on kernel-wasm and raw wasmi; JSON rows",
+        run: super::bench_cmd::bench,
+    },
+    Command {
         name: "exit",
         usage: "exit [CODE]",
         help: "end the session with CODE (default 0)",

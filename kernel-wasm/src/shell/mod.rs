@@ -6,6 +6,7 @@
 //! `kwasm` prints too, and the shell goes on.
 
 mod agent_cmds;
+pub mod bench_cmd;
 mod commands;
 mod words;
 
