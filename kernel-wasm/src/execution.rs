@@ -114,8 +114,18 @@ impl Execution {
 
     /// Continues a suspended call; `returns` are the results of the host function that suspended.
     pub fn resume_with(&mut self, inst: &mut Instance, returns: &[Value], slice: u64) -> Step {
-        let vals: Vec<wasmi::Val> = returns.iter().map(|v| v.to_wasmi()).collect();
-        self.run(inst, slice, &vals)
+        // A host function returns at most a few values: no allocation for them (this is every
+        // wake-up of a blocked agent).
+        let mut buf: [wasmi::Val; 4] = core::array::from_fn(|_| wasmi::Val::I32(0));
+        if returns.len() <= buf.len() {
+            for (slot, value) in buf.iter_mut().zip(returns) {
+                *slot = value.to_wasmi();
+            }
+            self.run(inst, slice, &buf[..returns.len()])
+        } else {
+            let vals: Vec<wasmi::Val> = returns.iter().map(|v| v.to_wasmi()).collect();
+            self.run(inst, slice, &vals)
+        }
     }
 
     /// Runs to completion in slices of `slice` fuel, checking the time limit between slices.

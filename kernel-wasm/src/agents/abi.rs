@@ -137,7 +137,7 @@ fn spawn(
         return Ok(ERR_NOT_AN_AGENT);
     };
     let mut shared = link.shared.lock();
-    let Some(slot) = shared.slots.get_mut(&ctx.id) else {
+    let Some(slot) = shared.slots.get_mut(ctx.id) else {
         return Ok(ERR_NOT_AN_AGENT);
     };
     slot.request = Some(Request::Spawn {
@@ -208,7 +208,7 @@ fn receive(
         return Ok(ERR_NOT_AN_AGENT);
     };
     let mut shared = link.shared.lock();
-    let Some(slot) = shared.slots.get_mut(&ctx.id) else {
+    let Some(slot) = shared.slots.get_mut(ctx.id) else {
         return Ok(ERR_NOT_AN_AGENT);
     };
     if !slot.mailbox.is_empty() {

@@ -37,7 +37,7 @@ use crate::vfs;
 use super::abi::{ERR_BAD_CONFIG, ERR_BAD_POINTER, ERR_SPAWN_FAILED, ERR_SPAWN_LIMIT, ERR_TIMEOUT};
 use super::agent::{Agent, AgentInfo, AgentState, Entry};
 use super::mailbox::{deliver, Mailbox, Message};
-use super::shared::{AgentLink, Request, SendError, Shared, Slot};
+use super::shared::{AgentLink, IdMap, Request, SendError, Shared, Slot};
 use super::HOST_ID;
 
 /// Lifetime fuel of an agent unless configured otherwise.
@@ -186,7 +186,7 @@ pub struct System {
     platform: Platform,
     config: SystemConfig,
     link: AgentLink,
-    agents: BTreeMap<u32, Agent>,
+    agents: IdMap<Agent>,
     next_id: u32,
     live: usize,
     budgets: Vec<Budget>,
@@ -197,7 +197,7 @@ pub struct System {
 impl System {
     pub fn new(platform: Platform, config: SystemConfig) -> Self {
         let shared = Shared {
-            slots: BTreeMap::new(),
+            slots: IdMap::default(),
             host_inbox: Mailbox::new(config.host_inbox_depth),
         };
         System {
@@ -206,7 +206,7 @@ impl System {
             link: AgentLink {
                 shared: Arc::new(Mutex::new(shared)),
             },
-            agents: BTreeMap::new(),
+            agents: IdMap::default(),
             next_id: 1,
             live: 0,
             budgets: Vec::new(),
@@ -343,7 +343,7 @@ impl System {
             Err(SendError::NoSuchAgent) => Err(self.not_running(to)),
             Err(SendError::Full) => Err(Error::LimitExceeded {
                 kind: LimitKind::Mailbox,
-                limit: self.agents.get(&to).map_or(0, |a| a.mailbox_depth as u64),
+                limit: self.agents.get(to).map_or(0, |a| a.mailbox_depth as u64),
                 detail: format!("the mailbox of agent {to} is full"),
             }),
         }
@@ -351,7 +351,7 @@ impl System {
 
     fn not_running(&self, id: u32) -> Error {
         Error::State {
-            message: match self.agents.get(&id) {
+            message: match self.agents.get(id) {
                 None => format!("there is no agent {id}"),
                 Some(agent) => format!("agent {id} is not running: {}", agent.state),
             },
@@ -360,7 +360,7 @@ impl System {
 
     /// Stops agent `id` (state killed).
     pub fn kill(&mut self, id: u32) -> Result<()> {
-        match self.agents.get(&id) {
+        match self.agents.get(id) {
             Some(agent) if !agent.state.is_done() => {
                 self.end(id, AgentState::Killed);
                 Ok(())
@@ -380,13 +380,13 @@ impl System {
     }
 
     pub fn info(&self, id: u32) -> Option<AgentInfo> {
-        let agent = self.agents.get(&id)?;
+        let agent = self.agents.get(id)?;
         let queue_len = self
             .link
             .shared
             .lock()
             .slots
-            .get(&id)
+            .get(id)
             .map_or(0, |slot| slot.mailbox.len());
         Some(AgentInfo {
             id,
@@ -400,7 +400,7 @@ impl System {
 
     /// Every agent, in id order.
     pub fn list(&self) -> Vec<AgentInfo> {
-        self.agents.keys().filter_map(|&id| self.info(id)).collect()
+        self.agents.ids().filter_map(|id| self.info(id)).collect()
     }
 
     /// Runs the agents until none can run or `max_slices` slices have run; `sink` hears about
@@ -414,9 +414,10 @@ impl System {
         let mut slices = 0u64;
         loop {
             let mut ran = false;
-            let mut cursor = 1u32;
-            while let Some(id) = self.agents.range(cursor..).next().map(|(id, _)| *id) {
-                cursor = id.saturating_add(1);
+            // Agents spawned during the pass (higher ids) are visited in the same pass.
+            let mut id = 0u32;
+            while id < self.agents.last_id() {
+                id += 1;
                 if !self.runnable(id) {
                     continue;
                 }
@@ -426,9 +427,6 @@ impl System {
                 self.turn(runtime, id, sink);
                 slices += 1;
                 ran = true;
-                if id == u32::MAX {
-                    break;
-                }
             }
             if !ran {
                 let next_deadline = self
@@ -465,7 +463,7 @@ impl System {
 
     /// Whether agent `id` can use a slice now.
     fn runnable(&self, id: u32) -> bool {
-        let Some(agent) = self.agents.get(&id) else {
+        let Some(agent) = self.agents.get(id) else {
             return false;
         };
         match agent.state {
@@ -476,7 +474,7 @@ impl System {
                     .shared
                     .lock()
                     .slots
-                    .get(&id)
+                    .get(id)
                     .is_some_and(|slot| !slot.mailbox.is_empty());
                 has_mail
                     || agent
@@ -489,13 +487,13 @@ impl System {
 
     /// Gives agent `id` (runnable) one slice.
     fn turn(&mut self, runtime: &Runtime, id: u32, sink: &mut dyn FnMut(Event)) {
-        let Some(agent) = self.agents.get_mut(&id) else {
+        let Some(agent) = self.agents.get_mut(id) else {
             return;
         };
         if agent.state == AgentState::Blocked {
             // Serve the parked receive: a message arrived or the timeout passed.
             let mut shared = self.link.shared.lock();
-            let Some(slot) = shared.slots.get_mut(&id) else {
+            let Some(slot) = shared.slots.get_mut(id) else {
                 return;
             };
             let result = match (slot.request.take(), agent.instance.as_mut()) {
@@ -520,11 +518,11 @@ impl System {
         self.drain_host_inbox(sink);
         if let After::Spawn = after {
             let result = self.serve_spawn(runtime, id, sink);
-            if let Some(agent) = self.agents.get_mut(&id) {
+            if let Some(agent) = self.agents.get_mut(id) {
                 agent.resume = Some(result);
             }
         }
-        if let Some(agent) = self.agents.get(&id) {
+        if let Some(agent) = self.agents.get(id) {
             if agent.state.is_done() {
                 sink(Event::Ended {
                     id,
@@ -537,22 +535,25 @@ impl System {
 
     /// Runs one slice of agent `id` and records how it ended.
     fn slice(&mut self, id: u32) -> After {
-        let Some(agent) = self.agents.get_mut(&id) else {
+        let Some(agent) = self.agents.get_mut(id) else {
             return After::Nothing;
         };
         let Some(instance) = agent.instance.as_mut() else {
             return After::Nothing;
         };
-        let exec = match agent.exec.take() {
-            Some(exec) => Ok(exec),
-            None => instance.start(agent.entry.export(), &[]),
-        };
-        let mut exec = match exec {
-            Ok(exec) => exec,
-            Err(e) => {
-                self.end(id, AgentState::Trapped(e.to_string()));
-                return After::Nothing;
+        // The call stays in place in the agent record (it holds wasmi's resumable state, which is
+        // large): no moves in and out per slice.
+        if agent.exec.is_none() {
+            match instance.start(agent.entry.export(), &[]) {
+                Ok(exec) => agent.exec = Some(exec),
+                Err(e) => {
+                    self.end(id, AgentState::Trapped(e.to_string()));
+                    return After::Nothing;
+                }
             }
+        }
+        let Some(exec) = agent.exec.as_mut() else {
+            return After::Nothing;
         };
         agent.state = AgentState::Running;
         let slice = self.config.slice_fuel;
@@ -560,6 +561,9 @@ impl System {
             Some(value) => exec.resume_with(instance, &[Value::I32(value)], slice),
             None => exec.resume(instance, slice),
         };
+        if let Step::Finished(_) = step {
+            agent.exec = None;
+        }
         let ended = match step {
             Step::Finished(Ok(CallOutcome::Returned(values))) => {
                 if agent.entry == Entry::Init {
@@ -575,12 +579,8 @@ impl System {
             }
             Step::Finished(Ok(CallOutcome::Exited(code))) => Some(AgentState::Exited(code)),
             Step::Finished(Err(e)) => Some(AgentState::Trapped(e.to_string())),
-            Step::Preempted => {
-                agent.exec = Some(exec);
-                None
-            }
+            Step::Preempted => None,
             Step::Suspended(why) => {
-                agent.exec = Some(exec);
                 match why {
                     Suspend::Receive => {
                         agent.state = AgentState::Blocked;
@@ -614,12 +614,12 @@ impl System {
             .shared
             .lock()
             .slots
-            .get_mut(&parent)
+            .get_mut(parent)
             .and_then(|slot| slot.request.take());
         let Some(Request::Spawn { path, config }) = request else {
             return ERR_SPAWN_FAILED;
         };
-        let Some(agent) = self.agents.get(&parent) else {
+        let Some(agent) = self.agents.get(parent) else {
             return ERR_SPAWN_FAILED;
         };
         let Some(instance) = agent.instance.as_ref() else {
@@ -680,7 +680,7 @@ impl System {
 
     /// Ends agent `id`: frees its instance and mailbox; later sends to it fail.
     fn end(&mut self, id: u32, state: AgentState) {
-        let Some(agent) = self.agents.get_mut(&id) else {
+        let Some(agent) = self.agents.get_mut(id) else {
             return;
         };
         if agent.state.is_done() {
@@ -696,7 +696,7 @@ impl System {
         agent.deadline = None;
         agent.state = state;
         self.live = self.live.saturating_sub(1);
-        if let Some(slot) = self.link.shared.lock().slots.get_mut(&id) {
+        if let Some(slot) = self.link.shared.lock().slots.get_mut(id) {
             slot.alive = false;
             slot.request = None;
             slot.mailbox.clear();

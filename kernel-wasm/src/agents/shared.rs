@@ -4,9 +4,9 @@
 //! It sits behind one lock that is never contended: the scheduler runs one agent at a time and
 //! never holds the lock while guest code runs.
 
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 
 use spin::Mutex;
 
@@ -41,9 +41,59 @@ pub(crate) enum SendError {
     Full,
 }
 
+/// Per-agent records by agent id. Ids are handed out 1, 2, 3 … and never reused, so the record of
+/// agent `id` is element `id - 1`: a lookup (every send, receive and scheduling decision makes one)
+/// is an index, not a search.
+#[derive(Debug)]
+pub(crate) struct IdMap<T> {
+    items: Vec<T>,
+}
+
+impl<T> Default for IdMap<T> {
+    fn default() -> Self {
+        IdMap { items: Vec::new() }
+    }
+}
+
+impl<T> IdMap<T> {
+    #[inline]
+    pub fn get(&self, id: u32) -> Option<&T> {
+        self.items.get((id as usize).wrapping_sub(1))
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self, id: u32) -> Option<&mut T> {
+        self.items.get_mut((id as usize).wrapping_sub(1))
+    }
+
+    /// Adds the record of agent `id`, which must be the next id (one past the last).
+    pub fn insert(&mut self, id: u32, item: T) {
+        assert_eq!(
+            id as usize,
+            self.items.len() + 1,
+            "agent ids are handed out in order"
+        );
+        self.items.push(item);
+    }
+
+    /// The highest id with a record (0: none).
+    #[inline]
+    pub fn last_id(&self) -> u32 {
+        self.items.len() as u32
+    }
+
+    pub fn ids(&self) -> impl Iterator<Item = u32> {
+        1..=self.last_id()
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &T> {
+        self.items.iter()
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Shared {
-    pub slots: BTreeMap<u32, Slot>,
+    pub slots: IdMap<Slot>,
     /// Messages to the host (agent 0), drained by the scheduler after every slice.
     pub host_inbox: Mailbox,
 }
@@ -54,7 +104,7 @@ impl Shared {
         let mailbox = if to == HOST_ID {
             &mut self.host_inbox
         } else {
-            match self.slots.get_mut(&to) {
+            match self.slots.get_mut(to) {
                 Some(slot) if slot.alive => &mut slot.mailbox,
                 _ => return Err(SendError::NoSuchAgent),
             }
