@@ -521,6 +521,8 @@ pub fn write_markdown(
         md.push('\n');
     }
 
+    kernel_section(&mut md, path, results);
+
     let _ = writeln!(md, "## Checksums\n\nEvery runtime of a case must return the same checksum, or the run fails.\n");
     let _ = writeln!(
         md,
@@ -537,4 +539,123 @@ pub fn write_markdown(
         std::fs::create_dir_all(dir)?;
     }
     std::fs::write(path, md).with_context(|| format!("writing {}", path.display()))
+}
+
+/// The string value of `"key": "..."` in one line of `results.json`-style JSON.
+fn json_str<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let start = line.find(&format!("\"{key}\": \""))? + key.len() + 5;
+    let len = line[start..].find('"')?;
+    Some(&line[start..start + len])
+}
+
+/// The number value of `"key": N` in one line of `results.json`-style JSON.
+fn json_num(line: &str, key: &str) -> Option<f64> {
+    let start = line.find(&format!("\"{key}\": "))? + key.len() + 4;
+    let end = line[start..].find([',', '}'])?;
+    line[start..start + end].trim().parse().ok()
+}
+
+/// "Kernel (QEMU TCG)": the rows the kernel's `bench` command printed, recorded in
+/// `benchmarks-kernel.jsonl` next to the report (a separate run: booting QEMU is not part of this
+/// binary), beside this run's host figures.
+fn kernel_section(md: &mut String, docs: &Path, results: &Results) {
+    let file = docs.with_file_name("benchmarks-kernel.jsonl");
+    let _ = writeln!(md, "## Kernel (QEMU TCG)\n");
+    let Ok(text) = std::fs::read_to_string(&file) else {
+        let _ = writeln!(
+            md,
+            "- not recorded: no `docs/benchmarks-kernel.jsonl` (run the kernel's `bench --quick` under `cargo xtask qemu` and save its rows there)\n"
+        );
+        return;
+    };
+    let how = text
+        .lines()
+        .find(|l| l.contains("\"recorded\""))
+        .map(|l| {
+            format!(
+                "{} — {}",
+                json_str(l, "recorded").unwrap_or("?"),
+                json_str(l, "how").unwrap_or("?")
+            )
+        })
+        .unwrap_or_default();
+    let rows: Vec<(String, String, f64)> = text
+        .lines()
+        .filter(|l| json_str(l, "group") == Some("compute"))
+        .filter_map(|l| {
+            Some((
+                json_str(l, "case")?.to_string(),
+                json_str(l, "runtime")?.to_string(),
+                json_num(l, "value")?,
+            ))
+        })
+        .collect();
+    let _ = writeln!(
+        md,
+        "The compute set run by the kernel's `bench` shell command (`kernel-wasm/src/shell/bench_cmd.rs`: the same \
+         module, cases and sizes, kernel-wasm and raw wasmi, the platform's monotonic clock) on the bare-metal \
+         aarch64 kernel under QEMU's TCG emulator, which is typically 40–100× slower than the host. Kernel figures \
+         are from a separate, earlier session ({how}); host figures are this run's. Milliseconds per call.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| case | runtime | kernel (TCG) | host | kernel / host |\n| --- | --- | ---: | ---: | ---: |"
+    );
+    let mut factors = Vec::new();
+    for (case, runtime, kernel) in &rows {
+        let host = results.value("compute", case, runtime);
+        let (host_text, factor) = match host {
+            Some(h) => {
+                factors.push(kernel / h);
+                (fmt_value(h), format!("{:.0}×", kernel / h))
+            }
+            None => ("–".into(), "–".into()),
+        };
+        let _ = writeln!(
+            md,
+            "| {case} | {runtime} | {} | {host_text} | {factor} |",
+            fmt_value(*kernel)
+        );
+    }
+    md.push('\n');
+    if !factors.is_empty() {
+        let geo = (factors.iter().map(|f| f.ln()).sum::<f64>() / factors.len() as f64).exp();
+        let (lo, hi) = factors
+            .iter()
+            .fold((f64::MAX, 0f64), |(lo, hi), f| (lo.min(*f), hi.max(*f)));
+        let _ = writeln!(
+            md,
+            "- measured TCG slowdown (kernel / host, same runtime and case): geomean {geo:.0}×, range {lo:.0}–{hi:.0}×"
+        );
+    }
+    let mut ratios = Vec::new();
+    for (case, runtime, kernel) in &rows {
+        if runtime != "kernel-wasm" {
+            continue;
+        }
+        let kernel_wasmi = rows
+            .iter()
+            .find(|(c, r, _)| c == case && r == "wasmi")
+            .map(|r| r.2);
+        let host = (
+            results.value("compute", case, "kernel-wasm"),
+            results.value("compute", case, "wasmi"),
+        );
+        if let (Some(kw), (Some(hk), Some(hw))) = (kernel_wasmi, host) {
+            ratios.push(format!(
+                "{case} {:.2}× in the kernel, {:.2}× on the host",
+                kernel / kw,
+                hk / hw
+            ));
+        }
+    }
+    if !ratios.is_empty() {
+        let _ = writeln!(
+            md,
+            "- kernel-wasm / raw wasmi: {} (the kernel figures are single calls under emulation on a shared machine: \
+             read differences of 10–30% as noise)",
+            ratios.join("; ")
+        );
+    }
+    md.push('\n');
 }
