@@ -192,6 +192,100 @@ impl<'a> GuestMemory<'a> {
     }
 }
 
+/// One element of a WASI `iovec`/`ciovec` array: a guest buffer `buf..buf+len` (8 bytes, 4-aligned).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Iovec {
+    pub buf: u32,
+    pub len: u32,
+}
+
+impl GuestType for Iovec {
+    const SIZE: u32 = 8;
+    const ALIGN: u32 = 4;
+    fn read_from(bytes: &[u8]) -> Self {
+        Iovec {
+            buf: u32::read_from(&bytes[0..4]),
+            len: u32::read_from(&bytes[4..8]),
+        }
+    }
+    fn write_to(self, bytes: &mut [u8]) {
+        self.buf.write_to(&mut bytes[0..4]);
+        self.len.write_to(&mut bytes[4..8]);
+    }
+}
+
+impl GuestMemory<'_> {
+    /// Element `index` of the guest array of `T` at `base` (checked: overflow, bounds, alignment).
+    pub fn read_at<T: GuestType>(&self, base: u32, index: u32) -> Result<T, GuestError> {
+        self.read(GuestPtr::<T>::new(base).add(index)?)
+    }
+
+    /// Writes `value` as element `index` of the guest array of `T` at `base`.
+    pub fn write_at<T: GuestType>(
+        &mut self,
+        base: u32,
+        index: u32,
+        value: T,
+    ) -> Result<(), GuestError> {
+        self.write(GuestPtr::<T>::new(base).add(index)?, value)
+    }
+
+    /// The first non-empty buffer of the `count` iovecs at `iovs`, or `(0, 0)` when all are empty
+    /// (what wasmtime's preview1 reads or writes: one buffer per call). Iovecs after the first
+    /// non-empty one are not looked at.
+    pub fn first_non_empty_iovec(&self, iovs: u32, count: u32) -> Result<Iovec, GuestError> {
+        for index in 0..count {
+            let iov: Iovec = self.read_at(iovs, index)?;
+            if iov.len != 0 {
+                return Ok(iov);
+            }
+        }
+        Ok(Iovec { buf: 0, len: 0 })
+    }
+}
+
+/// Writes a sequence of byte strings into a guest buffer `ptr..ptr+len`, truncating at the end of the
+/// buffer (for `fd_readdir`, `args_get` and friends). Each piece is bounds-checked when written.
+#[derive(Debug, Clone, Copy)]
+pub struct GuestWriter {
+    at: u32,
+    remaining: u32,
+}
+
+impl GuestWriter {
+    pub fn new(ptr: u32, len: u32) -> Self {
+        GuestWriter {
+            at: ptr,
+            remaining: len,
+        }
+    }
+
+    /// The guest address the next byte goes to.
+    pub fn position(&self) -> u32 {
+        self.at
+    }
+
+    /// Bytes still free in the buffer.
+    pub fn remaining(&self) -> u32 {
+        self.remaining
+    }
+
+    /// Writes as much of `bytes` as fits; returns how many bytes were written.
+    pub fn put(&mut self, mem: &mut GuestMemory<'_>, bytes: &[u8]) -> Result<u32, GuestError> {
+        let n = u32::try_from(bytes.len())
+            .unwrap_or(u32::MAX)
+            .min(self.remaining);
+        mem.copy_from_host(self.at, &bytes[..n as usize])?;
+        // copy_from_host checked that at+n lies inside memory, so it cannot overflow.
+        self.at = self.at.checked_add(n).ok_or(GuestError::OutOfBounds {
+            ptr: self.at,
+            len: u64::from(n),
+        })?;
+        self.remaining -= n;
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,6 +329,30 @@ mod tests {
             Err(GuestError::OutOfBounds { ptr: 16, len: 8 })
         );
         assert!(GuestPtr::<u64>::new(u32::MAX - 3).add(1).is_err());
+    }
+
+    #[test]
+    fn iovecs_and_writer_are_checked() {
+        let mut buf = [0u8; 32];
+        let mut mem = GuestMemory::new(&mut buf);
+        mem.write_at(0, 0, Iovec { buf: 16, len: 0 }).unwrap();
+        mem.write_at(0, 1, Iovec { buf: 20, len: 4 }).unwrap();
+        assert_eq!(
+            mem.first_non_empty_iovec(0, 2),
+            Ok(Iovec { buf: 20, len: 4 })
+        );
+        assert_eq!(
+            mem.first_non_empty_iovec(0, 1),
+            Ok(Iovec { buf: 0, len: 0 })
+        );
+        assert!(mem.first_non_empty_iovec(28, 2).is_err());
+        let mut w = GuestWriter::new(24, 6);
+        assert_eq!(w.put(&mut mem, b"abcd"), Ok(4));
+        assert_eq!(w.put(&mut mem, b"efgh"), Ok(2));
+        assert_eq!(w.remaining(), 0);
+        assert_eq!(mem.slice(24, 6).unwrap(), b"abcdef");
+        let mut w = GuestWriter::new(30, 10);
+        assert!(w.put(&mut mem, b"xyz").is_err());
     }
 
     #[test]

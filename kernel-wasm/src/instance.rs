@@ -16,7 +16,7 @@ use crate::limits::{Limiter, Pacer, DEFAULT_FUEL_PER_CREDIT};
 use crate::module::Module;
 use crate::platform::Platform;
 use crate::values::{check_signature, parse_args, Value};
-use crate::wasi::WasiCtx;
+use crate::wasi::{Preopen, WasiCtx};
 
 /// How to set up one instance.
 #[derive(Debug, Clone)]
@@ -49,6 +49,11 @@ pub struct InstanceConfig {
     /// Fuel per slice: how often time limits are checked and how long an agent runs before the
     /// scheduler may switch.
     pub slice_fuel: u64,
+    /// Directories visible to the guest as WASI preopens (descriptors 3, 4, ...).
+    pub preopens: Vec<Preopen>,
+    /// Most WASI descriptors open at once, stdio and preopens included; opening more fails with
+    /// `EMFILE`. `None`: unlimited.
+    pub fd_limit: Option<usize>,
     /// Agents: how many agents the spawn tree this instance roots may create (`None`: the
     /// agent system's default).
     pub spawn_limit: Option<u32>,
@@ -71,6 +76,8 @@ impl InstanceConfig {
             fuel: None,
             max_memory: None,
             max_table_elements: None,
+            preopens: Vec::new(),
+            fd_limit: None,
             spawn_limit: None,
             mailbox_depth: None,
             credits: None,
@@ -151,12 +158,15 @@ impl Instance {
             id: config.id,
             module: module.name().to_string(),
             platform: config.platform.clone(),
+            wasi: WasiCtx::new(
+                config.args,
+                config.env,
+                &config.preopens,
+                &config.caps,
+                config.fd_limit,
+            ),
             caps: config.caps,
             memory: None,
-            wasi: WasiCtx {
-                args: config.args,
-                env: config.env,
-            },
             stats: HostStats::default(),
             agent: None,
             limits,

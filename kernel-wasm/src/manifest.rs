@@ -614,6 +614,7 @@ impl Manifest {
         config.time_limit_ms = self.time_limit_ms;
         config.spawn_limit = self.spawn_limit;
         config.mailbox_depth = self.mailbox_depth;
+        config.fd_limit = self.fd_limit;
         let mut args = Vec::with_capacity(1 + self.args.len() + config.args.len());
         let mut given = core::mem::take(&mut config.args).into_iter();
         args.push(given.next().unwrap_or_else(|| self.name.clone()));

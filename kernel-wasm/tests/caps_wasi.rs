@@ -47,7 +47,6 @@ fn env_clock_random_work_when_granted() {
 }
 
 #[test]
-#[ignore = "needs the capability checks of the WASI preview1 work (branch wasi); enable on merge"]
 fn each_is_denied_without_its_capability_and_writes_nothing() {
     for (cap, func, output) in [
         (Capability::Env, "env", "env_count"),

@@ -20,6 +20,9 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
     step("cargo clippy -D warnings");
     cmd!(sh, "cargo clippy --workspace --all-targets -- -D warnings").run()?;
 
+    step("building the WASI test programs (C and Rust)");
+    crate::wasi_programs::build(sh)?;
+
     step("host tests");
     cmd!(sh, "cargo test --workspace").run()?;
 

@@ -10,6 +10,7 @@ mod fixtures;
 mod initrd;
 mod qemu;
 mod tools;
+mod wasi_programs;
 
 use std::path::{Path, PathBuf};
 
@@ -28,6 +29,7 @@ tasks:
   fixtures    compile the WAT fixtures to target/fixtures/*.wasm
   qemu        build the kernel and boot it in QEMU: [--dir HOST::GUEST]... [--script FILE]
               [--cpu MODEL] [--timeout SECS] [--memory SIZE] [--append ARGS] [--gdb]
+  wasi-programs  build the C and Rust WASI test programs to target/wasi-programs
 ";
 
 fn main() -> Result<()> {
@@ -47,6 +49,9 @@ fn main() -> Result<()> {
         "demo" => demo::run(&sh, rest),
         "fixtures" => fixtures::build(&sh).map(|dir| println!("fixtures in {}", dir.display())),
         "qemu" => qemu::run(&sh, rest),
+        "wasi-programs" => {
+            wasi_programs::build(&sh).map(|dir| println!("WASI test programs in {}", dir.display()))
+        }
         "help" | "--help" | "-h" => {
             print!("{HELP}");
             Ok(())

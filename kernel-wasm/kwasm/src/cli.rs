@@ -41,7 +41,8 @@ pub struct RunArgs {
     /// Grant access to a host directory: HOST_DIR[::GUEST_DIR] (repeatable).
     #[arg(long = "dir", value_name = "HOST_DIR[::GUEST_DIR]")]
     pub dirs: Vec<String>,
-    /// Set an environment variable for the guest: KEY=VALUE (repeatable).
+    /// Set an environment variable for the guest: KEY=VALUE, or KEY to pass the host's value
+    /// (repeatable).
     #[arg(long = "env", value_name = "KEY=VALUE")]
     pub envs: Vec<String>,
     /// Stop the guest after it has used this much fuel.

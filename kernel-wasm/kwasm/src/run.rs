@@ -2,6 +2,10 @@
 //! status.
 
 use std::path::Path;
+use std::sync::Arc;
+
+use kernel_wasm::vfs::hostdir::HostDir;
+use kernel_wasm::wasi::Preopen;
 use std::process::ExitCode;
 
 use kernel_wasm::host::CapCheck;
@@ -56,6 +60,17 @@ fn module_name(path: &Path) -> String {
     )
 }
 
+/// `HOST_DIR[::GUEST_DIR]` as `wasmtime run --dir`: without `::GUEST_DIR` the guest sees the
+/// directory under the host path exactly as given.
+fn preopen(spec: &str) -> Result<Preopen, Error> {
+    let (host, guest) = spec.split_once("::").unwrap_or((spec, spec));
+    let fs = HostDir::new(host).map_err(|error| Error::Fs {
+        path: format!("--dir {host}"),
+        error,
+    })?;
+    Ok(Preopen::root(guest, Arc::new(fs)))
+}
+
 fn run(args: RunArgs) -> ExitCode {
     match try_run(&args) {
         Ok(code) => code,
@@ -89,19 +104,21 @@ fn try_run(args: &RunArgs) -> Result<ExitCode, Error> {
     if let Some((_, manifest_dirs)) = &manifest {
         dirs.extend(manifest_dirs.iter().cloned());
     }
-    if !dirs.is_empty() {
-        return Err(Error::Config {
-            what: "--dir".into(),
-            message: "directory preopens are not available in this build yet".into(),
-        });
-    }
+    let preopens = dirs
+        .iter()
+        .map(|spec| preopen(spec))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut env = Vec::new();
     for pair in &args.envs {
-        let (key, value) = pair.split_once('=').ok_or_else(|| Error::Config {
-            what: "--env".into(),
-            message: format!("{pair:?} is not KEY=VALUE"),
-        })?;
-        env.push((key.to_string(), value.to_string()));
+        match pair.split_once('=') {
+            Some((key, value)) => env.push((key.to_string(), value.to_string())),
+            // As wasmtime: `--env KEY` passes the host's value of KEY, if it has one.
+            None => {
+                if let Ok(value) = std::env::var(pair) {
+                    env.push((pair.clone(), value));
+                }
+            }
+        }
     }
     let bytes = read_module(&args.module)?;
     let runtime = Runtime::default();
@@ -122,6 +139,7 @@ fn try_run(args: &RunArgs) -> Result<ExitCode, Error> {
         config.args.truncate(1);
     }
     config.env = env;
+    config.preopens = preopens;
     if let Some((manifest, _)) = &manifest {
         manifest.apply_to(&mut config);
     }

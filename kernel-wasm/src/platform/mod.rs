@@ -24,6 +24,11 @@ pub trait Console {
     fn read(&self, buf: &mut [u8]) -> usize;
     /// Flushes buffered output (called at instance exit).
     fn flush(&self) {}
+    /// Whether guest descriptor `fd` (0 stdin, 1 stdout, 2 stderr) is a terminal; WASI reports
+    /// a terminal as a character device and anything else as an unknown file type (as wasmtime).
+    fn is_terminal(&self, _fd: u32) -> bool {
+        false
+    }
 }
 
 /// Time as the guest sees it. All values are nanoseconds.

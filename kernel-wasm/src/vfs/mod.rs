@@ -9,6 +9,8 @@
 //! [`path::resolve`]. Implementations must bound every allocation a caller's offsets can cause.
 
 pub mod cpio;
+#[cfg(feature = "std")]
+pub mod hostdir;
 pub mod memfs;
 pub mod path;
 

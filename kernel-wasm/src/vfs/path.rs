@@ -24,6 +24,12 @@ pub enum Absolute {
     FromRoot,
 }
 
+/// Whether `path` can only name a directory: it ends in `/` or `/.` (POSIX: `file/` and `file/.`
+/// are ENOTDIR).
+pub fn names_directory(path: &str) -> bool {
+    path.ends_with('/') || path.ends_with("/.")
+}
+
 /// Resolves `path` relative to `start` (a directory inside `root`), following symlinks in every
 /// component and, when `follow_last` is true, in the last one.
 pub fn resolve(
@@ -47,7 +53,7 @@ pub fn resolve(
                 absolute,
                 follow_last,
                 &mut budget,
-                path.ends_with('/'),
+                names_directory(path),
             )
         }
     }
@@ -288,6 +294,10 @@ mod tests {
         );
         assert_eq!(
             resolve(&fs, sb, sb, "sub/f.txt/", Absolute::Reject, true),
+            Err(VfsError::NotADirectory)
+        );
+        assert_eq!(
+            resolve(&fs, sb, sb, "sub/f.txt/.", Absolute::Reject, true),
             Err(VfsError::NotADirectory)
         );
     }

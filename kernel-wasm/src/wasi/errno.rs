@@ -1,11 +1,26 @@
-//! WASI preview1 errno values, and the one mapping from host-side errors to them.
+//! WASI preview1 errno values, and the ONE place where host-side errors become them.
+//!
+//! Host functions return [`WasiResult`]: [`WasiError::Errno`] goes back to the guest as the
+//! function's result, [`WasiError::Trap`] ends the instance. A clean exit (`proc_exit`) is a third,
+//! separate outcome (`wasmi::Error::i32_exit`) that never passes through this type.
+//!
+//! Policy (matching wasmtime's preview1, `crates/wasi/src/preview1.rs` and wasi-common's
+//! `snapshots/preview_1/error.rs`):
+//! - an out-of-bounds or misaligned guest pointer is a trap, as the witx pointer rules require
+//!   ("If a misaligned pointer is passed to a function, the function shall trap. If an
+//!   out-of-bounds pointer is passed ... the function shall trap.");
+//! - malformed flags or enum values are `EINVAL` (checked before anything else, as wiggle does);
+//! - a string that is not UTF-8 is `EILSEQ`;
+//! - a path that leaves its preopen (`..`, absolute, symlink) is `EPERM` (cap-std reports an
+//!   escape as `PermissionDenied`, which wasmtime maps to `not-permitted` → `EPERM`);
+//! - a right or capability the descriptor/instance lacks is `ENOTCAPABLE` (76).
 
-#![allow(dead_code)]
+use alloc::string::{String, ToString};
 
 use crate::guest::GuestError;
 use crate::vfs::VfsError;
 
-/// A preview1 `errno` (the spec's `$errno` enum, as u16 on the wire, returned as i32).
+/// A preview1 `errno` (the spec's `$errno` enum, u16 on the wire, returned as i32).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u16)]
 pub enum Errno {
@@ -14,36 +29,65 @@ pub enum Errno {
     Acces = 2,
     Again = 6,
     Badf = 8,
+    Busy = 10,
     Exist = 20,
     Fault = 21,
+    Fbig = 22,
     Ilseq = 25,
     Inval = 28,
     Io = 29,
     Isdir = 31,
     Loop = 32,
+    Mfile = 33,
     Nametoolong = 37,
+    Nfile = 41,
     Noent = 44,
     Nomem = 48,
     Nospc = 51,
     Nosys = 52,
     Notdir = 54,
     Notempty = 55,
+    Notsock = 57,
     Notsup = 58,
     Overflow = 61,
     Perm = 63,
+    Rofs = 69,
     Spipe = 70,
     Xdev = 75,
     Notcapable = 76,
 }
 
-impl From<GuestError> for Errno {
+impl Errno {
+    pub fn raw(self) -> i32 {
+        i32::from(self as u16)
+    }
+}
+
+/// What a preview1 host function can fail with, besides a clean exit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WasiError {
+    /// Returned to the guest as the function's errno.
+    Errno(Errno),
+    /// Ends the instance with a trap carrying this reason.
+    Trap(String),
+}
+
+pub type WasiResult<T> = Result<T, WasiError>;
+
+impl From<Errno> for WasiError {
+    fn from(e: Errno) -> Self {
+        WasiError::Errno(e)
+    }
+}
+
+impl From<GuestError> for WasiError {
     fn from(e: GuestError) -> Self {
         match e {
-            // A pointer outside linear memory or misaligned is EFAULT/EINVAL rather than a trap, as
-            // wasmtime's preview1 does for out-of-bounds guest pointers.
-            GuestError::OutOfBounds { .. } | GuestError::NoMemory => Errno::Fault,
-            GuestError::Misaligned { .. } => Errno::Inval,
-            GuestError::InvalidUtf8 { .. } => Errno::Ilseq,
+            // witx pointer rules: bad pointers trap (wasmtime: PtrOutOfBounds/PtrNotAligned → trap).
+            GuestError::OutOfBounds { .. }
+            | GuestError::Misaligned { .. }
+            | GuestError::NoMemory => WasiError::Trap(e.to_string()),
+            GuestError::InvalidUtf8 { .. } => WasiError::Errno(Errno::Ilseq),
         }
     }
 }
@@ -58,13 +102,63 @@ impl From<VfsError> for Errno {
             VfsError::DirectoryNotEmpty => Errno::Notempty,
             VfsError::InvalidName => Errno::Inval,
             VfsError::NoSpace => Errno::Nospc,
-            VfsError::ReadOnly => Errno::Perm,
+            VfsError::ReadOnly => Errno::Rofs,
             VfsError::Invalid => Errno::Inval,
             VfsError::Loop => Errno::Loop,
-            VfsError::Escape => Errno::Notcapable,
+            // wasmtime: cap-std's escape error is PermissionDenied → not-permitted → EPERM.
+            VfsError::Escape => Errno::Perm,
             VfsError::Unsupported => Errno::Notsup,
+            // Linux `link(2)` on a directory and similar refusals are EPERM.
             VfsError::Permission => Errno::Perm,
             VfsError::Io(_) => Errno::Io,
         }
+    }
+}
+
+impl From<VfsError> for WasiError {
+    fn from(e: VfsError) -> Self {
+        WasiError::Errno(e.into())
+    }
+}
+
+/// A value that does not fit the wire type (e.g. a size above `u32::MAX`): `EOVERFLOW`, as
+/// wiggle's `TryFromIntError`.
+impl From<core::num::TryFromIntError> for WasiError {
+    fn from(_: core::num::TryFromIntError) -> Self {
+        WasiError::Errno(Errno::Overflow)
+    }
+}
+
+/// Turns a host function's result into what wasmi expects: `Ok(errno)` for the guest, or a trap
+/// reported as [`crate::Error::Trap`] naming the host function.
+pub fn finish(func: &'static str, result: WasiResult<()>) -> Result<i32, wasmi::Error> {
+    match result {
+        Ok(()) => Ok(0),
+        Err(WasiError::Errno(e)) => Ok(e.raw()),
+        Err(WasiError::Trap(message)) => Err(wasmi::Error::host(crate::Error::Trap {
+            func: alloc::format!("{}::{func}", super::MODULE),
+            message,
+        })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guest_errors_trap_or_map() {
+        assert!(matches!(
+            WasiError::from(GuestError::OutOfBounds { ptr: 1, len: 2 }),
+            WasiError::Trap(_)
+        ));
+        assert_eq!(
+            WasiError::from(GuestError::InvalidUtf8 { ptr: 0 }),
+            WasiError::Errno(Errno::Ilseq)
+        );
+        assert_eq!(Errno::from(VfsError::Escape), Errno::Perm);
+        assert_eq!(Errno::Notcapable.raw(), 76);
+        assert_eq!(finish("x", Err(Errno::Badf.into())).ok(), Some(8));
+        assert!(finish("x", Err(WasiError::Trap("t".into()))).is_err());
     }
 }

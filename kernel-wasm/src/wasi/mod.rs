@@ -1,221 +1,142 @@
-//! WASI preview1 (`wasi_snapshot_preview1`) host functions.
+//! WASI preview1 (`wasi_snapshot_preview1`): every function of the snapshot, with wasmtime's
+//! semantics and errno values (see `docs/wasi.md` for the per-function notes).
 //!
-//! The context ([`WasiCtx`]) holds the arguments, environment and descriptor table of one instance.
-//! Every function goes through [`HostCall`] for its memory and returns an [`Errno`]; `proc_exit`
-//! returns an exit request that the instance layer turns into [`CallOutcome::Exited`].
+//! One concept per file: [`ctx`] (the per-instance state and preopens), [`fd_table`] (descriptors
+//! and rights), [`rights`] (rights and how capabilities grant them), [`errno`] (the one mapping of
+//! errors to errno numbers, and the errno/trap split), [`types`] (guest struct layouts),
+//! [`args_env`], [`clock`] (clocks and random), [`fs`] (every `fd_*`/`path_*`), [`poll`],
+//! [`proc`], [`sock`].
 //!
-//! [`CallOutcome::Exited`]: crate::CallOutcome::Exited
+//! Host functions reach linear memory only through [`crate::guest`]; they return a
+//! [`errno::WasiResult`] which [`errno::finish`] turns into the guest's errno or a trap; a clean
+//! exit (`proc_exit`) is `wasmi::Error::i32_exit`, which the instance reports as
+//! [`CallOutcome::Exited`](crate::CallOutcome::Exited).
 
+pub mod args_env;
+pub mod clock;
+pub mod ctx;
 pub mod errno;
-
-use alloc::string::String;
-use alloc::vec::Vec;
+pub mod fd_table;
+pub mod fs;
+pub mod poll;
+pub mod proc;
+pub mod rights;
+pub mod sock;
+pub mod types;
 
 use wasmi::Caller;
 
-pub use errno::Errno;
+pub use ctx::{Preopen, WasiCtx};
+pub use errno::{Errno, WasiError, WasiResult};
 
 use crate::caps::Capability;
 use crate::context::HostContext;
-use crate::guest::{GuestMemory, GuestPtr};
 use crate::host::{HostCall, Registry};
-use crate::platform::Stream;
 
 pub const MODULE: &str = "wasi_snapshot_preview1";
 
-/// The most iovecs one call accepts (POSIX IOV_MAX).
+/// The most iovecs one call accepts (POSIX `IOV_MAX`); more is EINVAL.
 pub const MAX_IOVS: u32 = 1024;
 
-/// The WASI state of one instance.
-#[derive(Debug, Default, Clone)]
-pub struct WasiCtx {
-    pub args: Vec<String>,
-    pub env: Vec<(String, String)>,
-}
-
-type HostResult<T> = Result<T, wasmi::Error>;
-
-fn ret(result: Result<(), Errno>) -> i32 {
-    match result {
-        Ok(()) => 0,
-        Err(e) => e as i32,
-    }
-}
-
-/// Writes a list of strings the way `args_get`/`environ_get` lay them out: an array of pointers
-/// at `ptrs` and the NUL-terminated strings packed at `buf`.
-fn write_string_list<'s>(
-    mem: &mut GuestMemory<'_>,
-    ptrs: u32,
-    buf: u32,
-    items: impl Iterator<Item = (&'s str, Option<&'s str>)>,
-) -> Result<(), Errno> {
-    let mut ptr = GuestPtr::<u32>::new(ptrs);
-    let mut at = buf;
-    for (first, second) in items {
-        mem.write(ptr, at)?;
-        ptr = ptr.add(1)?;
-        let mut put = |bytes: &[u8], at: &mut u32| -> Result<(), Errno> {
-            mem.copy_from_host(*at, bytes)?;
-            *at = at.checked_add(bytes.len() as u32).ok_or(Errno::Fault)?;
-            Ok(())
-        };
-        put(first.as_bytes(), &mut at)?;
-        if let Some(second) = second {
-            put(b"=", &mut at)?;
-            put(second.as_bytes(), &mut at)?;
+/// Defines the wasmi-facing wrapper of a host function implemented as
+/// `fn(&mut GuestMemory, &mut HostContext, args...) -> WasiResult<()>`.
+macro_rules! wrap {
+    ($($name:ident => $m:ident :: $f:ident ( $($arg:ident : $ty:ty),* );)*) => {
+        #[allow(clippy::too_many_arguments)]
+        mod wrappers {
+            use super::*;
+            $(
+                pub fn $name(mut caller: Caller<'_, HostContext>, $($arg: $ty),*) -> Result<i32, wasmi::Error> {
+                    caller.count();
+                    let result = match caller.memory() {
+                        Ok((mut mem, ctx)) => $m::$f(&mut mem, ctx, $($arg),*),
+                        Err(e) => Err(e.into()),
+                    };
+                    errno::finish(stringify!($name), result)
+                }
+            )*
         }
-        put(b"\0", &mut at)?;
-    }
-    Ok(())
-}
-
-fn sizes(
-    mem: &mut GuestMemory<'_>,
-    count_ptr: u32,
-    size_ptr: u32,
-    count: usize,
-    size: usize,
-) -> Result<(), Errno> {
-    let count = u32::try_from(count).map_err(|_| Errno::Overflow)?;
-    let size = u32::try_from(size).map_err(|_| Errno::Overflow)?;
-    mem.write(GuestPtr::<u32>::new(count_ptr), count)?;
-    mem.write(GuestPtr::<u32>::new(size_ptr), size)?;
-    Ok(())
-}
-
-fn args_sizes_get(mut caller: Caller<'_, HostContext>, count_ptr: u32, size_ptr: u32) -> i32 {
-    caller.count();
-    ret((|| {
-        let (mut mem, ctx) = caller.memory()?;
-        let size = ctx.wasi.args.iter().map(|a| a.len() + 1).sum();
-        sizes(&mut mem, count_ptr, size_ptr, ctx.wasi.args.len(), size)
-    })())
-}
-
-fn args_get(mut caller: Caller<'_, HostContext>, argv: u32, buf: u32) -> i32 {
-    caller.count();
-    ret((|| {
-        let (mut mem, ctx) = caller.memory()?;
-        write_string_list(
-            &mut mem,
-            argv,
-            buf,
-            ctx.wasi.args.iter().map(|a| (a.as_str(), None)),
-        )
-    })())
-}
-
-fn environ_sizes_get(mut caller: Caller<'_, HostContext>, count_ptr: u32, size_ptr: u32) -> i32 {
-    caller.count();
-    ret((|| {
-        let (mut mem, ctx) = caller.memory()?;
-        let size = ctx
-            .wasi
-            .env
-            .iter()
-            .map(|(k, v)| k.len() + v.len() + 2)
-            .sum();
-        sizes(&mut mem, count_ptr, size_ptr, ctx.wasi.env.len(), size)
-    })())
-}
-
-fn environ_get(mut caller: Caller<'_, HostContext>, environ: u32, buf: u32) -> i32 {
-    caller.count();
-    ret((|| {
-        let (mut mem, ctx) = caller.memory()?;
-        write_string_list(
-            &mut mem,
-            environ,
-            buf,
-            ctx.wasi
-                .env
-                .iter()
-                .map(|(k, v)| (k.as_str(), Some(v.as_str()))),
-        )
-    })())
-}
-
-fn fd_write(
-    mut caller: Caller<'_, HostContext>,
-    fd: u32,
-    iovs: u32,
-    iovs_len: u32,
-    nwritten: u32,
-) -> i32 {
-    caller.count();
-    ret((|| {
-        let stream = match fd {
-            1 => Stream::Stdout,
-            2 => Stream::Stderr,
-            _ => return Err(Errno::Badf),
-        };
-        if iovs_len > MAX_IOVS {
-            return Err(Errno::Inval);
+        fn register_wrapped(reg: &mut Registry, file: Option<Capability>) {
+            $( reg.func(MODULE, stringify!($name), file, wrappers::$name); )*
         }
-        let (mut mem, ctx) = caller.memory()?;
-        let mut total: u32 = 0;
-        for i in 0..iovs_len {
-            let iov = GuestPtr::<u32>::new(iovs).add(i * 2)?;
-            let buf = mem.read(iov)?;
-            let len = mem.read(iov.add(1)?)?;
-            let bytes = mem.slice(buf, len)?;
-            ctx.platform.console.write(stream, bytes);
-            total = total.checked_add(len).ok_or(Errno::Overflow)?;
-        }
-        mem.write(GuestPtr::<u32>::new(nwritten), total)?;
-        Ok(())
-    })())
+    };
 }
 
-fn proc_exit(mut caller: Caller<'_, HostContext>, code: u32) -> HostResult<()> {
-    caller.count();
-    Err(wasmi::Error::i32_exit(code as i32))
+wrap! {
+    fd_advise => fs::fd_advise(fd: u32, offset: u64, len: u64, advice: u32);
+    fd_allocate => fs::fd_allocate(fd: u32, offset: u64, len: u64);
+    fd_close => fs::fd_close(fd: u32);
+    fd_datasync => fs::fd_datasync(fd: u32);
+    fd_fdstat_get => fs::fd_fdstat_get(fd: u32, out: u32);
+    fd_fdstat_set_flags => fs::fd_fdstat_set_flags(fd: u32, flags: u32);
+    fd_fdstat_set_rights => fs::fd_fdstat_set_rights(fd: u32, base: u64, inheriting: u64);
+    fd_filestat_get => fs::fd_filestat_get(fd: u32, out: u32);
+    fd_filestat_set_size => fs::fd_filestat_set_size(fd: u32, size: u64);
+    fd_filestat_set_times => fs::fd_filestat_set_times(fd: u32, atim: u64, mtim: u64, fst: u32);
+    fd_pread => fs::fd_pread(fd: u32, iovs: u32, iovs_len: u32, offset: u64, nread: u32);
+    fd_prestat_get => fs::fd_prestat_get(fd: u32, out: u32);
+    fd_prestat_dir_name => fs::fd_prestat_dir_name(fd: u32, buf: u32, len: u32);
+    fd_pwrite => fs::fd_pwrite(fd: u32, iovs: u32, iovs_len: u32, offset: u64, nwritten: u32);
+    fd_read => fs::fd_read(fd: u32, iovs: u32, iovs_len: u32, nread: u32);
+    fd_readdir => fs::fd_readdir(fd: u32, buf: u32, buf_len: u32, cookie: u64, out: u32);
+    fd_renumber => fs::fd_renumber(from: u32, to: u32);
+    fd_seek => fs::fd_seek(fd: u32, offset: i64, whence: u32, out: u32);
+    fd_sync => fs::fd_sync(fd: u32);
+    fd_tell => fs::fd_tell(fd: u32, out: u32);
+    fd_write => fs::fd_write(fd: u32, iovs: u32, iovs_len: u32, nwritten: u32);
+    path_create_directory => fs::path_create_directory(fd: u32, path: u32, path_len: u32);
+    path_filestat_get => fs::path_filestat_get(fd: u32, flags: u32, path: u32, path_len: u32, out: u32);
+    path_filestat_set_times => fs::path_filestat_set_times(fd: u32, flags: u32, path: u32, path_len: u32, atim: u64, mtim: u64, fst: u32);
+    path_link => fs::path_link(old_fd: u32, old_flags: u32, old_path: u32, old_len: u32, new_fd: u32, new_path: u32, new_len: u32);
+    path_open => fs::path_open(fd: u32, dirflags: u32, path: u32, path_len: u32, oflags: u32, base: u64, inheriting: u64, fdflags: u32, out: u32);
+    path_readlink => fs::path_readlink(fd: u32, path: u32, path_len: u32, buf: u32, buf_len: u32, out: u32);
+    path_remove_directory => fs::path_remove_directory(fd: u32, path: u32, path_len: u32);
+    path_rename => fs::path_rename(old_fd: u32, old_path: u32, old_len: u32, new_fd: u32, new_path: u32, new_len: u32);
+    path_symlink => fs::path_symlink(old_path: u32, old_len: u32, fd: u32, new_path: u32, new_len: u32);
+    path_unlink_file => fs::path_unlink_file(fd: u32, path: u32, path_len: u32);
+    poll_oneoff => poll::poll_oneoff(subs: u32, events: u32, nsubs: u32, nevents: u32);
 }
 
-fn clock_time_get(mut caller: Caller<'_, HostContext>, id: u32, _precision: u64, out: u32) -> i32 {
-    caller.count();
-    ret((|| {
-        let (mut mem, ctx) = caller.memory()?;
-        let clock = &ctx.platform.clock;
-        let now = match id {
-            0 => clock.realtime_ns(),
-            1..=3 => clock.monotonic_ns(),
-            _ => return Err(Errno::Inval),
-        };
-        mem.write(GuestPtr::<u64>::new(out), now)?;
-        Ok(())
-    })())
-}
-
-fn random_get(mut caller: Caller<'_, HostContext>, buf: u32, len: u32) -> i32 {
-    caller.count();
-    ret((|| {
-        let (mut mem, ctx) = caller.memory()?;
-        let entropy = ctx.platform.entropy.clone();
-        entropy.fill(mem.slice_mut(buf, len)?);
-        Ok(())
-    })())
-}
-
-/// Registers the preview1 functions.
+/// Registers every preview1 function.
 pub fn register(reg: &mut Registry) {
-    reg.func(MODULE, "args_sizes_get", None, args_sizes_get);
-    reg.func(MODULE, "args_get", None, args_get);
+    register_wrapped(reg, None);
+    reg.func(MODULE, "args_sizes_get", None, args_env::args_sizes_get);
+    reg.func(MODULE, "args_get", None, args_env::args_get);
     reg.func(
         MODULE,
         "environ_sizes_get",
         Some(Capability::Env),
-        environ_sizes_get,
+        args_env::environ_sizes_get,
     );
-    reg.func(MODULE, "environ_get", Some(Capability::Env), environ_get);
-    reg.func(MODULE, "fd_write", None, fd_write);
-    reg.func(MODULE, "proc_exit", None, proc_exit);
+    reg.func(
+        MODULE,
+        "environ_get",
+        Some(Capability::Env),
+        args_env::environ_get,
+    );
+    reg.func(
+        MODULE,
+        "clock_res_get",
+        Some(Capability::Clock),
+        clock::clock_res_get,
+    );
     reg.func(
         MODULE,
         "clock_time_get",
         Some(Capability::Clock),
-        clock_time_get,
+        clock::clock_time_get,
     );
-    reg.func(MODULE, "random_get", Some(Capability::Random), random_get);
+    reg.func(
+        MODULE,
+        "random_get",
+        Some(Capability::Random),
+        clock::random_get,
+    );
+    reg.func(MODULE, "proc_exit", None, proc::proc_exit);
+    reg.func(MODULE, "proc_raise", None, proc::proc_raise);
+    reg.func(MODULE, "sched_yield", None, proc::sched_yield);
+    reg.func(MODULE, "sock_accept", None, sock::sock_accept);
+    reg.func(MODULE, "sock_recv", None, sock::sock_recv);
+    reg.func(MODULE, "sock_send", None, sock::sock_send);
+    reg.func(MODULE, "sock_shutdown", None, sock::sock_shutdown);
 }

@@ -1,0 +1,93 @@
+//! The WASI state of one instance: arguments, environment and the descriptor table, built from the
+//! instance's preopens and capabilities.
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use crate::caps::CapSet;
+use crate::vfs::{NodeId, Vfs};
+
+use super::fd_table::{Desc, DirDesc, Entry, FdTable, FsNode};
+use super::rights;
+
+/// A directory of some file system made visible to the guest under `guest_path` (wasmtime's
+/// `--dir HOST::GUEST`). Preopens become descriptors 3, 4, ... in order.
+#[derive(Clone)]
+pub struct Preopen {
+    pub guest_path: String,
+    pub vfs: Arc<dyn Vfs>,
+    pub dir: NodeId,
+}
+
+impl Preopen {
+    pub fn new(guest_path: impl Into<String>, vfs: Arc<dyn Vfs>, dir: NodeId) -> Self {
+        Preopen {
+            guest_path: guest_path.into(),
+            vfs,
+            dir,
+        }
+    }
+
+    /// The root of `vfs` under `guest_path`.
+    pub fn root(guest_path: impl Into<String>, vfs: Arc<dyn Vfs>) -> Self {
+        let dir = vfs.root();
+        Preopen::new(guest_path, vfs, dir)
+    }
+}
+
+impl core::fmt::Debug for Preopen {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Preopen({:?} -> node {})", self.guest_path, self.dir)
+    }
+}
+
+/// The WASI state of one instance.
+#[derive(Debug, Clone)]
+pub struct WasiCtx {
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub fds: FdTable,
+}
+
+impl Default for WasiCtx {
+    fn default() -> Self {
+        WasiCtx {
+            args: Vec::new(),
+            env: Vec::new(),
+            fds: FdTable::with_stdio(None),
+        }
+    }
+}
+
+impl WasiCtx {
+    /// Stdio on 0-2 and `preopens` from 3, each with the rights `caps` allow under its guest path.
+    /// Preopens beyond `fd_limit` are left out (the limit counts every open descriptor).
+    pub fn new(
+        args: Vec<String>,
+        env: Vec<(String, String)>,
+        preopens: &[Preopen],
+        caps: &CapSet,
+        fd_limit: Option<usize>,
+    ) -> Self {
+        let mut fds = FdTable::with_stdio(fd_limit);
+        for p in preopens {
+            let mask = rights::preopen_mask(caps, &p.guest_path);
+            let entry = Entry {
+                desc: Desc::Dir(DirDesc {
+                    fs: FsNode {
+                        vfs: p.vfs.clone(),
+                        node: p.dir,
+                    },
+                    preopen: Some(p.guest_path.clone()),
+                }),
+                base: rights::PREOPEN_BASE & mask,
+                inheriting: rights::PREOPEN_INHERITING & mask,
+            };
+            if fds.insert(entry).is_err() {
+                break;
+            }
+        }
+        WasiCtx { args, env, fds }
+    }
+}

@@ -1,0 +1,253 @@
+//! The descriptor table of one instance: stdio on 0-2, preopened directories from 3, files and
+//! directories opened by the guest, each with its base and inheriting rights.
+//!
+//! Lookups return the same errno wasmtime's preview1 does for the wrong kind of descriptor (see the
+//! accessor docs), so every host function gets them right by calling the matching accessor.
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::string::String;
+use alloc::sync::Arc;
+
+use crate::vfs::{NodeId, Vfs};
+
+use super::errno::Errno;
+use super::rights::{self, Rights};
+
+/// A node of some file system.
+#[derive(Clone)]
+pub struct FsNode {
+    pub vfs: Arc<dyn Vfs>,
+    pub node: NodeId,
+}
+
+impl core::fmt::Debug for FsNode {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "FsNode({})", self.node)
+    }
+}
+
+/// An open regular file (or symlink target) with its position and status flags.
+#[derive(Debug, Clone)]
+pub struct FileDesc {
+    pub fs: FsNode,
+    pub pos: u64,
+    pub append: bool,
+    pub nonblock: bool,
+}
+
+/// An open directory; every directory descriptor is a sandbox root of its own (as cap-std's
+/// `Dir`): paths resolved through it never leave it.
+#[derive(Debug, Clone)]
+pub struct DirDesc {
+    pub fs: FsNode,
+    /// The guest path of a preopen (`fd_prestat_dir_name`); `None` for opened directories.
+    pub preopen: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Desc {
+    Stdin,
+    Stdout,
+    Stderr,
+    File(FileDesc),
+    Dir(DirDesc),
+}
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub desc: Desc,
+    pub base: Rights,
+    pub inheriting: Rights,
+}
+
+impl Entry {
+    /// `Ok` when the descriptor has every right in `needed`, else `ENOTCAPABLE`.
+    pub fn need(&self, needed: Rights) -> Result<(), Errno> {
+        if self.base & needed == needed {
+            Ok(())
+        } else {
+            Err(Errno::Notcapable)
+        }
+    }
+}
+
+/// The descriptor table.
+#[derive(Debug, Clone, Default)]
+pub struct FdTable {
+    entries: BTreeMap<u32, Entry>,
+    /// Numbers freed by close/renumber, reused highest first (as wasmtime's preview1).
+    free: BTreeSet<u32>,
+    /// Most descriptors open at once (stdio and preopens included); `None`: unlimited.
+    limit: Option<usize>,
+}
+
+impl FdTable {
+    /// A table with stdio on 0, 1 and 2.
+    pub fn with_stdio(limit: Option<usize>) -> Self {
+        let mut entries = BTreeMap::new();
+        for (fd, desc, base) in [
+            (0, Desc::Stdin, rights::FD_READ | rights::POLL_FD_READWRITE),
+            (
+                1,
+                Desc::Stdout,
+                rights::FD_WRITE | rights::POLL_FD_READWRITE,
+            ),
+            (
+                2,
+                Desc::Stderr,
+                rights::FD_WRITE | rights::POLL_FD_READWRITE,
+            ),
+        ] {
+            entries.insert(
+                fd,
+                Entry {
+                    desc,
+                    base,
+                    inheriting: 0,
+                },
+            );
+        }
+        FdTable {
+            entries,
+            free: BTreeSet::new(),
+            limit,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// `EMFILE` when opening one more descriptor would pass the limit.
+    pub fn check_room(&self) -> Result<(), Errno> {
+        match self.limit {
+            Some(limit) if self.entries.len() >= limit => Err(Errno::Mfile),
+            _ => Ok(()),
+        }
+    }
+
+    /// Adds `entry` under a new number, chosen as wasmtime does: the highest freed number if
+    /// any, else one past the highest in use.
+    pub fn insert(&mut self, entry: Entry) -> Result<u32, Errno> {
+        self.check_room()?;
+        let fd = match self.free.pop_last() {
+            Some(fd) => fd,
+            None => match self.entries.last_key_value() {
+                Some((&last, _)) => last.checked_add(1).ok_or(Errno::Mfile)?,
+                None => 0,
+            },
+        };
+        self.entries.insert(fd, entry);
+        Ok(fd)
+    }
+
+    /// Any descriptor; `EBADF` when `fd` is not open.
+    pub fn entry(&self, fd: u32) -> Result<&Entry, Errno> {
+        self.entries.get(&fd).ok_or(Errno::Badf)
+    }
+
+    pub fn entry_mut(&mut self, fd: u32) -> Result<&mut Entry, Errno> {
+        self.entries.get_mut(&fd).ok_or(Errno::Badf)
+    }
+
+    /// A file or directory (wasmtime's `get_fd`): stdio is `EBADF`.
+    pub fn fs_entry(&self, fd: u32) -> Result<(&Entry, &FsNode), Errno> {
+        let e = self.entry(fd)?;
+        match &e.desc {
+            Desc::File(f) => Ok((e, &f.fs)),
+            Desc::Dir(d) => Ok((e, &d.fs)),
+            _ => Err(Errno::Badf),
+        }
+    }
+
+    /// A regular file (wasmtime's `get_file`/`get_file_fd`): directories and stdio are `EBADF`.
+    pub fn file(&self, fd: u32) -> Result<(&Entry, &FileDesc), Errno> {
+        let e = self.entry(fd)?;
+        match &e.desc {
+            Desc::File(f) => Ok((e, f)),
+            _ => Err(Errno::Badf),
+        }
+    }
+
+    /// A regular file, writable.
+    pub fn file_mut(&mut self, fd: u32) -> Result<(&mut FileDesc, Rights), Errno> {
+        let e = self.entry_mut(fd)?;
+        match &mut e.desc {
+            Desc::File(f) => Ok((f, e.base)),
+            _ => Err(Errno::Badf),
+        }
+    }
+
+    /// A descriptor with a position (wasmtime's `get_seekable`): stdio is `ESPIPE`, directories
+    /// `EBADF`.
+    pub fn seekable_mut(&mut self, fd: u32) -> Result<(&mut FileDesc, Rights), Errno> {
+        let e = self.entry_mut(fd)?;
+        match &mut e.desc {
+            Desc::File(f) => Ok((f, e.base)),
+            Desc::Stdin | Desc::Stdout | Desc::Stderr => Err(Errno::Spipe),
+            Desc::Dir(_) => Err(Errno::Badf),
+        }
+    }
+
+    /// A directory (wasmtime's `get_dir_fd`): anything else is `EBADF` (`path_open` alone answers
+    /// `ENOTDIR` for a file).
+    pub fn dir(&self, fd: u32) -> Result<(&Entry, &DirDesc), Errno> {
+        let e = self.entry(fd)?;
+        match &e.desc {
+            Desc::Dir(d) => Ok((e, d)),
+            _ => Err(Errno::Badf),
+        }
+    }
+
+    pub fn remove(&mut self, fd: u32) -> Result<Entry, Errno> {
+        let entry = self.entries.remove(&fd).ok_or(Errno::Badf)?;
+        self.free.insert(fd);
+        Ok(entry)
+    }
+
+    /// Moves `from` to `to`, closing whatever `to` was (`to` need not be open, as in wasmtime).
+    pub fn renumber(&mut self, from: u32, to: u32) -> Result<(), Errno> {
+        if !self.entries.contains_key(&from) {
+            return Err(Errno::Badf);
+        }
+        if from != to {
+            let entry = self.remove(from)?;
+            self.free.remove(&to);
+            self.entries.insert(to, entry);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lowest_free_fd_and_limit() {
+        let mut t = FdTable::with_stdio(Some(4));
+        let e = || Entry {
+            desc: Desc::Stdin,
+            base: 0,
+            inheriting: 0,
+        };
+        assert_eq!(t.insert(e()), Ok(3));
+        assert_eq!(t.insert(e()), Err(Errno::Mfile));
+        t.remove(1).unwrap();
+        t.remove(2).unwrap();
+        // Freed numbers are reused highest first.
+        assert_eq!(t.insert(e()), Ok(2));
+        assert_eq!(t.insert(e()), Ok(1));
+        assert_eq!(t.renumber(9, 1), Err(Errno::Badf));
+        assert_eq!(t.renumber(3, 1), Ok(()));
+        assert_eq!(t.len(), 3);
+        // 3 was freed by the renumber.
+        assert_eq!(t.insert(e()), Ok(3));
+        assert_eq!(t.seekable_mut(0).err(), Some(Errno::Spipe));
+        assert_eq!(t.dir(0).err(), Some(Errno::Badf));
+    }
+}

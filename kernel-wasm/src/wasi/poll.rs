@@ -1,0 +1,162 @@
+//! `poll_oneoff`: clock subscriptions really wait (through [`Clock::sleep_until_ns`]); file and
+//! stdio descriptors are always ready (reads and writes never block here), as in wasmtime.
+//!
+//! Two passes over the guest's subscription array, allocating nothing: the first validates every
+//! subscription and finds the earliest deadline, the second writes one event per ready
+//! subscription. Like wasmtime: zero subscriptions is EINVAL; a lone relative clock just sleeps and
+//! reports `nbytes = 1`; a bad descriptor fails the whole call with EBADF; CPU-time clocks are
+//! EINVAL; an fd_read event on a file reports HANGUP at end of file.
+//!
+//! [`Clock::sleep_until_ns`]: crate::platform::Clock::sleep_until_ns
+
+use crate::caps::Capability;
+use crate::context::HostContext;
+use crate::guest::GuestMemory;
+
+use super::errno::{Errno, WasiResult};
+use super::fd_table::Desc;
+use super::types::*;
+
+/// When the call started: monotonic and realtime nanoseconds.
+#[derive(Clone, Copy)]
+struct Start {
+    mono: u64,
+    real: u64,
+}
+
+/// Monotonic deadline (ns) of a clock subscription, relative timeouts counting from `start`.
+fn deadline(start: Start, id: u32, timeout: u64, flags: u16) -> Result<u64, Errno> {
+    let now = start.mono;
+    let absolute = flags & SUBCLOCK_ABSTIME != 0;
+    match id {
+        CLOCK_MONOTONIC if absolute => Ok(timeout),
+        CLOCK_MONOTONIC | CLOCK_REALTIME if !absolute => Ok(now.saturating_add(timeout)),
+        CLOCK_REALTIME => {
+            let remaining = timeout.saturating_sub(start.real);
+            Ok(now.saturating_add(remaining))
+        }
+        _ => Err(Errno::Inval),
+    }
+}
+
+/// The event for a ready descriptor subscription; `EBADF` for a descriptor that cannot be polled.
+fn fd_event(ctx: &HostContext, userdata: u64, fd: u32, read: bool) -> WasiResult<Event> {
+    let e = ctx.wasi.fds.entry(fd)?;
+    let mut event = Event {
+        userdata,
+        error: 0,
+        kind: if read {
+            EVENTTYPE_FD_READ
+        } else {
+            EVENTTYPE_FD_WRITE
+        },
+        nbytes: 1,
+        flags: 0,
+    };
+    match (&e.desc, read) {
+        (Desc::Stdin, true) | (Desc::Stdout | Desc::Stderr, false) | (Desc::File(_), false) => {}
+        (Desc::File(f), true) => {
+            if f.fs.vfs.stat(f.fs.node)?.size <= f.pos {
+                event.flags = EVENTRW_HANGUP;
+            }
+        }
+        _ => return Err(Errno::Badf.into()),
+    }
+    Ok(event)
+}
+
+pub fn poll_oneoff(
+    mem: &mut GuestMemory<'_>,
+    ctx: &mut HostContext,
+    subs: u32,
+    events: u32,
+    nsubs: u32,
+    nevents: u32,
+) -> WasiResult<()> {
+    if nsubs == 0 {
+        return Err(Errno::Inval.into());
+    }
+    if nsubs == 1 {
+        let sub: Subscription = mem.read_at(subs, 0)?;
+        if let SubscriptionKind::Clock { timeout, flags, .. } = sub.kind {
+            if flags & SUBCLOCK_ABSTIME == 0 {
+                if !ctx.caps.has(Capability::Clock) {
+                    return Err(Errno::Notcapable.into());
+                }
+                let clock = &*ctx.platform.clock;
+                clock.sleep_until_ns(clock.monotonic_ns().saturating_add(timeout));
+                let event = Event {
+                    userdata: sub.userdata,
+                    error: 0,
+                    kind: EVENTTYPE_CLOCK,
+                    nbytes: 1,
+                    flags: 0,
+                };
+                mem.write_at(events, 0, event)?;
+                mem.write_at::<u32>(nevents, 0, 1)?;
+                return Ok(());
+            }
+        }
+    }
+    let start = Start {
+        mono: ctx.platform.clock.monotonic_ns(),
+        real: ctx.platform.clock.realtime_ns(),
+    };
+    // Pass 1: validate, find whether any descriptor is ready and the earliest deadline.
+    let mut any_fd = false;
+    let mut earliest = u64::MAX;
+    for i in 0..nsubs {
+        let sub: Subscription = mem.read_at(subs, i)?;
+        match sub.kind {
+            SubscriptionKind::Clock {
+                id, timeout, flags, ..
+            } => {
+                if !ctx.caps.has(Capability::Clock) {
+                    return Err(Errno::Notcapable.into());
+                }
+                earliest = earliest.min(deadline(start, id, timeout, flags)?);
+            }
+            SubscriptionKind::FdRead(fd) => {
+                fd_event(ctx, sub.userdata, fd, true)?;
+                any_fd = true;
+            }
+            SubscriptionKind::FdWrite(fd) => {
+                fd_event(ctx, sub.userdata, fd, false)?;
+                any_fd = true;
+            }
+            SubscriptionKind::Invalid => return Err(Errno::Inval.into()),
+        }
+    }
+    if !any_fd {
+        ctx.platform.clock.sleep_until_ns(earliest);
+    }
+    // Pass 2: one event per ready subscription, in subscription order.
+    let now = ctx.platform.clock.monotonic_ns();
+    let mut count = 0u32;
+    for i in 0..nsubs {
+        let sub: Subscription = mem.read_at(subs, i)?;
+        let event = match sub.kind {
+            SubscriptionKind::Clock {
+                id, timeout, flags, ..
+            } => {
+                if deadline(start, id, timeout, flags)? > now {
+                    continue;
+                }
+                Event {
+                    userdata: sub.userdata,
+                    error: 0,
+                    kind: EVENTTYPE_CLOCK,
+                    nbytes: 0,
+                    flags: 0,
+                }
+            }
+            SubscriptionKind::FdRead(fd) => fd_event(ctx, sub.userdata, fd, true)?,
+            SubscriptionKind::FdWrite(fd) => fd_event(ctx, sub.userdata, fd, false)?,
+            SubscriptionKind::Invalid => return Err(Errno::Inval.into()),
+        };
+        mem.write_at(events, count, event)?;
+        count += 1;
+    }
+    mem.write_at::<u32>(nevents, 0, count)?;
+    Ok(())
+}
