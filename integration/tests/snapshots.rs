@@ -293,3 +293,47 @@ fn redactions_check_what_they_hide() {
     assert_eq!(redact_line("fuel: 100000"), "fuel: 100000");
     assert!(std::panic::catch_unwind(|| redact_line("time: soon")).is_err());
 }
+
+/// `cargo xtask demo` without a terminal on stdin: the tour, then `exit 0`, no hang.
+#[test]
+fn demo_without_a_terminal_ends_after_the_tour() {
+    prepare();
+    let _serial = serial();
+    let out = Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args(["xtask", "demo"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("running cargo xtask demo");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("[agent 1] pong 5"), "{text}");
+    assert!(text.contains("sis> stats\nfuel: 100000\n"), "{text}");
+    assert!(text.trim_end().ends_with("sis> exit 0"), "{text}");
+}
+
+/// `cargo xtask demo --script FILE` replaces the tour and exits with the script's status.
+#[test]
+fn demo_script_replaces_the_tour_and_sets_the_status() {
+    prepare();
+    let _serial = serial();
+    let script = std::env::temp_dir().join(format!("sis-demo-{}.sh", std::process::id()));
+    std::fs::write(&script, "wasm-run /bin/exit7.wasm\nexit 6\n").unwrap();
+    let out = Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args(["xtask", "demo", "--script"])
+        .arg(&script)
+        .stdin(Stdio::null())
+        .output()
+        .expect("running cargo xtask demo --script");
+    let _ = std::fs::remove_file(&script);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(6), "{text}");
+    assert!(
+        text.contains(
+            "sis> wasm-run /bin/exit7.wasm\nexit7.wasm exited with status 7\nsis> exit 6"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("pong"), "the tour ran too: {text}");
+}
