@@ -110,13 +110,13 @@ fn boot(name: &str, dirs: &[&str]) -> Run {
     }
     let out = cmd.output().expect("running cargo xtask qemu");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
     let (boot, body) = stdout
         .split_once('\n')
-        .unwrap_or_else(|| panic!("no boot header in {stdout}"));
+        .unwrap_or_else(|| panic!("no boot header in {stdout}\nstderr: {stderr}"));
     assert!(
         boot.starts_with(integration::BOOT_HEADER),
-        "the kernel printed before its boot header: {stdout}\nstderr: {}",
-        String::from_utf8_lossy(&out.stderr)
+        "the kernel printed before its boot header: {stdout}\nstderr: {stderr}"
     );
     Run {
         transcript: Transcript {
