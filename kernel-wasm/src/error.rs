@@ -106,6 +106,12 @@ pub enum Error {
         func: String,
         message: String,
     },
+    /// A host function ended the guest because the call itself was invalid (a guest pointer out
+    /// of bounds, an exit status out of range). Not a wasm trap: `kwasm` exits 1, as wasmtime does.
+    HostAbort {
+        func: String,
+        message: String,
+    },
     /// The fuel budget ran out.
     OutOfFuel {
         func: String,
@@ -176,6 +182,7 @@ impl fmt::Display for Error {
                 write!(f, "argument {} of {func}: {given:?} is not a valid {expected}", index + 1)
             }
             Error::Trap { func, message } => write!(f, "trap in {func}: {message}"),
+            Error::HostAbort { func, message } => write!(f, "{func} ended the guest: {message}"),
             Error::OutOfFuel { func, limit } => {
                 write!(f, "{func} ran out of fuel: the limit of {limit} fuel units was used up")
             }

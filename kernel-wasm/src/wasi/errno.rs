@@ -130,12 +130,12 @@ impl From<core::num::TryFromIntError> for WasiError {
 }
 
 /// Turns a host function's result into what wasmi expects: `Ok(errno)` for the guest, or a trap
-/// reported as [`crate::Error::Trap`] naming the host function.
+/// reported as [`crate::Error::HostAbort`] naming the host function.
 pub fn finish(func: &'static str, result: WasiResult<()>) -> Result<i32, wasmi::Error> {
     match result {
         Ok(()) => Ok(0),
         Err(WasiError::Errno(e)) => Ok(e.raw()),
-        Err(WasiError::Trap(message)) => Err(wasmi::Error::host(crate::Error::Trap {
+        Err(WasiError::Trap(message)) => Err(wasmi::Error::host(crate::Error::HostAbort {
             func: alloc::format!("{}::{func}", super::MODULE),
             message,
         })),
