@@ -46,7 +46,7 @@ impl LimitKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
     /// The bytes are not a valid WebAssembly module.
     InvalidModule {

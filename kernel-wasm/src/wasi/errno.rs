@@ -70,6 +70,8 @@ pub enum WasiError {
     Errno(Errno),
     /// Ends the instance with a trap carrying this reason.
     Trap(String),
+    /// Ends the instance with this error: a resource limit of the instance is exhausted.
+    Stop(crate::Error),
 }
 
 pub type WasiResult<T> = Result<T, WasiError>;
@@ -135,6 +137,7 @@ pub fn finish(func: &'static str, result: WasiResult<()>) -> Result<i32, wasmi::
     match result {
         Ok(()) => Ok(0),
         Err(WasiError::Errno(e)) => Ok(e.raw()),
+        Err(WasiError::Stop(error)) => Err(wasmi::Error::host(error)),
         Err(WasiError::Trap(message)) => Err(wasmi::Error::host(crate::Error::HostAbort {
             func: alloc::format!("{}::{func}", super::MODULE),
             message,
