@@ -199,6 +199,54 @@ impl Session {
         }
     }
 
+    /// What the child printed after the last match (normalised); moves past it.
+    pub fn take_pending(&mut self) -> String {
+        let text = normalise(&self.output[self.cursor..]);
+        self.cursor = self.output.len();
+        text
+    }
+
+    /// Hands the console to the user: prints what the child printed since the last match, then
+    /// copies this process's stdin to the child and the child's output (raw) to stdout until the
+    /// child exits. The session's deadline does not apply. The caller sets up the terminal.
+    pub fn interact(&mut self) -> Result<ExitStatus, DriverError> {
+        let mut out = io::stdout();
+        out.write_all(&self.output[self.cursor..])?;
+        out.flush()?;
+        self.cursor = self.output.len();
+        let mut child_in = self
+            .stdin
+            .take()
+            .ok_or_else(|| io::Error::other("stdin already closed"))?;
+        // Blocked in read() when the child exits; it ends with the process.
+        thread::spawn(move || {
+            let mut buf = [0u8; 1024];
+            let mut input = io::stdin();
+            loop {
+                match input.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if child_in
+                            .write_all(&buf[..n])
+                            .and_then(|()| child_in.flush())
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        while let Ok(chunk) = self.chunks.recv() {
+            out.write_all(&chunk)?;
+            out.flush()?;
+            self.output.extend_from_slice(&chunk);
+            self.cursor = self.output.len();
+        }
+        self.eof = true;
+        Ok(self.child.wait()?)
+    }
+
     /// Everything the child printed so far, normalised.
     pub fn transcript(&self) -> String {
         normalise(&self.output)
@@ -253,13 +301,19 @@ pub fn run_script(
     })
 }
 
+/// The lines of a script that [`run_script`] types: without line endings, blank lines and
+/// `#` comments. Feed the same lines to `kwasm shell` to compare transcripts.
+pub fn script_lines<'a>(lines: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    lines
+        .into_iter()
+        .map(|l| l.trim_end_matches(['\r', '\n']))
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .collect()
+}
+
 fn feed(session: &mut Session, lines: &[&str], prompt: &str) -> Result<(), DriverError> {
     session.wait_for(BOOT_HEADER)?;
-    for line in lines {
-        let line = line.trim_end_matches(['\r', '\n']);
-        if line.trim().is_empty() || line.trim_start().starts_with('#') {
-            continue;
-        }
+    for line in script_lines(lines.iter().copied()) {
         session.wait_for(prompt)?;
         session.send_line(line)?;
     }

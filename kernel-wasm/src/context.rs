@@ -35,4 +35,7 @@ pub struct HostContext {
     /// Memory and table limits (the store's `ResourceLimiter`), usage peaks, and the limits host
     /// modules enforce themselves (spawned agents, mailbox depth).
     pub limits: Limiter,
+    /// The wall-clock limit as (monotonic deadline in ns, limit in ms): host functions that wait
+    /// (`poll_oneoff`) never sleep past it.
+    pub time_limit: Option<(u64, u64)>,
 }

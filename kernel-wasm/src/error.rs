@@ -46,7 +46,7 @@ impl LimitKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
     /// The bytes are not a valid WebAssembly module.
     InvalidModule {
@@ -103,6 +103,12 @@ pub enum Error {
     },
     /// The guest trapped.
     Trap {
+        func: String,
+        message: String,
+    },
+    /// A host function ended the guest because the call itself was invalid (a guest pointer out
+    /// of bounds, an exit status out of range). Not a wasm trap: `kwasm` exits 1, as wasmtime does.
+    HostAbort {
         func: String,
         message: String,
     },
@@ -176,6 +182,7 @@ impl fmt::Display for Error {
                 write!(f, "argument {} of {func}: {given:?} is not a valid {expected}", index + 1)
             }
             Error::Trap { func, message } => write!(f, "trap in {func}: {message}"),
+            Error::HostAbort { func, message } => write!(f, "{func} ended the guest: {message}"),
             Error::OutOfFuel { func, limit } => {
                 write!(f, "{func} ran out of fuel: the limit of {limit} fuel units was used up")
             }

@@ -170,6 +170,9 @@ impl Instance {
             stats: HostStats::default(),
             agent: None,
             limits,
+            time_limit: config
+                .time_limit_ms
+                .map(|ms| (started.saturating_add(ms.saturating_mul(1_000_000)), ms)),
         };
         let mut store = Store::new(engine, ctx);
         store.limiter(|ctx| &mut ctx.limits);
@@ -218,15 +221,14 @@ impl Instance {
         }
         store.data_mut().memory = instance.get_memory(&store, "memory");
         let wall_ns = clock.monotonic_ns().saturating_sub(started);
+        let deadline_ns = store.data().time_limit.map(|(deadline, _)| deadline);
         Ok(Instance {
             store,
             instance,
             module: module.clone(),
             fuel_limit,
             fuel_used,
-            deadline_ns: config
-                .time_limit_ms
-                .map(|ms| started.saturating_add(ms.saturating_mul(1_000_000))),
+            deadline_ns,
             time_limit_ms: config.time_limit_ms,
             slice_fuel: config.slice_fuel.max(1),
             wall_ns,

@@ -199,3 +199,26 @@ fn credits_pace_an_instance_until_the_budget_is_spent() {
     );
     others_run_on(&rt);
 }
+
+#[test]
+fn sleeping_past_the_time_limit_is_stopped_at_the_limit() {
+    let rt = Runtime::default();
+    let module = rt
+        .load(&fixture("sleeper"), Some("sleeper"))
+        .expect("loads");
+    let mut cfg = config();
+    cfg.time_limit_ms = Some(150);
+    let mut inst = rt.instantiate(&module, cfg).expect("instantiates");
+    let started = Instant::now();
+    let err = inst.run_start().expect_err("stopped");
+    let took = started.elapsed();
+    assert_eq!(limit_kind(&err), Some(LimitKind::Time), "{err}");
+    assert!(err.to_string().contains("slept past its 150 ms"), "{err}");
+    // It waited until the limit, not the 60 s it asked for.
+    assert!(
+        took >= Duration::from_millis(140),
+        "stopped early: {took:?}"
+    );
+    assert!(took < Duration::from_secs(10), "stopped late: {took:?}");
+    others_run_on(&rt);
+}

@@ -475,7 +475,7 @@ fn misc_descriptor_calls(backend: Backend) {
 }
 
 #[test]
-fn fd_limit_is_emfile() {
+fn fd_limit_stops_the_instance() {
     let mut t = W::with(Setup {
         fd_limit: Some(5),
         ..Setup::default()
@@ -483,11 +483,25 @@ fn fd_limit_is_emfile() {
     t.host_write("f", b"x");
     let fd = t.open("f", 0, FD_READ, 0).unwrap();
     assert_eq!(fd, 4);
-    assert_eq!(t.open("f", 0, FD_READ, 0), Err(MFILE));
-    assert_eq!(t.open("g", CREAT, FD_WRITE, 0), Err(MFILE));
-    assert_eq!(t.host_lookup("g"), None, "nothing created past the limit");
+    // Closing and reopening stays within the limit.
     assert_eq!(t.wasi("fd_close", &[i64::from(fd)]), SUCCESS);
-    assert!(t.open("f", 0, FD_READ, 0).is_ok());
+    assert_eq!(t.open("f", 0, FD_READ, 0), Ok(4));
+    // One more is the fd exhaustion: the instance stops with its own error, nothing is created.
+    let [p, l] = t.path("g");
+    let outcome = t.outcome("path_open", &[3, 1, p, l, CREAT, FD_WRITE, 0, 0, 0]);
+    match outcome {
+        Err(kernel_wasm::Error::LimitExceeded {
+            kind: kernel_wasm::LimitKind::Fds,
+            limit: 5,
+            ..
+        }) => {}
+        other => panic!("expected the fd limit, got {other:?}"),
+    }
+    assert_eq!(t.host_lookup("g"), None, "nothing created past the limit");
+    // The host, and another instance, are unaffected.
+    let mut other = W::new();
+    other.host_write("f", b"y");
+    assert!(other.open("f", 0, FD_READ, 0).is_ok());
 }
 
 /// The tests above, on the in-memory file system and on a real host directory (`HostDir`).

@@ -5,6 +5,7 @@
 
 mod bench;
 mod ci;
+mod demo;
 mod fixtures;
 mod initrd;
 mod qemu;
@@ -23,7 +24,8 @@ tasks:
   bench       kernel-wasm vs raw wasmi vs wasmtime vs native (--quick: under ~5 minutes);
               writes target/bench/results.json and docs/benchmarks.md
   ci          fmt check, clippy -D warnings, host tests, the no_std aarch64 build (what CI runs)
-  demo        run the example modules through kwasm
+  demo        boot the kernel with the example modules, run a tour, then the interactive shell:
+              [--script FILE] [--host] (--host: the tour through kwasm shell, no QEMU)
   fixtures    compile the WAT fixtures to target/fixtures/*.wasm
   qemu        build the kernel and boot it in QEMU: [--dir HOST::GUEST]... [--script FILE]
               [--cpu MODEL] [--timeout SECS] [--memory SIZE] [--append ARGS] [--gdb]
@@ -44,7 +46,7 @@ fn main() -> Result<()> {
     match task {
         "bench" => bench::run(&sh, rest),
         "ci" => ci::run(&sh, rest),
-        "demo" => demo(&sh, rest),
+        "demo" => demo::run(&sh, rest),
         "fixtures" => fixtures::build(&sh).map(|dir| println!("fixtures in {}", dir.display())),
         "qemu" => qemu::run(&sh, rest),
         "wasi-programs" => {
@@ -69,21 +71,4 @@ pub fn project_root() -> PathBuf {
 /// Prints a progress line that stands out in CI logs.
 pub fn step(text: &str) {
     println!("\n==> {text}");
-}
-
-fn demo(sh: &Shell, args: &[String]) -> Result<()> {
-    if !args.is_empty() {
-        bail!("demo takes no arguments yet");
-    }
-    let dir = fixtures::build(sh)?;
-    step("building kwasm");
-    xshell::cmd!(sh, "cargo build --quiet -p kwasm").run()?;
-    let kwasm = project_root().join("target/debug/kwasm");
-    let hello = dir.join("hello.wasm");
-    step("kwasm run hello.wasm");
-    xshell::cmd!(sh, "{kwasm} run {hello}").run()?;
-    step("kwasm run --invoke divmod arith.wasm 7 2");
-    let arith = dir.join("arith.wasm");
-    xshell::cmd!(sh, "{kwasm} run --invoke divmod {arith} 7 2").run()?;
-    Ok(())
 }

@@ -27,3 +27,16 @@ pub fn rustup_components(sh: &Shell, components: &[&str]) -> Result<()> {
     }
     Ok(())
 }
+
+/// Installs Debian packages with apt (CI runs as root on Debian 12). Refreshes the package lists
+/// first: a fresh machine may have none.
+pub fn apt_install(sh: &Shell, packages: &[&str]) -> Result<()> {
+    crate::step(&format!("apt-get install {}", packages.join(" ")));
+    cmd!(sh, "apt-get update -qq")
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .run()?;
+    cmd!(sh, "apt-get install -y -qq {packages...}")
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .run()?;
+    Ok(())
+}

@@ -30,10 +30,7 @@ fn ensure_c_toolchain(sh: &Shell) -> Result<()> {
     if c_toolchain_present() {
         return Ok(());
     }
-    crate::step("apt-get install clang lld wasi-libc libclang-rt-dev-wasm32");
-    let packages = APT_PACKAGES;
-    cmd!(sh, "apt-get install -y {packages...}")
-        .run()
+    crate::tools::apt_install(sh, &APT_PACKAGES)
         .context("installing the C toolchain for wasm32-wasi (needs root and apt)")?;
     if !c_toolchain_present() {
         bail!("clang, wasm-ld or wasi-libc still missing after apt-get install");

@@ -4,7 +4,7 @@
 //! Exit status (documented in README and `kwasm --help`):
 //! - the guest's `proc_exit` code, or 0 when `_start`/`--invoke` returns;
 //! - 1 when the module cannot be loaded or called (bad file, invalid module, unknown import,
-//!   bad arguments);
+//!   bad arguments), or a host call was invalid (bad guest pointer, `proc_exit` >= 126);
 //! - 134 when the guest traps or hits a limit (fuel, memory, time), as wasmtime does on Unix;
 //! - 2 for command-line usage errors;
 //! - 70 if kwasm itself fails internally (a bug; reported on stderr).

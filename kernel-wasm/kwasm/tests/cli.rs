@@ -191,3 +191,37 @@ fn shell_runs_agents_from_a_host_dir() {
     assert_eq!(text(&out.stdout), expected);
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// A WASI call with an out-of-bounds pointer, or `proc_exit(126)`, is not a wasm trap: as wasmtime,
+/// kwasm reports it on one line and exits 1 (traps exit 134).
+#[test]
+fn host_aborts_exit_one_like_wasmtime() {
+    let dir = std::env::temp_dir().join(format!("kwasm-abort-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let oob = dir.join("oob.wat");
+    std::fs::write(
+        &oob,
+        r#"(module
+             (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+             (memory (export "memory") 1)
+             (func (export "_start") (drop (call $w (i32.const 1) (i32.const 0xfffffff0) (i32.const 1) (i32.const 0)))))"#,
+    )
+    .unwrap();
+    let exit126 = dir.join("exit126.wat");
+    std::fs::write(
+        &exit126,
+        r#"(module
+             (import "wasi_snapshot_preview1" "proc_exit" (func $e (param i32)))
+             (memory (export "memory") 1)
+             (func (export "_start") (call $e (i32.const 126))))"#,
+    )
+    .unwrap();
+    for path in [&oob, &exit126] {
+        let out = kwasm(&["run", path.to_str().unwrap()]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("ended the guest"), "{err}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

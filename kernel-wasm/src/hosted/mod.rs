@@ -122,14 +122,26 @@ impl Clock for SystemClock {
     }
 }
 
-/// The OS's CSPRNG (`/dev/urandom`).
+/// The OS's CSPRNG (`/dev/urandom`), opened once and kept open so `random_get` costs one read.
 #[derive(Debug, Default)]
-pub struct OsEntropy;
+pub struct OsEntropy {
+    source: Mutex<Option<std::fs::File>>,
+}
 
 impl Entropy for OsEntropy {
     fn fill(&self, buf: &mut [u8]) {
-        let filled = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(buf));
-        if filled.is_err() {
+        if buf.is_empty() {
+            return;
+        }
+        let mut source = self
+            .source
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if source.is_none() {
+            *source = std::fs::File::open("/dev/urandom").ok();
+        }
+        let filled = source.as_mut().map(|f| f.read_exact(buf));
+        if !matches!(filled, Some(Ok(()))) {
             // Without an OS entropy source there is no safe fallback: refuse to hand out
             // predictable bytes.
             panic!("no OS entropy source (/dev/urandom) available");
@@ -151,7 +163,7 @@ pub fn platform_with_console(console: std::sync::Arc<dyn Console>) -> crate::Pla
     crate::Platform {
         console,
         clock: clock.clone(),
-        entropy: std::sync::Arc::new(OsEntropy),
+        entropy: std::sync::Arc::new(OsEntropy::default()),
         vfs: std::sync::Arc::new(crate::MemFs::new(1 << 30, 1 << 20).with_clock(clock)),
     }
 }

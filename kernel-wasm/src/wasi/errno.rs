@@ -70,6 +70,8 @@ pub enum WasiError {
     Errno(Errno),
     /// Ends the instance with a trap carrying this reason.
     Trap(String),
+    /// Ends the instance with this error: a resource limit of the instance is exhausted.
+    Stop(crate::Error),
 }
 
 pub type WasiResult<T> = Result<T, WasiError>;
@@ -130,12 +132,13 @@ impl From<core::num::TryFromIntError> for WasiError {
 }
 
 /// Turns a host function's result into what wasmi expects: `Ok(errno)` for the guest, or a trap
-/// reported as [`crate::Error::Trap`] naming the host function.
+/// reported as [`crate::Error::HostAbort`] naming the host function.
 pub fn finish(func: &'static str, result: WasiResult<()>) -> Result<i32, wasmi::Error> {
     match result {
         Ok(()) => Ok(0),
         Err(WasiError::Errno(e)) => Ok(e.raw()),
-        Err(WasiError::Trap(message)) => Err(wasmi::Error::host(crate::Error::Trap {
+        Err(WasiError::Stop(error)) => Err(wasmi::Error::host(error)),
+        Err(WasiError::Trap(message)) => Err(wasmi::Error::host(crate::Error::HostAbort {
             func: alloc::format!("{}::{func}", super::MODULE),
             message,
         })),

@@ -10,7 +10,7 @@ use alloc::sync::Arc;
 
 use crate::vfs::{NodeId, Vfs};
 
-use super::errno::Errno;
+use super::errno::{Errno, WasiError};
 use super::rights::{self, Rights};
 
 /// A node of some file system.
@@ -122,17 +122,27 @@ impl FdTable {
         self.entries.is_empty()
     }
 
-    /// `EMFILE` when opening one more descriptor would pass the limit.
-    pub fn check_room(&self) -> Result<(), Errno> {
+    /// Whether one more descriptor fits under the instance's `fd_limit`. Exhausting the limit
+    /// stops the instance with `LimitExceeded { kind: Fds }` (a resource policy, like the memory
+    /// and time limits), rather than an `EMFILE` the guest could spin on.
+    pub fn check_room(&self) -> Result<(), WasiError> {
         match self.limit {
-            Some(limit) if self.entries.len() >= limit => Err(Errno::Mfile),
+            Some(limit) if self.entries.len() >= limit => {
+                Err(WasiError::Stop(crate::Error::LimitExceeded {
+                    kind: crate::LimitKind::Fds,
+                    limit: limit as u64,
+                    detail: alloc::format!(
+                        "the instance tried to hold more than {limit} open descriptors"
+                    ),
+                }))
+            }
             _ => Ok(()),
         }
     }
 
     /// Adds `entry` under a new number, chosen as wasmtime does: the highest freed number if
     /// any, else one past the highest in use.
-    pub fn insert(&mut self, entry: Entry) -> Result<u32, Errno> {
+    pub fn insert(&mut self, entry: Entry) -> Result<u32, WasiError> {
         self.check_room()?;
         let fd = match self.free.pop_last() {
             Some(fd) => fd,
@@ -236,7 +246,14 @@ mod tests {
             inheriting: 0,
         };
         assert_eq!(t.insert(e()), Ok(3));
-        assert_eq!(t.insert(e()), Err(Errno::Mfile));
+        assert!(matches!(
+            t.insert(e()),
+            Err(WasiError::Stop(crate::Error::LimitExceeded {
+                kind: crate::LimitKind::Fds,
+                limit: 4,
+                ..
+            }))
+        ));
         t.remove(1).unwrap();
         t.remove(2).unwrap();
         // Freed numbers are reused highest first.

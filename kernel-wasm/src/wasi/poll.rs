@@ -13,7 +13,7 @@ use crate::caps::Capability;
 use crate::context::HostContext;
 use crate::guest::GuestMemory;
 
-use super::errno::{Errno, WasiResult};
+use super::errno::{Errno, WasiError, WasiResult};
 use super::fd_table::Desc;
 use super::types::*;
 
@@ -65,6 +65,23 @@ fn fd_event(ctx: &HostContext, userdata: u64, fd: u32, read: bool) -> WasiResult
     Ok(event)
 }
 
+/// Waits until monotonic time `deadline_ns`, but never past the instance's wall-clock limit: a
+/// sleep that would outlast it waits until the limit and stops the instance.
+fn sleep_until(ctx: &HostContext, deadline_ns: u64) -> WasiResult<()> {
+    if let Some((limit_ns, ms)) = ctx.time_limit {
+        if deadline_ns > limit_ns {
+            ctx.platform.clock.sleep_until_ns(limit_ns);
+            return Err(WasiError::Stop(crate::Error::LimitExceeded {
+                kind: crate::LimitKind::Time,
+                limit: ms,
+                detail: alloc::format!("{} slept past its {ms} ms of wall time", ctx.module),
+            }));
+        }
+    }
+    ctx.platform.clock.sleep_until_ns(deadline_ns);
+    Ok(())
+}
+
 pub fn poll_oneoff(
     mem: &mut GuestMemory<'_>,
     ctx: &mut HostContext,
@@ -83,8 +100,8 @@ pub fn poll_oneoff(
                 if !ctx.caps.has(Capability::Clock) {
                     return Err(Errno::Notcapable.into());
                 }
-                let clock = &*ctx.platform.clock;
-                clock.sleep_until_ns(clock.monotonic_ns().saturating_add(timeout));
+                let now = ctx.platform.clock.monotonic_ns();
+                sleep_until(ctx, now.saturating_add(timeout))?;
                 let event = Event {
                     userdata: sub.userdata,
                     error: 0,
@@ -128,7 +145,7 @@ pub fn poll_oneoff(
         }
     }
     if !any_fd {
-        ctx.platform.clock.sleep_until_ns(earliest);
+        sleep_until(ctx, earliest)?;
     }
     // Pass 2: one event per ready subscription, in subscription order.
     let now = ctx.platform.clock.monotonic_ns();

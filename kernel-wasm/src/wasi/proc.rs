@@ -9,11 +9,11 @@ use super::errno::{finish, Errno};
 
 /// A clean exit with `code`, which the instance layer reports as `CallOutcome::Exited`. Like
 /// wasmtime, a status of 126 or more is refused (it would be confused with shell statuses): the
-/// instance traps instead.
+/// instance is ended with [`crate::Error::HostAbort`] (kwasm exit status 1, as wasmtime).
 pub fn proc_exit(mut caller: Caller<'_, HostContext>, code: u32) -> Result<(), wasmi::Error> {
     caller.count();
     if code >= 126 {
-        return Err(wasmi::Error::host(crate::Error::Trap {
+        return Err(wasmi::Error::host(crate::Error::HostAbort {
             func: alloc::format!("{}::proc_exit", super::MODULE),
             message: "exit with invalid exit status outside of [0..126)".into(),
         }));

@@ -247,7 +247,7 @@ impl W {
     /// Calls WASI function `name`, expecting a trap; the trap's text.
     pub fn trap(&mut self, name: &str, args: &[i64]) -> String {
         match self.raw(&format!("x_{name}"), args) {
-            Err(e @ Error::Trap { .. }) => e.to_string(),
+            Err(e @ Error::HostAbort { .. }) => e.to_string(),
             other => panic!("{name}{args:?}: expected a trap, got {other:?}"),
         }
     }
