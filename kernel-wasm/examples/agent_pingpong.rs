@@ -60,8 +60,11 @@ fn main() {
     };
     let mut sys = System::new(platform, config);
     let caps = CapSet::parse("agent:send,agent:receive").unwrap();
-    sys.spawn(&rt, "/echo.wasm", SpawnOptions::new(caps.clone())).unwrap();
-    let ping_id = sys.spawn(&rt, "/ping.wasm", SpawnOptions::new(caps)).unwrap();
+    sys.spawn(&rt, "/echo.wasm", SpawnOptions::new(caps.clone()))
+        .unwrap();
+    let ping_id = sys
+        .spawn(&rt, "/ping.wasm", SpawnOptions::new(caps))
+        .unwrap();
     let start = Instant::now();
     sys.run(&rt, u64::MAX, &mut |_| {});
     let secs = start.elapsed().as_secs_f64();

@@ -11,6 +11,7 @@
 //!
 //! The case sizes are the host bench's own ([`CASES`] is what it runs), so figures are comparable.
 
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -88,15 +89,15 @@ fn raw_engine() -> wasmi::Engine {
 
 /// The two runtimes, each with the workloads instantiated.
 enum Runner {
-    KernelWasm(Instance),
-    Wasmi(wasmi::Store<()>, wasmi::Instance),
+    KernelWasm(Box<Instance>),
+    Wasmi(Box<(wasmi::Store<()>, wasmi::Instance)>),
 }
 
 impl Runner {
     fn name(&self) -> &'static str {
         match self {
             Runner::KernelWasm(_) => "kernel-wasm",
-            Runner::Wasmi(..) => "wasmi",
+            Runner::Wasmi(_) => "wasmi",
         }
     }
 
@@ -116,7 +117,8 @@ impl Runner {
                     CallOutcome::Exited(code) => Err(failed(format!("exited with {code}"))),
                 }
             }
-            Runner::Wasmi(store, instance) => {
+            Runner::Wasmi(raw) => {
+                let (store, instance) = &mut **raw;
                 let result = match case.arg {
                     Some(a) => instance
                         .get_typed_func::<u32, u32>(&*store, case.export)
@@ -192,8 +194,8 @@ pub(super) fn bench(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
         .instantiate_and_start(&mut store, &raw_module)
         .map_err(raw)?;
     let mut runners = [
-        Runner::KernelWasm(instance),
-        Runner::Wasmi(store, raw_instance),
+        Runner::KernelWasm(Box::new(instance)),
+        Runner::Wasmi(Box::new((store, raw_instance))),
     ];
 
     let clock = shell.platform().clock.clone();

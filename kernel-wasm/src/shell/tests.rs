@@ -145,7 +145,10 @@ fn hostile_module_bytes_give_one_line() {
 /// has not been built): one case, both runtimes, rows in the host bench's `results.json` format.
 #[test]
 fn bench_command_rows() {
-    let built = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/bench/wasm/workloads.wasm");
+    let built = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../target/bench/wasm/workloads.wasm"
+    );
     let Ok(workloads) = std::fs::read(built) else {
         std::eprintln!(
             "skipping bench_command_rows: {built} is not built (run `cargo xtask bench --quick`)"
