@@ -1,14 +1,11 @@
 //! `args_*` and `environ_*`: the arguments (always readable) and the environment (`env`
 //! capability).
 
-use wasmi::Caller;
-
 use crate::caps::Capability;
 use crate::context::HostContext;
 use crate::guest::{GuestMemory, GuestWriter};
-use crate::host::HostCall;
 
-use super::errno::{finish, Errno, WasiResult};
+use super::errno::{Errno, WasiResult};
 
 /// Writes the pointer array at `ptrs` and the NUL-terminated strings packed at `buf`, each string
 /// being the concatenation of its `parts`.
@@ -43,87 +40,58 @@ fn sizes(
 }
 
 pub fn args_sizes_get(
-    mut caller: Caller<'_, HostContext>,
+    mem: &mut GuestMemory<'_>,
+    ctx: &mut HostContext,
     count_ptr: u32,
     size_ptr: u32,
-) -> Result<i32, wasmi::Error> {
-    caller.count();
-    finish(
-        "args_sizes_get",
-        (|| {
-            let (mut mem, ctx) = caller.memory()?;
-            let size = ctx.wasi.args.iter().map(|a| a.len() + 1).sum();
-            sizes(&mut mem, count_ptr, size_ptr, ctx.wasi.args.len(), size)
-        })(),
-    )
+) -> WasiResult<()> {
+    let size = ctx.wasi.args.iter().map(|a| a.len() + 1).sum();
+    sizes(mem, count_ptr, size_ptr, ctx.wasi.args.len(), size)
 }
 
 pub fn args_get(
-    mut caller: Caller<'_, HostContext>,
+    mem: &mut GuestMemory<'_>,
+    ctx: &mut HostContext,
     argv: u32,
     buf: u32,
-) -> Result<i32, wasmi::Error> {
-    caller.count();
-    finish(
-        "args_get",
-        (|| {
-            let (mut mem, ctx) = caller.memory()?;
-            write_list(
-                &mut mem,
-                argv,
-                buf,
-                ctx.wasi.args.iter().map(|a| [a.as_bytes()]),
-            )
-        })(),
-    )
+) -> WasiResult<()> {
+    write_list(mem, argv, buf, ctx.wasi.args.iter().map(|a| [a.as_bytes()]))
 }
 
 pub fn environ_sizes_get(
-    mut caller: Caller<'_, HostContext>,
+    mem: &mut GuestMemory<'_>,
+    ctx: &mut HostContext,
     count_ptr: u32,
     size_ptr: u32,
-) -> Result<i32, wasmi::Error> {
-    caller.count();
-    finish(
-        "environ_sizes_get",
-        (|| {
-            let (mut mem, ctx) = caller.memory()?;
-            if !ctx.caps.has(Capability::Env) {
-                return Err(Errno::Notcapable.into());
-            }
-            let size = ctx
-                .wasi
-                .env
-                .iter()
-                .map(|(k, v)| k.len() + v.len() + 2)
-                .sum();
-            sizes(&mut mem, count_ptr, size_ptr, ctx.wasi.env.len(), size)
-        })(),
-    )
+) -> WasiResult<()> {
+    if !ctx.caps.has(Capability::Env) {
+        return Err(Errno::Notcapable.into());
+    }
+    let size = ctx
+        .wasi
+        .env
+        .iter()
+        .map(|(k, v)| k.len() + v.len() + 2)
+        .sum();
+    sizes(mem, count_ptr, size_ptr, ctx.wasi.env.len(), size)
 }
 
 pub fn environ_get(
-    mut caller: Caller<'_, HostContext>,
+    mem: &mut GuestMemory<'_>,
+    ctx: &mut HostContext,
     environ: u32,
     buf: u32,
-) -> Result<i32, wasmi::Error> {
-    caller.count();
-    finish(
-        "environ_get",
-        (|| {
-            let (mut mem, ctx) = caller.memory()?;
-            if !ctx.caps.has(Capability::Env) {
-                return Err(Errno::Notcapable.into());
-            }
-            write_list(
-                &mut mem,
-                environ,
-                buf,
-                ctx.wasi
-                    .env
-                    .iter()
-                    .map(|(k, v)| [k.as_bytes(), b"=".as_slice(), v.as_bytes()]),
-            )
-        })(),
+) -> WasiResult<()> {
+    if !ctx.caps.has(Capability::Env) {
+        return Err(Errno::Notcapable.into());
+    }
+    write_list(
+        mem,
+        environ,
+        buf,
+        ctx.wasi
+            .env
+            .iter()
+            .map(|(k, v)| [k.as_bytes(), b"=".as_slice(), v.as_bytes()]),
     )
 }

@@ -4,14 +4,12 @@
 //! clocks answer `EBADF` (wasmtime's preview1 returns `Errno::Badf` for them); an unknown clock id
 //! is `EINVAL`.
 
-use wasmi::Caller;
-
 use crate::caps::Capability;
 use crate::context::HostContext;
-use crate::host::HostCall;
+use crate::guest::GuestMemory;
 use crate::platform::Clock;
 
-use super::errno::{finish, Errno, WasiResult};
+use super::errno::{Errno, WasiResult};
 use super::types::{CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME, CLOCK_REALTIME, CLOCK_THREAD_CPUTIME};
 
 /// Checks a clock id: `EINVAL` if unknown, `EBADF` for the CPU-time clocks.
@@ -32,7 +30,8 @@ pub fn now(clock: &dyn Clock, id: u32) -> u64 {
 }
 
 fn clock_call(
-    caller: &mut Caller<'_, HostContext>,
+    mem: &mut GuestMemory<'_>,
+    ctx: &mut HostContext,
     id: u32,
     out: u32,
     res: bool,
@@ -40,7 +39,6 @@ fn clock_call(
     if id > CLOCK_THREAD_CPUTIME {
         return Err(Errno::Inval.into());
     }
-    let (mut mem, ctx) = caller.memory()?;
     if !ctx.caps.has(Capability::Clock) {
         return Err(Errno::Notcapable.into());
     }
@@ -56,42 +54,33 @@ fn clock_call(
 }
 
 pub fn clock_res_get(
-    mut caller: Caller<'_, HostContext>,
+    mem: &mut GuestMemory<'_>,
+    ctx: &mut HostContext,
     id: u32,
     out: u32,
-) -> Result<i32, wasmi::Error> {
-    caller.count();
-    let r = clock_call(&mut caller, id, out, true);
-    finish("clock_res_get", r)
+) -> WasiResult<()> {
+    clock_call(mem, ctx, id, out, true)
 }
 
 pub fn clock_time_get(
-    mut caller: Caller<'_, HostContext>,
+    mem: &mut GuestMemory<'_>,
+    ctx: &mut HostContext,
     id: u32,
     _precision: u64,
     out: u32,
-) -> Result<i32, wasmi::Error> {
-    caller.count();
-    let r = clock_call(&mut caller, id, out, false);
-    finish("clock_time_get", r)
+) -> WasiResult<()> {
+    clock_call(mem, ctx, id, out, false)
 }
 
 pub fn random_get(
-    mut caller: Caller<'_, HostContext>,
+    mem: &mut GuestMemory<'_>,
+    ctx: &mut HostContext,
     buf: u32,
     len: u32,
-) -> Result<i32, wasmi::Error> {
-    caller.count();
-    finish(
-        "random_get",
-        (|| {
-            let (mut mem, ctx) = caller.memory()?;
-            if !ctx.caps.has(Capability::Random) {
-                return Err(Errno::Notcapable.into());
-            }
-            let entropy = ctx.platform.entropy.clone();
-            entropy.fill(mem.slice_mut(buf, len)?);
-            Ok(())
-        })(),
-    )
+) -> WasiResult<()> {
+    if !ctx.caps.has(Capability::Random) {
+        return Err(Errno::Notcapable.into());
+    }
+    ctx.platform.entropy.fill(mem.slice_mut(buf, len)?);
+    Ok(())
 }

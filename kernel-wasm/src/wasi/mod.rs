@@ -39,9 +39,11 @@ pub const MODULE: &str = "wasi_snapshot_preview1";
 pub const MAX_IOVS: u32 = 1024;
 
 /// Defines the wasmi-facing wrapper of a host function implemented as
-/// `fn(&mut GuestMemory, &mut HostContext, args...) -> WasiResult<()>`.
+/// `fn(&mut GuestMemory, &mut HostContext, args...) -> WasiResult<()>`, and registers it with the
+/// capability the catalog records for it (`[Env]`, …; none for functions whose file
+/// capabilities are checked through descriptor rights).
 macro_rules! wrap {
-    ($($name:ident => $m:ident :: $f:ident ( $($arg:ident : $ty:ty),* );)*) => {
+    ($($name:ident $([$cap:ident])? => $m:ident :: $f:ident ( $($arg:ident : $ty:ty),* );)*) => {
         #[allow(clippy::too_many_arguments)]
         mod wrappers {
             use super::*;
@@ -56,13 +58,23 @@ macro_rules! wrap {
                 }
             )*
         }
-        fn register_wrapped(reg: &mut Registry, file: Option<Capability>) {
-            $( reg.func(MODULE, stringify!($name), file, wrappers::$name); )*
+        fn register_wrapped(reg: &mut Registry) {
+            $(
+                let capability: Option<Capability> = None $(.or(Some(Capability::$cap)))?;
+                reg.func(MODULE, stringify!($name), capability, wrappers::$name);
+            )*
         }
     };
 }
 
 wrap! {
+    args_get => args_env::args_get(argv: u32, buf: u32);
+    args_sizes_get => args_env::args_sizes_get(count_ptr: u32, size_ptr: u32);
+    environ_get [Env] => args_env::environ_get(environ: u32, buf: u32);
+    environ_sizes_get [Env] => args_env::environ_sizes_get(count_ptr: u32, size_ptr: u32);
+    clock_res_get [Clock] => clock::clock_res_get(id: u32, out: u32);
+    clock_time_get [Clock] => clock::clock_time_get(id: u32, precision: u64, out: u32);
+    random_get [Random] => clock::random_get(buf: u32, len: u32);
     fd_advise => fs::fd_advise(fd: u32, offset: u64, len: u64, advice: u32);
     fd_allocate => fs::fd_allocate(fd: u32, offset: u64, len: u64);
     fd_close => fs::fd_close(fd: u32);
@@ -99,39 +111,7 @@ wrap! {
 
 /// Registers every preview1 function.
 pub fn register(reg: &mut Registry) {
-    register_wrapped(reg, None);
-    reg.func(MODULE, "args_sizes_get", None, args_env::args_sizes_get);
-    reg.func(MODULE, "args_get", None, args_env::args_get);
-    reg.func(
-        MODULE,
-        "environ_sizes_get",
-        Some(Capability::Env),
-        args_env::environ_sizes_get,
-    );
-    reg.func(
-        MODULE,
-        "environ_get",
-        Some(Capability::Env),
-        args_env::environ_get,
-    );
-    reg.func(
-        MODULE,
-        "clock_res_get",
-        Some(Capability::Clock),
-        clock::clock_res_get,
-    );
-    reg.func(
-        MODULE,
-        "clock_time_get",
-        Some(Capability::Clock),
-        clock::clock_time_get,
-    );
-    reg.func(
-        MODULE,
-        "random_get",
-        Some(Capability::Random),
-        clock::random_get,
-    );
+    register_wrapped(reg);
     reg.func(MODULE, "proc_exit", None, proc::proc_exit);
     reg.func(MODULE, "proc_raise", None, proc::proc_raise);
     reg.func(MODULE, "sched_yield", None, proc::sched_yield);
