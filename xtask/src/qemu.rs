@@ -225,11 +225,11 @@ pub fn ensure_qemu(sh: &Shell) -> Result<()> {
         } else {
             ("sudo", args)
         };
-        sh.cmd(program)
-            .args(rest)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .run()
-            .with_context(|| format!("running {}", args.join(" ")))
+        crate::tools::run_on_stderr(
+            sh.cmd(program)
+                .args(rest)
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )
     };
     eprintln!("xtask qemu: qemu-system-aarch64 not found, installing qemu-system-arm");
     let bookworm = os_release.lines().any(|l| l == "VERSION_CODENAME=bookworm");

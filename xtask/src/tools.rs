@@ -1,8 +1,15 @@
-//! Installing the tools the tasks need, idempotently: rustup targets and components now; apt
-//! packages for the tasks that need them.
+//! Installing the tools the tasks need, idempotently: rustup targets and components, apt
+//! packages, and the C toolchain for wasm32-wasi that two tasks share.
+//!
+//! Installers write their chatter to stderr ([`run_on_stderr`]): a task's stdout is its result,
+//! and for `xtask qemu --script` that is the kernel's transcript, which the integration tests
+//! compare line for line — on a fresh machine the first boot installs QEMU on the way.
 
-use anyhow::Result;
-use xshell::{cmd, Shell};
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use xshell::{cmd, Cmd, Shell};
 
 /// Adds rustup targets that are not installed yet.
 pub fn rustup_targets(sh: &Shell, targets: &[&str]) -> Result<()> {
@@ -28,15 +35,58 @@ pub fn rustup_components(sh: &Shell, components: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// Runs `cmd` (echoed like xshell does) with its standard output sent to standard error.
+pub fn run_on_stderr(cmd: Cmd<'_>) -> Result<()> {
+    let shown = cmd.to_string();
+    eprintln!("$ {shown}");
+    let status = Command::from(cmd)
+        .stdout(std::io::stderr())
+        .status()
+        .with_context(|| format!("starting {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed: {status}");
+    }
+    Ok(())
+}
+
 /// Installs Debian packages with apt (CI runs as root on Debian 12). Refreshes the package lists
 /// first: a fresh machine may have none.
 pub fn apt_install(sh: &Shell, packages: &[&str]) -> Result<()> {
-    crate::step(&format!("apt-get install {}", packages.join(" ")));
-    cmd!(sh, "apt-get update -qq")
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .run()?;
-    cmd!(sh, "apt-get install -y -qq {packages...}")
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .run()?;
+    eprintln!("\n==> apt-get install {}", packages.join(" "));
+    run_on_stderr(cmd!(sh, "apt-get update -qq").env("DEBIAN_FRONTEND", "noninteractive"))?;
+    run_on_stderr(
+        cmd!(sh, "apt-get install -y -qq {packages...}").env("DEBIAN_FRONTEND", "noninteractive"),
+    )
+}
+
+/// Debian's clang, lld, wasi-libc and the wasm32 compiler-rt builtins: C for wasm32-wasi with
+/// clang 14's `--target=wasm32-wasi` (no `--sysroot`: Debian's wasi-libc is where clang looks).
+const WASI_C_PACKAGES: [&str; 4] = ["clang", "lld", "wasi-libc", "libclang-rt-dev-wasm32"];
+
+fn wasi_c_toolchain_present() -> bool {
+    on_path("clang").is_some()
+        && on_path("wasm-ld").is_some()
+        && Path::new("/usr/lib/wasm32-wasi/libc.a").is_file()
+        && Path::new("/usr/include/wasm32-wasi/stdio.h").is_file()
+}
+
+/// Installs the C toolchain for wasm32-wasi unless it is there.
+pub fn ensure_wasi_c_toolchain(sh: &Shell) -> Result<()> {
+    if wasi_c_toolchain_present() {
+        return Ok(());
+    }
+    apt_install(sh, &WASI_C_PACKAGES)
+        .context("installing the C toolchain for wasm32-wasi (needs root and apt)")?;
+    if !wasi_c_toolchain_present() {
+        bail!("clang, wasm-ld or wasi-libc still missing after apt-get install");
+    }
     Ok(())
+}
+
+/// The first `program` on PATH.
+pub fn on_path(program: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
 }
