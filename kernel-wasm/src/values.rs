@@ -87,16 +87,18 @@ fn parse_int(text: &str) -> Option<i128> {
         Some(rest) => (true, rest),
         None => (false, text.strip_prefix('+').unwrap_or(text)),
     };
-    let magnitude = match digits
+    let (digits, radix) = match digits
         .strip_prefix("0x")
         .or_else(|| digits.strip_prefix("0X"))
     {
-        Some(hex) => i128::from_str_radix(hex, 16).ok()?,
-        None => digits.parse::<i128>().ok()?,
+        Some(hex) => (hex, 16),
+        None => (digits, 10),
     };
-    if digits.is_empty() || digits.starts_with(['+', '-']) {
+    // Only digits: `from_str_radix` would take a second sign (`0x-5`, `-+5`).
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
+    let magnitude = i128::from_str_radix(digits, radix).ok()?;
     Some(if neg { -magnitude } else { magnitude })
 }
 
@@ -163,6 +165,58 @@ mod tests {
         assert_eq!(Value::parse(ValKind::I32, "abc"), None);
         assert_eq!(Value::parse(ValKind::I32, "--1"), None);
         assert_eq!(Value::parse(ValKind::I32, ""), None);
+    }
+
+    #[test]
+    fn integers_take_one_sign_and_only_digits() {
+        for bad in [
+            "0x-5", "0x+5", "-0x-5", "+-5", "-+5", "0x", "-", "+", "1_000", " 1", "1 ", "1e3",
+            "0b1", "٣", "0x1g",
+        ] {
+            assert_eq!(Value::parse(ValKind::I32, bad), None, "{bad:?}");
+            assert_eq!(Value::parse(ValKind::I64, bad), None, "{bad:?}");
+        }
+        assert_eq!(Value::parse(ValKind::I32, "-0x10"), Some(Value::I32(-16)));
+        assert_eq!(Value::parse(ValKind::I32, "+0X1f"), Some(Value::I32(31)));
+        assert_eq!(
+            Value::parse(ValKind::I32, "0xffffffff"),
+            Some(Value::I32(-1))
+        );
+        assert_eq!(Value::parse(ValKind::I32, "0x100000000"), None);
+        assert_eq!(Value::parse(ValKind::I32, "-2147483649"), None);
+        assert_eq!(
+            Value::parse(ValKind::I64, "18446744073709551615"),
+            Some(Value::I64(-1))
+        );
+        assert_eq!(Value::parse(ValKind::I64, "18446744073709551616"), None);
+        assert_eq!(Value::parse(ValKind::I64, "-9223372036854775809"), None);
+        // Far beyond i128: refused, not wrapped.
+        assert_eq!(Value::parse(ValKind::I64, &"9".repeat(60)), None);
+        assert_eq!(Value::parse(ValKind::I64, &"f".repeat(60)), None);
+    }
+
+    #[test]
+    fn floats_parse_as_rust_and_wasmtime_do() {
+        // `nan`, `inf`, `infinity` in any case, with a sign; overflow rounds to infinity.
+        assert!(matches!(Value::parse(ValKind::F32, "nan"), Some(Value::F32(v)) if v.is_nan()));
+        assert!(matches!(Value::parse(ValKind::F64, "NaN"), Some(Value::F64(v)) if v.is_nan()));
+        assert_eq!(
+            Value::parse(ValKind::F32, "inf"),
+            Some(Value::F32(f32::INFINITY))
+        );
+        assert_eq!(
+            Value::parse(ValKind::F64, "-Infinity"),
+            Some(Value::F64(f64::NEG_INFINITY))
+        );
+        assert_eq!(
+            Value::parse(ValKind::F32, "1e50"),
+            Some(Value::F32(f32::INFINITY))
+        );
+        assert_eq!(Value::parse(ValKind::F32, "0x10"), None);
+        assert_eq!(Value::parse(ValKind::F64, "1,5"), None);
+        assert_eq!(Value::parse(ValKind::F64, ""), None);
+        assert_eq!(Value::F32(f32::NAN).to_string(), "NaN");
+        assert_eq!(Value::F64(f64::NEG_INFINITY).to_string(), "-inf");
     }
 
     #[test]
