@@ -27,9 +27,14 @@ fn number<T: core::str::FromStr>(what: &str, text: &str) -> Result<T> {
 pub(super) fn spawn(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     let mut fuel = None;
     let mut rest = args;
-    if let ["--fuel", value, tail @ ..] = rest {
-        fuel = Some(number::<u64>("--fuel", value)?);
-        rest = tail;
+    match rest {
+        ["--fuel", value, tail @ ..] => {
+            fuel = Some(number::<u64>("--fuel", value)?);
+            rest = tail;
+        }
+        // `--fuel` without its value, or an option this command does not know.
+        [option, ..] if option.starts_with("--") => return Err(usage("agent-spawn")),
+        _ => {}
     }
     let (path, caps) = match rest {
         [path] => (*path, DEFAULT_AGENT_CAPS),

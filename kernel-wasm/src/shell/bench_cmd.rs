@@ -16,13 +16,12 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::commands::{fs_error, usage};
+use super::commands::{read_bounded, usage};
 use super::{Shell, ShellStatus};
 use crate::error::{Error, Result};
 use crate::instance::{CallOutcome, Instance, InstanceConfig};
 use crate::runtime::RuntimeConfig;
 use crate::values::Value;
-use crate::vfs;
 
 /// Where `bench` looks for the workloads module without a PATH.
 pub const DEFAULT_PATH: &str = "/bench/workloads.wasm";
@@ -173,9 +172,7 @@ pub(super) fn bench(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
         });
     }
     let path = path.unwrap_or(DEFAULT_PATH);
-    let abs = shell.absolute(path);
-    let bytes = vfs::read_file(&*shell.platform().vfs, &abs, MAX_MODULE_BYTES)
-        .map_err(|e| fs_error(shell, path, e))?;
+    let bytes = read_bounded(shell, "bench", path, MAX_MODULE_BYTES)?;
 
     // kernel-wasm: the shell's own runtime, fuel on with a huge budget (the host bench's setup).
     let module = shell.runtime().load(&bytes, Some("workloads"))?;

@@ -3,11 +3,12 @@
 
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 
-use super::{Shell, ShellStatus, DEFAULT_RUN_FUEL};
+use super::{Shell, ShellStatus, DEFAULT_RUN_FUEL, DEFAULT_RUN_TIME_LIMIT_MS};
 use crate::error::{Error, Result};
 use crate::instance::{CallOutcome, InstanceConfig};
-use crate::vfs::{self, path, NodeKind};
+use crate::vfs::{self, path, NodeKind, VfsError};
 
 /// One shell command.
 pub struct Command {
@@ -49,7 +50,7 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         name: "wasm-run",
-        usage: "wasm-run [--fuel N] PATH [FUNC [ARGS...]]",
+        usage: "wasm-run [--fuel N] [--time-limit-ms MS] PATH [FUNC [ARGS...]]",
         help: "run a module's _start, or call FUNC with ARGS and print its results",
         run: wasm_run,
     },
@@ -121,7 +122,54 @@ pub(super) fn fs_error(shell: &Shell, path: &str, error: vfs::VfsError) -> Error
     }
 }
 
-fn help(shell: &mut Shell, _args: &[&str]) -> Result<ShellStatus> {
+/// Reads the whole file at `path` for `command`, which takes files of at most `max` bytes: a
+/// larger file is refused with an error that says so (not "no space", which is what
+/// [`vfs::read_file`] reports), before anything is allocated.
+pub(super) fn read_bounded(shell: &Shell, command: &str, path: &str, max: u64) -> Result<Vec<u8>> {
+    let abs = shell.absolute(path);
+    let fs = &*shell.platform().vfs;
+    match vfs::read_file(fs, &abs, max) {
+        Ok(bytes) => Ok(bytes),
+        Err(VfsError::NoSpace) => {
+            let root = fs.root();
+            let size = path::resolve(fs, root, root, &abs, path::Absolute::FromRoot, true)
+                .and_then(|node| fs.stat(node))
+                .map(|meta| meta.size);
+            match size {
+                Ok(size) if size > max => Err(Error::Config {
+                    what: abs,
+                    message: format!(
+                        "is {size} bytes; {command} takes files of at most {max} bytes"
+                    ),
+                }),
+                _ => Err(fs_error(shell, path, VfsError::NoSpace)),
+            }
+        }
+        Err(e) => Err(fs_error(shell, path, e)),
+    }
+}
+
+/// A file name as `ls` prints it: control characters (a newline, an escape sequence from a
+/// hostile initrd) are escaped, so one entry is one line and the terminal is left alone.
+fn printable_name(name: &str) -> String {
+    if !name.chars().any(char::is_control) {
+        return String::from(name);
+    }
+    let mut out = String::with_capacity(name.len() + 8);
+    for c in name.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn help(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
+    if !args.is_empty() {
+        return Err(usage("help"));
+    }
     let mut out = String::from("commands:\n");
     for c in COMMANDS {
         out.push_str(&format!("  {:<44} {}\n", c.usage, c.help));
@@ -152,7 +200,7 @@ fn ls(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     let mut out = String::new();
     if meta.kind == NodeKind::Dir {
         for entry in fs.read_dir(node).map_err(|e| fs_error(shell, target, e))? {
-            out.push_str(&entry.name);
+            out.push_str(&printable_name(&entry.name));
             match entry.kind {
                 NodeKind::Dir => out.push('/'),
                 NodeKind::Symlink => out.push('@'),
@@ -161,7 +209,7 @@ fn ls(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
             out.push('\n');
         }
     } else {
-        out.push_str(&format!("{target}\n"));
+        out.push_str(&format!("{}\n", printable_name(target)));
     }
     shell.print(&out);
     Ok(ShellStatus::Continue)
@@ -171,8 +219,7 @@ fn cat(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     let [path] = args else {
         return Err(usage("cat"));
     };
-    let bytes = vfs::read_file(&*shell.platform().vfs, &shell.absolute(path), MAX_CAT_BYTES)
-        .map_err(|e| fs_error(shell, path, e))?;
+    let bytes = read_bounded(shell, "cat", path, MAX_CAT_BYTES)?;
     shell
         .platform()
         .console
@@ -182,6 +229,7 @@ fn cat(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
 
 fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     let mut fuel = DEFAULT_RUN_FUEL;
+    let mut time_limit_ms = DEFAULT_RUN_TIME_LIMIT_MS;
     let mut rest = args;
     while let Some((first, tail)) = rest.split_first() {
         match *first {
@@ -193,6 +241,17 @@ fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
                 })?;
                 rest = tail;
             }
+            "--time-limit-ms" => {
+                let (value, tail) = tail.split_first().ok_or_else(|| usage("wasm-run"))?;
+                time_limit_ms = value.parse().map_err(|_| Error::Config {
+                    what: String::from("--time-limit-ms"),
+                    message: format!("{value:?} is not a number of milliseconds"),
+                })?;
+                rest = tail;
+            }
+            // An option this command does not know (a module path starting with `--` can be
+            // written `./--name`).
+            option if option.starts_with("--") => return Err(usage("wasm-run")),
             _ => break,
         }
     }
@@ -200,12 +259,12 @@ fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
         return Err(usage("wasm-run"));
     };
     let abs = shell.absolute(path);
-    let bytes = vfs::read_file(&*shell.platform().vfs, &abs, MAX_MODULE_BYTES)
-        .map_err(|e| fs_error(shell, path, e))?;
+    let bytes = read_bounded(shell, "wasm-run", path, MAX_MODULE_BYTES)?;
     let name = abs.rsplit('/').next().unwrap_or(path).to_string();
     let module = shell.runtime().load(&bytes, Some(&name))?;
     let mut config = InstanceConfig::new(shell.platform().clone());
     config.fuel = Some(fuel);
+    config.time_limit_ms = Some(time_limit_ms);
     config.args = alloc::vec![name.clone()];
     let mut instance = shell.runtime().instantiate(&module, config)?;
     let outcome = match call.split_first() {
@@ -227,7 +286,10 @@ fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     Ok(ShellStatus::Continue)
 }
 
-fn stats(shell: &mut Shell, _args: &[&str]) -> Result<ShellStatus> {
+fn stats(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
+    if !args.is_empty() {
+        return Err(usage("stats"));
+    }
     match shell.last_stats {
         Some(s) => {
             let text = format!(
@@ -243,14 +305,16 @@ fn stats(shell: &mut Shell, _args: &[&str]) -> Result<ShellStatus> {
     Ok(ShellStatus::Continue)
 }
 
+/// `exit [CODE]`: CODE is 0 to 255, what a process exit status can carry, so the status the
+/// host (QEMU, `kwasm shell`) exits with is the one typed, never a truncation of it.
 fn exit(_shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     let code = match args {
         [] => 0,
-        [code] => code.parse::<i32>().map_err(|_| Error::Config {
+        [code] => code.parse::<u8>().map_err(|_| Error::Config {
             what: String::from("exit"),
-            message: format!("{code:?} is not an exit status"),
+            message: format!("{code:?} is not an exit status (0 to 255)"),
         })?,
         _ => return Err(usage("exit")),
     };
-    Ok(ShellStatus::Exit(code))
+    Ok(ShellStatus::Exit(i32::from(code)))
 }

@@ -26,6 +26,12 @@ pub use words::split_words;
 /// that a runaway guest ends in about a second on a host CPU (about a minute under QEMU TCG).
 pub const DEFAULT_RUN_FUEL: u64 = 1_000_000_000;
 
+/// Wall-clock limit of a `wasm-run` unless `--time-limit-ms` says otherwise. Fuel does not stop a
+/// guest that waits (a `poll_oneoff` sleep of years): this does, so the shell always comes back.
+/// Ten minutes: well past what the default fuel takes under QEMU TCG, so it never decides how a
+/// computing guest ends.
+pub const DEFAULT_RUN_TIME_LIMIT_MS: u64 = 600_000;
+
 /// The prompt printed before each line.
 pub const PROMPT: &str = "sis> ";
 
@@ -87,12 +93,10 @@ impl Shell {
                 return ShellStatus::Continue;
             }
         };
+        // Blank lines and `#` comments have no words.
         let Some((name, args)) = words.split_first() else {
             return ShellStatus::Continue;
         };
-        if name.starts_with('#') {
-            return ShellStatus::Continue;
-        }
         let args: alloc::vec::Vec<&str> = args.iter().map(String::as_str).collect();
         let result = match COMMANDS.iter().find(|c| c.name == name.as_str()) {
             Some(command) => (command.run)(self, &args),

@@ -48,7 +48,7 @@ fn echo_help_exit_and_unknown() {
     assert_eq!(run(&mut sh, &out, "exit").0, ShellStatus::Exit(0));
     assert_eq!(
         run(&mut sh, &out, "exit x").1,
-        "error: exit: \"x\" is not an exit status\n"
+        "error: exit: \"x\" is not an exit status (0 to 255)\n"
     );
     assert_eq!(run(&mut sh, &out, "   ").0, ShellStatus::Continue);
     assert_eq!(run(&mut sh, &out, "# comment").1, "");
@@ -117,7 +117,7 @@ fn wasm_run_start_call_trap_and_fuel() {
     );
     assert_eq!(
         run(&mut sh, &out, "wasm-run").1,
-        "error: wasm-run: usage: wasm-run [--fuel N] PATH [FUNC [ARGS...]]\n"
+        "error: wasm-run: usage: wasm-run [--fuel N] [--time-limit-ms MS] PATH [FUNC [ARGS...]]\n"
     );
     // The shell goes on after every failure.
     assert_eq!(run(&mut sh, &out, "echo still here").1, "still here\n");
@@ -178,4 +178,351 @@ fn bench_command_rows() {
     assert!(run(&mut sh, &out, "bench /missing.wasm")
         .1
         .starts_with("error: /missing.wasm"));
+}
+
+/// Runs each `(line, expected output)` on a fresh output buffer; the shell must go on after each.
+fn expect_lines(sh: &mut Shell, out: &CaptureConsole, cases: &[(&str, &str)]) {
+    for (line, expected) in cases {
+        let (status, text) = run(sh, out, line);
+        assert_eq!(status, ShellStatus::Continue, "{line:?}");
+        assert_eq!(text, *expected, "{line:?}");
+    }
+}
+
+#[test]
+fn syntax_errors_and_comments() {
+    let (mut sh, out) = shell_with(&[]);
+    expect_lines(
+        &mut sh,
+        &out,
+        &[
+            // A comment may hold anything, quotes included.
+            ("# don't panic", ""),
+            ("  #\"", ""),
+            ("echo \"abc", "error: syntax: unterminated \" quote\n"),
+            ("echo 'abc", "error: syntax: unterminated ' quote\n"),
+            ("echo abc\\", "error: syntax: line ends with a backslash\n"),
+            ("echo \"abc\\", "error: syntax: unterminated \" quote\n"),
+            (
+                "echo a\0b",
+                "error: syntax: control character U+0000 at byte 6\n",
+            ),
+            (
+                "echo \x1b[2J",
+                "error: syntax: control character U+001B at byte 5\n",
+            ),
+            // A quoted `#` is a word, not a comment.
+            (
+                "'#x' y",
+                "error: unknown command \"#x\": type `help` for the list of commands\n",
+            ),
+            ("echo a # b", "a # b\n"),
+            ("echo é\t€", "é €\n"),
+        ],
+    );
+    let long = std::format!("echo {}", "x".repeat(words::MAX_LINE));
+    assert_eq!(
+        run(&mut sh, &out, &long).1,
+        "error: syntax: line longer than 65536 bytes\n"
+    );
+}
+
+#[test]
+fn numbers_that_do_not_fit_are_refused() {
+    let arith = wat(include_str!("../../tests/fixtures/arith.wat"));
+    let (mut sh, out) = shell_with(&[("/bin/arith.wasm", &arith)]);
+    expect_lines(
+        &mut sh,
+        &out,
+        &[
+            (
+                "wasm-run --fuel 99999999999999999999999 /bin/arith.wasm add 1 2",
+                "error: --fuel: \"99999999999999999999999\" is not a number of fuel units\n",
+            ),
+            (
+                "wasm-run --fuel -1 /bin/arith.wasm add 1 2",
+                "error: --fuel: \"-1\" is not a number of fuel units\n",
+            ),
+            (
+                "wasm-run --fuel 0 /bin/arith.wasm add 1 2",
+                "error: arith.wasm ran out of fuel: the limit of 0 fuel units was used up\n",
+            ),
+            (
+                "wasm-run --time-limit-ms -5 /bin/arith.wasm add 1 2",
+                "error: --time-limit-ms: \"-5\" is not a number of milliseconds\n",
+            ),
+            (
+                "wasm-run /bin/arith.wasm add 4294967296 1",
+                "error: argument 1 of add: \"4294967296\" is not a valid i32\n",
+            ),
+            (
+                "wasm-run /bin/arith.wasm add 0x-5 1",
+                "error: argument 1 of add: \"0x-5\" is not a valid i32\n",
+            ),
+            ("wasm-run /bin/arith.wasm add 4294967295 1", "0\n"),
+            (
+                "wasm-run /bin/arith.wasm mixed 9223372036854775808 nan -inf",
+                "-inf\n0\nNaN\n",
+            ),
+            (
+                "wasm-run /bin/arith.wasm mixed 18446744073709551616 1 1",
+                "error: argument 1 of mixed: \"18446744073709551616\" is not a valid i64\n",
+            ),
+            (
+                "agent-send 4294967296 hi",
+                "error: agent id: \"4294967296\" is not a number\n",
+            ),
+            (
+                "agent-send -1 hi",
+                "error: agent id: \"-1\" is not a number\n",
+            ),
+            (
+                "agent-kill 4294967296",
+                "error: agent id: \"4294967296\" is not a number\n",
+            ),
+            (
+                "agent-run -5",
+                "error: MAX_SLICES: \"-5\" is not a number\n",
+            ),
+            (
+                "agent-spawn --fuel 99999999999999999999 /bin/arith.wasm",
+                "error: --fuel: \"99999999999999999999\" is not a number\n",
+            ),
+            (
+                "exit 256",
+                "error: exit: \"256\" is not an exit status (0 to 255)\n",
+            ),
+            (
+                "exit -1",
+                "error: exit: \"-1\" is not an exit status (0 to 255)\n",
+            ),
+            (
+                "exit 4294967296",
+                "error: exit: \"4294967296\" is not an exit status (0 to 255)\n",
+            ),
+        ],
+    );
+    assert_eq!(run(&mut sh, &out, "exit 255").0, ShellStatus::Exit(255));
+}
+
+#[test]
+fn missing_and_extra_arguments_print_the_usage() {
+    let arith = wat(include_str!("../../tests/fixtures/arith.wat"));
+    let (mut sh, out) = shell_with(&[("/bin/arith.wasm", &arith)]);
+    let usage = |name: &str| {
+        let c = COMMANDS.iter().find(|c| c.name == name).unwrap();
+        std::format!("error: {name}: usage: {}\n", c.usage)
+    };
+    for (line, command) in [
+        ("help me", "help"),
+        ("stats now", "stats"),
+        ("cat", "cat"),
+        ("cat a b", "cat"),
+        ("ls a b", "ls"),
+        ("wasm-run", "wasm-run"),
+        ("wasm-run --fuel", "wasm-run"),
+        ("wasm-run --fuel 5", "wasm-run"),
+        ("wasm-run --time-limit-ms", "wasm-run"),
+        ("wasm-run --bogus /bin/arith.wasm", "wasm-run"),
+        ("agent-spawn", "agent-spawn"),
+        ("agent-spawn --fuel", "agent-spawn"),
+        ("agent-spawn --fuel 5", "agent-spawn"),
+        ("agent-spawn --bogus /bin/arith.wasm", "agent-spawn"),
+        ("agent-spawn a b c", "agent-spawn"),
+        ("agent-send", "agent-send"),
+        ("agent-send 1", "agent-send"),
+        ("agent-list x", "agent-list"),
+        ("agent-kill", "agent-kill"),
+        ("agent-kill 1 2", "agent-kill"),
+        ("agent-run 1 2", "agent-run"),
+        ("bench --nope", "bench"),
+        ("bench --case", "bench"),
+        ("bench a b", "bench"),
+        ("exit 1 2", "exit"),
+    ] {
+        assert_eq!(
+            run(&mut sh, &out, line),
+            (ShellStatus::Continue, usage(command)),
+            "{line:?}"
+        );
+    }
+    // A module whose name starts with `--` is reachable as a relative path.
+    let (mut sh, out) = shell_with(&[("/--odd.wasm", &arith)]);
+    assert_eq!(run(&mut sh, &out, "wasm-run ./--odd.wasm add 1 2").1, "3\n");
+}
+
+#[test]
+fn paths_stay_inside_the_root_and_files_are_bounded() {
+    let big = std::vec![b'x'; (16 << 20) + 1];
+    let (mut sh, out) = shell_with(&[
+        ("/data/a.txt", b"alpha\n"),
+        ("/big.txt", &big),
+        ("/odd/a\nb", b""),
+        ("/odd/\x1b[2Jc", b""),
+    ]);
+    expect_lines(
+        &mut sh,
+        &out,
+        &[
+            ("ls /..", "error: /..: path escapes its root\n"),
+            ("ls ../..", "error: /../..: path escapes its root\n"),
+            (
+                "ls /data/../..",
+                "error: /data/../..: path escapes its root\n",
+            ),
+            (
+                "cat /../etc/passwd",
+                "error: /../etc/passwd: path escapes its root\n",
+            ),
+            ("cat /data/../data/a.txt", "alpha\n"),
+            ("cat /data", "error: /data: is a directory\n"),
+            ("cat /", "error: /: is a directory\n"),
+            ("cat /data/a.txt/", "error: /data/a.txt/: not a directory\n"),
+            (
+                "cat /big.txt",
+                "error: /big.txt: is 16777217 bytes; cat takes files of at most 16777216 bytes\n",
+            ),
+            ("wasm-run /data", "error: /data: is a directory\n"),
+            // Names with control characters are escaped: one entry, one line.
+            ("ls /odd", "\\u{1b}[2Jc\na\\nb\n"),
+        ],
+    );
+}
+
+/// A clock whose sleeps return at once, having moved time on to their deadline: a guest that
+/// waits "forever" meets its time limit without the test waiting.
+#[derive(Debug)]
+struct JumpClock {
+    now: std::sync::Mutex<u64>,
+}
+
+impl crate::platform::Clock for JumpClock {
+    fn monotonic_ns(&self) -> u64 {
+        let mut now = self.now.lock().unwrap();
+        *now += 1_000;
+        *now
+    }
+    fn realtime_ns(&self) -> u64 {
+        self.monotonic_ns()
+    }
+    fn resolution_ns(&self) -> u64 {
+        1
+    }
+    fn sleep_until_ns(&self, deadline_ns: u64) {
+        let mut now = self.now.lock().unwrap();
+        *now = (*now).max(deadline_ns);
+    }
+}
+
+/// Sleeps with one relative monotonic clock subscription of `timeout` ns.
+fn sleeper(timeout: u64) -> Vec<u8> {
+    wat(&std::format!(
+        r#"(module
+             (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+             (memory (export "memory") 1)
+             (func (export "_start")
+               (i64.store (i32.const 0) (i64.const 1))
+               (i32.store8 (i32.const 8) (i32.const 0))
+               (i32.store (i32.const 16) (i32.const 1))
+               (i64.store (i32.const 24) (i64.const {timeout}))
+               (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))))"#,
+        timeout = timeout as i64
+    ))
+}
+
+#[test]
+fn a_guest_that_waits_forever_meets_the_default_time_limit() {
+    let console = Arc::new(CaptureConsole::default());
+    let mut platform = platform_with_console(console.clone());
+    platform.clock = Arc::new(JumpClock {
+        now: std::sync::Mutex::new(1_000_000_000),
+    });
+    write_file(&*platform.vfs, "/bin/forever.wasm", &sleeper(u64::MAX)).unwrap();
+    let mut sh = Shell::new(platform);
+    let (status, text) = run(&mut sh, &console, "wasm-run /bin/forever.wasm");
+    assert_eq!(status, ShellStatus::Continue);
+    assert_eq!(
+        text,
+        std::format!(
+            "error: limit time_limit_ms ({DEFAULT_RUN_TIME_LIMIT_MS}) exceeded: forever.wasm slept past its {DEFAULT_RUN_TIME_LIMIT_MS} ms of wall time\n"
+        )
+    );
+    assert_eq!(run(&mut sh, &console, "echo back").1, "back\n");
+}
+
+#[test]
+fn running_modules_that_fail_leaves_the_shell_running() {
+    let trap = wat(include_str!("../../tests/fixtures/trap.wat"));
+    let looping = wat(include_str!("../../tests/fixtures/loop.wat"));
+    let recurse = wat(include_str!("../../tests/fixtures/recurse.wat"));
+    let (mut sh, out) = shell_with(&[
+        ("/bin/trap.wasm", &trap),
+        ("/bin/loop.wasm", &looping),
+        ("/bin/recurse.wasm", &recurse),
+        ("/bin/sleeper.wasm", &sleeper(60_000_000_000)),
+    ]);
+    for line in [
+        "wasm-run /bin/trap.wasm",
+        "wasm-run --fuel 1000 /bin/loop.wasm",
+        "wasm-run /bin/recurse.wasm",
+        "wasm-run --time-limit-ms 20 /bin/sleeper.wasm",
+        "wasm-run --time-limit-ms 0 /bin/loop.wasm",
+    ] {
+        let started = std::time::Instant::now();
+        let (status, text) = run(&mut sh, &out, line);
+        assert_eq!(status, ShellStatus::Continue, "{line}");
+        assert!(
+            text.starts_with("error: ") && text.ends_with('\n') && text.lines().count() == 1,
+            "{line}: {text:?}"
+        );
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "{line} took {:?}",
+            started.elapsed()
+        );
+    }
+    assert_eq!(
+        run(&mut sh, &out, "wasm-run --time-limit-ms 20 /bin/sleeper.wasm").1,
+        "error: limit time_limit_ms (20) exceeded: sleeper.wasm slept past its 20 ms of wall time\n"
+    );
+    assert_eq!(run(&mut sh, &out, "echo still here").1, "still here\n");
+}
+
+#[test]
+fn agent_commands_on_missing_and_dead_agents() {
+    let quick = wat(include_str!("../../tests/fixtures/agents/quick.wat"));
+    let arith = wat(include_str!("../../tests/fixtures/arith.wat"));
+    let (mut sh, out) = shell_with(&[("/a/quick.wasm", &quick), ("/a/arith.wasm", &arith)]);
+    expect_lines(
+        &mut sh,
+        &out,
+        &[
+            ("agent-send 1 hi", "error: there is no agent 1\n"),
+            ("agent-kill 1", "error: there is no agent 1\n"),
+            ("agent-send 0 hi", "error: agent 0 is the host itself\n"),
+            ("agent-spawn /a/missing.wasm", "error: /a/missing.wasm: no such file or directory\n"),
+            (
+                "agent-spawn /a/arith.wasm",
+                "error: cannot instantiate arith.wasm: the module exports neither agent_run nor _start\n",
+            ),
+            ("agent-spawn /a/quick.wasm", "spawned agent 1 (quick.wasm)\n"),
+        ],
+    );
+    let (_, text) = run(&mut sh, &out, "agent-run");
+    assert!(text.ends_with("(0 ready, 0 blocked, 1 done)\n"), "{text}");
+    expect_lines(
+        &mut sh,
+        &out,
+        &[
+            (
+                "agent-send 1 hi",
+                "error: agent 1 is not running: exited with status 0\n",
+            ),
+            (
+                "agent-kill 1",
+                "error: agent 1 is not running: exited with status 0\n",
+            ),
+            ("agent-send 2 hi", "error: there is no agent 2\n"),
+        ],
+    );
 }
