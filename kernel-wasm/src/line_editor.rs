@@ -78,6 +78,12 @@ impl LineEditor {
     /// event the byte completed, if any.
     pub fn feed(&mut self, byte: u8, echo: &mut Vec<u8>) -> Option<Event> {
         let after_cr = core::mem::replace(&mut self.after_cr, false);
+        // A control byte (Enter, Ctrl-C, another ESC ...) inside an escape sequence cancels the
+        // sequence and does its own job, as terminals execute C0 controls mid-sequence: a stray
+        // ESC never swallows the Enter after it.
+        if self.escape != Escape::None && (byte < 0x20 || byte == DEL) {
+            self.escape = Escape::None;
+        }
         match self.escape {
             Escape::Start => {
                 self.escape = if byte == b'[' || byte == b'O' {
@@ -149,18 +155,33 @@ impl LineEditor {
     }
 
     /// Removes the last character (a whole UTF-8 sequence) and erases one terminal column.
+    ///
+    /// A character is at most one lead byte and three continuation bytes; a stray continuation
+    /// byte or lead byte (invalid UTF-8, shown as U+FFFD) goes on its own, never taking the
+    /// character typed before it.
     fn erase_char(&mut self, echo: &mut Vec<u8>) {
         let Some(last) = self.buf.pop() else {
             return;
         };
-        if last >= 0x80 {
-            // Drop continuation bytes back to (and including) the lead byte.
-            let mut byte = last;
-            while byte & 0xc0 == 0x80 {
-                match self.buf.pop() {
-                    Some(b) => byte = b,
-                    None => break,
-                }
+        let continuation = |b: u8| b & 0xc0 == 0x80;
+        if continuation(last) {
+            // The continuation bytes before it (a character has at most three) and its lead.
+            let mut count = 1;
+            let mut end = self.buf.len();
+            while count < 3 && end > 0 && continuation(self.buf[end - 1]) {
+                end -= 1;
+                count += 1;
+            }
+            let announced = match end.checked_sub(1).map(|i| self.buf[i]) {
+                Some(b) if b & 0xe0 == 0xc0 => 1,
+                Some(b) if b & 0xf0 == 0xe0 => 2,
+                Some(b) if b & 0xf8 == 0xf0 => 3,
+                _ => 0,
+            };
+            // Only a lead byte announcing exactly these continuation bytes makes one character
+            // of them; otherwise the last byte, already popped, was a character of its own.
+            if announced == count {
+                self.buf.truncate(end - 1);
             }
         }
         echo.extend_from_slice(b"\x08 \x08");
@@ -278,5 +299,117 @@ mod tests {
         let mut ed = LineEditor::default();
         let (events, _) = run(&mut ed, b"a\xffb\n");
         assert_eq!(events, vec![line("a\u{fffd}b")]);
+    }
+
+    #[test]
+    fn a_stray_escape_does_not_swallow_enter_or_ctrl_c() {
+        let mut ed = LineEditor::default();
+        // ESC then Enter; ESC [ then Enter; ESC [ 1 then Ctrl-C; ESC ESC [ A (the second ESC
+        // starts a new sequence).
+        let (events, echo) = run(&mut ed, b"a\x1b\rb\x1b[\rc\x1b[1\x03d\x1b\x1b[Ae\n");
+        assert_eq!(
+            events,
+            vec![line("a"), line("b"), Event::Interrupt, line("de")]
+        );
+        assert_eq!(echo, b"a\nb\nc^C\nde\n");
+        // Ctrl-D inside a sequence is end of input on an empty line.
+        let (events, _) = run(&mut ed, b"\x1b[\x04");
+        assert_eq!(events, vec![Event::Eof]);
+        // Backspace (DEL) inside a sequence erases.
+        let (events, _) = run(&mut ed, b"xy\x1b[\x7f\n");
+        assert_eq!(events, vec![line("x")]);
+    }
+
+    #[test]
+    fn backspace_over_invalid_utf8_takes_one_byte_not_the_character_before() {
+        let mut ed = LineEditor::default();
+        // Two stray continuation bytes after 'a': two backspaces leave 'a'.
+        let (events, _) = run(&mut ed, b"a\x80\x80\x7f\x7f\n");
+        assert_eq!(events, vec![line("a")]);
+        // A lone lead byte, then a truncated three-byte sequence (E2 82).
+        let (events, _) = run(&mut ed, b"b\xc3\x7f\n");
+        assert_eq!(events, vec![line("b")]);
+        let (events, _) = run(&mut ed, b"c\xe2\x82\x7f\n");
+        assert_eq!(events, vec![line("c\u{fffd}")]);
+        // A four-byte character goes with one backspace.
+        let (events, _) = run(&mut ed, "d😀\x7f\n".as_bytes());
+        assert_eq!(events, vec![line("d")]);
+    }
+
+    #[test]
+    fn nul_and_control_bytes_never_reach_the_line_or_the_echo() {
+        let mut ed = LineEditor::default();
+        let input: Vec<u8> = (0u8..0x20)
+            .filter(|b| ![b'\r', b'\n', CTRL_C, CTRL_D, BACKSPACE, CTRL_U, ESC].contains(b))
+            .chain(*b"ok\n")
+            .collect();
+        let (events, echo) = run(&mut ed, &input);
+        assert_eq!(events, vec![line(" ok")]); // the tab became a space
+        assert_eq!(echo, b" ok\n");
+    }
+
+    #[test]
+    fn a_very_long_line_is_capped_in_memory() {
+        let mut ed = LineEditor::default();
+        let mut echo = Vec::new();
+        for _ in 0..1_000_000 {
+            assert_eq!(ed.feed(b'x', &mut echo), None);
+            echo.clear();
+        }
+        assert_eq!(ed.pending().len(), DEFAULT_MAX_LINE);
+        assert_eq!(
+            ed.feed(b'\n', &mut echo),
+            Some(line(&"x".repeat(DEFAULT_MAX_LINE)))
+        );
+    }
+
+    /// A small deterministic xorshift generator for the randomized tests.
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    #[test]
+    fn random_bytes_keep_every_invariant() {
+        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+        // Bytes biased towards the interesting ones: controls, ESC, '[', UTF-8 leads and tails.
+        const SPECIAL: &[u8] =
+            b"\x00\x03\x04\x08\x09\x0a\x0d\x15\x1b[O~\x7f\x80\xbf\xc3\xe2\xf0\xff";
+        for round in 0..3000 {
+            let max = 1 + (rng.next() % 64) as usize;
+            let mut ed = LineEditor::new(max);
+            let len = (rng.next() % 200) as usize;
+            let mut echo = Vec::new();
+            for _ in 0..len {
+                let r = rng.next();
+                let byte = if r % 3 == 0 {
+                    SPECIAL[(r >> 8) as usize % SPECIAL.len()]
+                } else {
+                    (r >> 16) as u8
+                };
+                let event = ed.feed(byte, &mut echo);
+                assert!(ed.pending().len() <= max, "round {round}");
+                if let Some(Event::Line(text)) = event {
+                    // At most `max` bytes typed, each at worst one U+FFFD (3 bytes).
+                    assert!(text.len() <= 3 * max, "round {round}: {text:?}");
+                    assert!(
+                        !text.chars().any(|c| (c as u32) < 0x20 || c == '\x7f'),
+                        "round {round}: {text:?}"
+                    );
+                }
+            }
+            // The echo never carries a raw control byte: only bell, backspace and newline.
+            assert!(
+                echo.iter()
+                    .all(|&b| b >= 0x20 && b != DEL || [BELL, BACKSPACE, b'\n'].contains(&b)),
+                "round {round}: {echo:?}"
+            );
+        }
     }
 }
