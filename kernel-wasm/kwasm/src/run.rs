@@ -1,7 +1,7 @@
 //! The subcommands: wiring command-line arguments into kernel-wasm and its results into an exit
 //! status.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use kernel_wasm::vfs::hostdir::HostDir;
@@ -10,10 +10,10 @@ use std::process::ExitCode;
 
 use kernel_wasm::host::CapCheck;
 use kernel_wasm::module::{ExportKind, ImportKind};
-use kernel_wasm::{CallOutcome, CapSet, Error, InstanceConfig, Manifest, Runtime};
+use kernel_wasm::{CallOutcome, CapSet, Error, InstanceConfig, LimitKind, Manifest, Runtime};
 
 use crate::cli::{Cli, Command, InspectArgs, RunArgs};
-use crate::{EXIT_ERROR, EXIT_TRAP};
+use crate::{EXIT_ERROR, EXIT_TRAP, EXIT_USAGE};
 
 pub fn dispatch(cli: Cli) -> ExitCode {
     match cli.command {
@@ -21,6 +21,49 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Inspect(args) => inspect(args),
         Command::Shell(args) => crate::shell::run(args),
     }
+}
+
+/// Prints one line for a malformed command line and returns the usage status.
+pub fn usage(message: &str) -> ExitCode {
+    eprintln!("kwasm: {message}");
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// Splits `HOST_DIR[::GUEST_DIR]` (at the first `::`, as wasmtime); without `::GUEST_DIR` the
+/// guest sees the directory under the host path exactly as given. Empty parts are usage errors.
+pub fn dir_spec(spec: &str) -> Result<(&str, &str), String> {
+    let (host, guest) = spec.split_once("::").unwrap_or((spec, spec));
+    if host.is_empty() {
+        return Err(format!(
+            "--dir {spec:?}: the host directory is empty (HOST_DIR[::GUEST_DIR])"
+        ));
+    }
+    if guest.is_empty() {
+        return Err(format!(
+            "--dir {spec:?}: the guest directory after :: is empty (HOST_DIR[::GUEST_DIR])"
+        ));
+    }
+    Ok((host, guest))
+}
+
+/// `--env KEY=VALUE`, or `--env KEY` for the host's value of KEY if it has one (as wasmtime).
+/// A missing name is a usage error.
+fn env_var(pair: &str) -> Result<Option<(String, String)>, String> {
+    let (key, value) = match pair.split_once('=') {
+        Some((key, value)) => (key, Some(value)),
+        None => (pair, None),
+    };
+    if key.is_empty() {
+        return Err(format!(
+            "--env {pair:?}: the variable name is empty (KEY=VALUE or KEY)"
+        ));
+    }
+    Ok(match value {
+        Some(value) => Some((key.to_string(), value.to_string())),
+        None => std::env::var(key)
+            .ok()
+            .map(|value| (key.to_string(), value)),
+    })
 }
 
 /// Prints one line for `error` and returns the matching status.
@@ -60,27 +103,37 @@ fn module_name(path: &Path) -> String {
     )
 }
 
-/// `HOST_DIR[::GUEST_DIR]` as `wasmtime run --dir`: without `::GUEST_DIR` the guest sees the
-/// directory under the host path exactly as given.
-fn preopen(spec: &str) -> Result<Preopen, Error> {
-    let (host, guest) = spec.split_once("::").unwrap_or((spec, spec));
+/// The host directory `host` mounted at guest path `guest`; `what` names it in errors.
+fn preopen(what: &str, host: &Path, guest: &str) -> Result<Preopen, Error> {
     let fs = HostDir::new(host).map_err(|error| Error::Fs {
-        path: format!("--dir {host}"),
+        path: what.to_string(),
         error,
     })?;
     Ok(Preopen::root(guest, Arc::new(fs)))
 }
 
 fn run(args: RunArgs) -> ExitCode {
+    // The syntax of the flags first: a malformed one is a usage error, before anything is read.
+    for spec in &args.dirs {
+        if let Err(message) = dir_spec(spec) {
+            return usage(&message);
+        }
+    }
+    for pair in &args.envs {
+        if let Err(message) = env_var(pair) {
+            return usage(&message);
+        }
+    }
     match try_run(&args) {
         Ok(code) => code,
         Err(error) => fail(&error),
     }
 }
 
-/// Reads and validates the manifest at `path`; its preopens come back as `--dir` values, with
-/// relative host paths resolved against the manifest's directory.
-fn read_manifest(path: &Path) -> Result<(Manifest, Vec<String>), Error> {
+/// Reads and validates the manifest at `path`; its preopens come back as (host, guest) pairs,
+/// with relative host paths resolved against the manifest's directory. (Not as `--dir` strings:
+/// a host path may itself contain `::`.)
+fn read_manifest(path: &Path) -> Result<(Manifest, Vec<(PathBuf, String)>), Error> {
     let bytes = std::fs::read(path).map_err(|e| Error::Config {
         what: path.display().to_string(),
         message: e.to_string(),
@@ -93,32 +146,37 @@ fn read_manifest(path: &Path) -> Result<(Manifest, Vec<String>), Error> {
     let dirs = manifest
         .preopens
         .iter()
-        .map(|p| format!("{}::{}", base.join(&p.host).display(), p.guest))
+        .map(|p| (base.join(&p.host), p.guest.clone()))
         .collect();
     Ok((manifest, dirs))
 }
 
 fn try_run(args: &RunArgs) -> Result<ExitCode, Error> {
     let manifest = args.manifest.as_deref().map(read_manifest).transpose()?;
-    let mut dirs = args.dirs.clone();
-    if let Some((_, manifest_dirs)) = &manifest {
-        dirs.extend(manifest_dirs.iter().cloned());
+    let mut preopens = Vec::new();
+    for spec in &args.dirs {
+        let (host, guest) = dir_spec(spec).map_err(|message| Error::Config {
+            what: "--dir".into(),
+            message,
+        })?;
+        preopens.push(preopen(&format!("--dir {host}"), Path::new(host), guest)?);
     }
-    let preopens = dirs
-        .iter()
-        .map(|spec| preopen(spec))
-        .collect::<Result<Vec<_>, _>>()?;
+    if let Some((_, manifest_dirs)) = &manifest {
+        for (host, guest) in manifest_dirs {
+            preopens.push(preopen(
+                &format!("manifest preopen {}", host.display()),
+                host,
+                guest,
+            )?);
+        }
+    }
     let mut env = Vec::new();
     for pair in &args.envs {
-        match pair.split_once('=') {
-            Some((key, value)) => env.push((key.to_string(), value.to_string())),
-            // As wasmtime: `--env KEY` passes the host's value of KEY, if it has one.
-            None => {
-                if let Ok(value) = std::env::var(pair) {
-                    env.push((pair.clone(), value));
-                }
-            }
-        }
+        let var = env_var(pair).map_err(|message| Error::Config {
+            what: "--env".into(),
+            message,
+        })?;
+        env.extend(var);
     }
     let bytes = read_module(&args.module)?;
     let runtime = Runtime::default();
@@ -163,7 +221,21 @@ fn try_run(args: &RunArgs) -> Result<ExitCode, Error> {
             message: format!("{bytes} is larger than this machine can address"),
         })?);
     }
-    let mut instance = runtime.instantiate(&module, config)?;
+    let mut instance = match runtime.instantiate(&module, config) {
+        Ok(instance) => instance,
+        // The memory or tables the module declares are already over a limit: it cannot be
+        // loaded (1, as wasmtime refuses it), unlike a limit hit while it runs (134).
+        Err(
+            error @ Error::LimitExceeded {
+                kind: LimitKind::Memory | LimitKind::Table,
+                ..
+            },
+        ) => {
+            eprintln!("kwasm: {error}");
+            return Ok(ExitCode::from(EXIT_ERROR));
+        }
+        Err(error) => return Err(error),
+    };
     let outcome = match &invoke {
         Some(func) => {
             let params: Vec<&str> = args.args.iter().map(String::as_str).collect();

@@ -1,12 +1,14 @@
 //! `kwasm shell`: the kernel-wasm shell on stdin/stdout.
 //!
-//! When stdin is not a terminal each line is echoed after the prompt, as the kernel's UART line
-//! editor echoes typed characters, so a scripted session prints the same transcript on both.
+//! Input goes through the kernel's own line editor (`kernel_wasm::line_editor`), byte for byte as
+//! on the UART. When stdin is not a terminal the editor's echo is printed after the prompt, as the
+//! kernel echoes typed characters, so a scripted session prints the same transcript on both.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
+use kernel_wasm::line_editor::{Event, LineEditor};
 use kernel_wasm::vfs::{mkdir_all, write_file};
 use kernel_wasm::{Error, Shell, ShellStatus, Vfs};
 
@@ -15,45 +17,90 @@ use crate::cli::ShellArgs;
 pub fn run(args: ShellArgs) -> ExitCode {
     let platform = kernel_wasm::hosted::platform();
     for spec in &args.dirs {
-        let (host, guest) = match spec.split_once("::") {
-            Some((host, guest)) => (host, guest.to_string()),
-            None => (spec.as_str(), spec.clone()),
+        let (host, guest) = match crate::run::dir_spec(spec) {
+            Ok(parts) => parts,
+            Err(message) => return crate::run::usage(&message),
         };
-        if let Err(e) = copy_tree(&*platform.vfs, Path::new(host), &guest) {
+        if let Err(e) = copy_tree(&*platform.vfs, Path::new(host), guest) {
             return crate::run::fail(&e);
         }
     }
     let mut shell = Shell::new(platform);
-    let stdin = std::io::stdin();
-    let echo = !stdin.is_terminal();
-    let mut line = String::new();
+    let echo = !std::io::stdin().is_terminal();
+    let mut editor = LineEditor::default();
     loop {
         print!("{}", shell.prompt());
         let _ = std::io::stdout().flush();
-        line.clear();
-        match stdin.lock().read_line(&mut line) {
-            Ok(0) => {
+        let event = match next_event(&mut editor, echo) {
+            Ok(event) => event,
+            Err(e) => {
+                eprintln!("kwasm: cannot read stdin: {e}");
+                return ExitCode::from(crate::EXIT_ERROR);
+            }
+        };
+        match event {
+            Some(Event::Line(text)) => match shell.execute(&text) {
+                ShellStatus::Continue => {}
+                ShellStatus::Exit(code) => {
+                    let _ = std::io::stdout().flush();
+                    // `exit` takes 0 to 255; anything else would be a bug of the shell.
+                    return ExitCode::from(u8::try_from(code).unwrap_or(crate::EXIT_INTERNAL));
+                }
+            },
+            Some(Event::Interrupt) => {}
+            Some(Event::Eof) | None => {
                 if echo {
                     println!();
                 }
                 return ExitCode::SUCCESS;
             }
-            Ok(_) => {}
-            Err(e) => {
-                eprintln!("kwasm: cannot read stdin: {e}");
-                return ExitCode::from(crate::EXIT_ERROR);
-            }
         }
-        let text = line.trim_end_matches(['\n', '\r']);
-        if echo {
-            println!("{text}");
-        }
-        match shell.execute(text) {
-            ShellStatus::Continue => {}
-            ShellStatus::Exit(code) => {
-                let _ = std::io::stdout().flush();
-                return ExitCode::from(code as u8);
+    }
+}
+
+/// Reads stdin through the kernel's own line editor, so a script gets the kernel's treatment of
+/// every byte (control bytes dropped, invalid UTF-8 replaced, lines capped at
+/// [`kernel_wasm::line_editor::DEFAULT_MAX_LINE`] bytes, Ctrl-C and Ctrl-D) and never an unbounded
+/// buffer. When stdin is not a terminal the editor's echo is printed, as the kernel's UART shows
+/// typed characters. Bytes after the completed line stay in stdin's buffer for the guests the line
+/// runs. At end of input a last line without its newline still runs; `None` is end of input.
+fn next_event(editor: &mut LineEditor, echo: bool) -> std::io::Result<Option<Event>> {
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let mut shown = Vec::new();
+    loop {
+        let buf = match input.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let mut event = None;
+        let used = if buf.is_empty() {
+            if editor.pending().is_empty() {
+                return Ok(None);
             }
+            event = editor.feed(b'\n', &mut shown);
+            0
+        } else {
+            let mut used = 0;
+            for &byte in buf {
+                used += 1;
+                event = editor.feed(byte, &mut shown);
+                if event.is_some() {
+                    break;
+                }
+            }
+            used
+        };
+        input.consume(used);
+        if echo && !shown.is_empty() {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(&shown);
+            let _ = out.flush();
+        }
+        shown.clear();
+        if event.is_some() {
+            return Ok(event);
         }
     }
 }

@@ -225,3 +225,329 @@ fn host_aborts_exit_one_like_wasmtime() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Runs kwasm and returns (status, stdout, stderr).
+fn status_out_err(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = kwasm(args);
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+/// Malformed flags are usage errors (2), each one line naming the flag; a well-formed flag
+/// naming something that is not there is a load error (1).
+#[test]
+fn malformed_dir_and_env_flags() {
+    let hello = fixture("hello.wat");
+    let usage = |flag: &str, value: &str| -> (Option<i32>, String, String) {
+        status_out_err(&["run", flag, value, &hello])
+    };
+    for (spec, message) in [
+        ("::", "kwasm: --dir \"::\": the host directory is empty (HOST_DIR[::GUEST_DIR])\n"),
+        ("", "kwasm: --dir \"\": the host directory is empty (HOST_DIR[::GUEST_DIR])\n"),
+        ("::/x", "kwasm: --dir \"::/x\": the host directory is empty (HOST_DIR[::GUEST_DIR])\n"),
+        (
+            "/tmp::",
+            "kwasm: --dir \"/tmp::\": the guest directory after :: is empty (HOST_DIR[::GUEST_DIR])\n",
+        ),
+    ] {
+        assert_eq!(usage("--dir", spec), (Some(2), String::new(), message.into()), "{spec:?}");
+    }
+    assert_eq!(
+        usage("--dir", "/nonexistent/kwasm-dir"),
+        (
+            Some(1),
+            String::new(),
+            "kwasm: --dir /nonexistent/kwasm-dir: no such file or directory\n".into()
+        )
+    );
+    assert_eq!(
+        usage("--dir", &hello),
+        (
+            Some(1),
+            String::new(),
+            format!("kwasm: --dir {hello}: not a directory\n")
+        )
+    );
+    for (pair, message) in [
+        (
+            "=x",
+            "kwasm: --env \"=x\": the variable name is empty (KEY=VALUE or KEY)\n",
+        ),
+        (
+            "",
+            "kwasm: --env \"\": the variable name is empty (KEY=VALUE or KEY)\n",
+        ),
+    ] {
+        assert_eq!(
+            usage("--env", pair),
+            (Some(2), String::new(), message.into()),
+            "{pair:?}"
+        );
+    }
+    // `--env KEY` without `=`, as wasmtime: the host's value if it has one, else nothing.
+    let (status, stdout, _) = usage("--env", "KWASM_SURELY_UNSET_VARIABLE");
+    assert_eq!(
+        (status, stdout.as_str()),
+        (Some(0), "Hello from kernel-wasm!\n")
+    );
+}
+
+/// Every clap error is one line on stderr with status 2; help and version are not errors.
+#[test]
+fn usage_errors_are_one_line_with_status_two() {
+    let hello = fixture("hello.wat");
+    for (args, message) in [
+        (
+            vec!["run"],
+            "kwasm: the following required arguments were not provided: <MODULE> (see kwasm --help)\n",
+        ),
+        (
+            vec!["frobnicate"],
+            "kwasm: unrecognized subcommand 'frobnicate' (see kwasm --help)\n",
+        ),
+        (
+            vec!["run", "--fuel", "-1", &hello],
+            "kwasm: unexpected argument '-1' found (see kwasm --help)\n",
+        ),
+        (
+            vec!["run", "--fuel", "99999999999999999999", &hello],
+            "kwasm: invalid value '99999999999999999999' for '--fuel <N>': number too large to fit in target type (see kwasm --help)\n",
+        ),
+        (
+            vec!["run", "--max-memory", "lots", &hello],
+            "kwasm: invalid value 'lots' for '--max-memory <BYTES>': invalid digit found in string (see kwasm --help)\n",
+        ),
+        (
+            vec!["run", "--time-limit-ms", "1.5", &hello],
+            "kwasm: invalid value '1.5' for '--time-limit-ms <MS>': invalid digit found in string (see kwasm --help)\n",
+        ),
+        (
+            vec!["run", "--bogus", &hello],
+            "kwasm: unexpected argument '--bogus' found (see kwasm --help)\n",
+        ),
+        (
+            vec!["shell", "extra"],
+            "kwasm: unexpected argument 'extra' found (see kwasm --help)\n",
+        ),
+    ] {
+        assert_eq!(
+            status_out_err(&args),
+            (Some(2), String::new(), message.into()),
+            "{args:?}"
+        );
+    }
+    let (status, stdout, stderr) = status_out_err(&["run", "--help"]);
+    assert_eq!((status, stderr.as_str()), (Some(0), ""));
+    assert!(stdout.contains("Usage: kwasm run"), "{stdout}");
+    let (status, stdout, _) = status_out_err(&["--version"]);
+    assert_eq!((status, stdout.as_str()), (Some(0), "kwasm 0.1.0\n"));
+}
+
+/// --invoke arguments parse by the export's signature; what does not fit is a call error (1).
+#[test]
+fn invoke_arguments_that_do_not_parse() {
+    let arith = fixture("arith.wat");
+    let invoke = |func: &str, args: &[&str]| {
+        let mut all = vec!["run", "--invoke", func, &arith];
+        all.extend_from_slice(args);
+        status_out_err(&all)
+    };
+    let failed = |message: &str| (Some(1), String::new(), format!("kwasm: {message}\n"));
+    assert_eq!(
+        invoke("g", &[]),
+        failed("export g of arith.wat is not a function")
+    );
+    assert_eq!(
+        invoke("nope", &[]),
+        failed("module arith.wat has no export named nope")
+    );
+    assert_eq!(
+        invoke("add", &["4294967296", "1"]),
+        failed("argument 1 of add: \"4294967296\" is not a valid i32")
+    );
+    assert_eq!(
+        invoke("add", &["0x-5", "1"]),
+        failed("argument 1 of add: \"0x-5\" is not a valid i32")
+    );
+    assert_eq!(
+        invoke("add", &["1"]),
+        failed("function add takes 2 argument(s), 1 given")
+    );
+    assert_eq!(
+        invoke("add", &["1", "2", "3"]),
+        failed("function add takes 2 argument(s), 3 given")
+    );
+    assert_eq!(
+        invoke("mixed", &["18446744073709551616", "1", "1"]),
+        failed("argument 1 of mixed: \"18446744073709551616\" is not a valid i64")
+    );
+    assert_eq!(
+        invoke("mixed", &["1", "1", "one"]),
+        failed("argument 3 of mixed: \"one\" is not a valid f64")
+    );
+    assert_eq!(
+        invoke("takes_ref", &["1"]),
+        failed("function takes_ref uses type funcref, which cannot be passed from the command line (only i32, i64, f32, f64)")
+    );
+    // nan and inf are floats, as for wasmtime (Rust's float syntax); results print the same way.
+    assert_eq!(
+        invoke("mixed", &["-2", "nan", "inf"]),
+        (Some(0), "inf\n-4\nNaN\n".into(), String::new())
+    );
+    // A trap in the called function is 134.
+    let (status, _, stderr) = invoke("div", &["1", "0"]);
+    assert_eq!(
+        (status, stderr.as_str()),
+        (Some(134), "kwasm: trap in div: integer division by zero\n")
+    );
+}
+
+/// Zero limits are accepted (as wasmtime) and stop the guest with one line: a memory the module
+/// declares over --max-memory cannot be loaded (1, as wasmtime); fuel and time run out (134).
+#[test]
+fn zero_limits() {
+    let hello = fixture("hello.wat");
+    let arith = fixture("arith.wat");
+    assert_eq!(
+        status_out_err(&["run", "--max-memory", "0", &hello]),
+        (
+            Some(1),
+            String::new(),
+            "kwasm: limit memory_limit (0) exceeded: hello.wat asked for 65536 bytes of linear memory, the limit is 0 bytes\n".into()
+        )
+    );
+    // No memory at all: nothing to refuse.
+    assert_eq!(
+        status_out_err(&[
+            "run",
+            "--max-memory",
+            "0",
+            "--invoke",
+            "add",
+            &arith,
+            "1",
+            "2"
+        ]),
+        (Some(0), "3\n".into(), String::new())
+    );
+    assert_eq!(
+        status_out_err(&["run", "--fuel", "0", &hello]),
+        (
+            Some(134),
+            String::new(),
+            "kwasm: hello.wat ran out of fuel: the limit of 0 fuel units was used up\n".into()
+        )
+    );
+    assert_eq!(
+        status_out_err(&["run", "--fuel", "0", "--invoke", "add", &arith, "1", "2"]),
+        (
+            Some(134),
+            String::new(),
+            "kwasm: arith.wat ran out of fuel: the limit of 0 fuel units was used up\n".into()
+        )
+    );
+    assert_eq!(
+        status_out_err(&["run", "--time-limit-ms", "0", &hello]),
+        (
+            Some(134),
+            String::new(),
+            "kwasm: limit time_limit_ms (0) exceeded: hello.wat ran for more than 0 ms of wall time\n".into()
+        )
+    );
+    // Growing past --max-memory while running is a limit (134).
+    let (status, _, stderr) = status_out_err(&[
+        "run",
+        "--max-memory",
+        "131072",
+        "--invoke",
+        "grow",
+        &fixture("memory_bomb.wat"),
+    ]);
+    assert_eq!(status, Some(134), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+/// A manifest preopen whose host directory contains `::` is mounted as written (it used to be
+/// split like a `--dir` value).
+#[test]
+fn manifest_preopen_host_paths_may_contain_double_colons() {
+    let dir = std::env::temp_dir().join(format!("kwasm-colons-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("a::b")).unwrap();
+    let manifest = dir.join("m.toml");
+    std::fs::write(
+        &manifest,
+        "name = \"m\"\nversion = \"1.0.0\"\n[[preopens]]\nhost = \"a::b\"\nguest = \"/d\"\n",
+    )
+    .unwrap();
+    let out = status_out_err(&[
+        "run",
+        "--manifest",
+        manifest.to_str().unwrap(),
+        &fixture("hello.wat"),
+    ]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(
+        out,
+        (Some(0), "Hello from kernel-wasm!\n".into(), String::new())
+    );
+}
+
+/// Feeds `input` to `kwasm shell` and returns (status, stdout, stderr).
+fn shell_session(args: &[&str], input: &[u8]) -> (Option<i32>, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kwasm"))
+        .arg("shell")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+/// `kwasm shell` reads its input through the kernel's line editor: invalid UTF-8 is replaced
+/// (it used to end the session), control bytes are dropped, an over-long line is capped, and a
+/// last line without its newline still runs.
+#[test]
+fn shell_input_is_edited_as_on_the_kernel_uart() {
+    let (status, stdout, stderr) = shell_session(
+        &[],
+        b"echo a\xffb\necho \x00x\x1b[2J\ty\r\nnope\x03echo after ^C\nexit 256\nexit 3",
+    );
+    assert_eq!(stderr, "");
+    assert_eq!(status, Some(3));
+    assert_eq!(
+        stdout,
+        "sis> echo a\u{fffd}b\na\u{fffd}b\n\
+         sis> echo x y\nx y\n\
+         sis> nope^C\n\
+         sis> echo after ^C\nafter ^C\n\
+         sis> exit 256\nerror: exit: \"256\" is not an exit status (0 to 255)\n\
+         sis> exit 3\n"
+    );
+    // A line far over the editor's limit: capped (the echo rings the bell), never buffered whole.
+    let mut long = b"echo ".to_vec();
+    long.extend(std::iter::repeat_n(b'x', 100_000));
+    long.extend_from_slice(b"\nexit 0\n");
+    let (status, stdout, _) = shell_session(&[], &long);
+    assert_eq!(status, Some(0));
+    let capped = format!("echo {}", "x".repeat(4096 - 5));
+    let kept = stdout.replace('\x07', "");
+    assert_eq!(
+        kept,
+        format!("sis> {capped}\n{}\nsis> exit 0\n", &capped[5..])
+    );
+    // Malformed --dir: a usage error, before the session starts.
+    assert_eq!(
+        shell_session(&["--dir", "::/x"], b""),
+        (
+            Some(2),
+            String::new(),
+            "kwasm: --dir \"::/x\": the host directory is empty (HOST_DIR[::GUEST_DIR])\n".into()
+        )
+    );
+}
