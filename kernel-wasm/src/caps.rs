@@ -257,11 +257,18 @@ impl fmt::Display for CapSet {
 }
 
 /// `path` equals `scope` or lies below it (component-wise: `/data2` is not within `/data`).
+/// A path with a `..` component is below no scope but the root: `/data/../etc` only looks as if
+/// it were within `/data`.
 fn path_within(path: &str, scope: &str) -> bool {
     let path = path.trim_end_matches('/');
     let scope = scope.trim_end_matches('/');
-    scope.is_empty()
-        || path == scope
+    if scope.is_empty() {
+        return true;
+    }
+    if path.split('/').any(|c| c == "..") {
+        return false;
+    }
+    path == scope
         || path
             .strip_prefix(scope)
             .is_some_and(|rest| rest.starts_with('/'))
@@ -299,6 +306,20 @@ pub fn parse_grant(item: &str) -> Result<Grant, Error> {
                 what: "capability".to_string(),
                 message: alloc::format!(
                     "scope {s:?} of {name} must be an absolute guest path like /data"
+                ),
+            })
+        }
+        // A scope is compared with mount paths as text: `.`/`..` would make it name a place it
+        // does not look like, a `,` would split it when the set is printed and read back.
+        Some(s)
+            if s.split('/').any(|c| c == "." || c == "..")
+                || s.contains(',')
+                || s.chars().any(char::is_control) =>
+        {
+            return Err(Error::Config {
+                what: "capability".to_string(),
+                message: alloc::format!(
+                    "scope {s:?} of {name} must be a plain guest path: no . or .. components, ',' or control characters"
                 ),
             })
         }
@@ -387,6 +408,62 @@ mod tests {
         // A scope on the root covers everything.
         let root = CapSet::parse("file:read=/").unwrap();
         assert!(root.allows_path(Capability::FileRead, "/data"));
+    }
+
+    #[test]
+    fn malformed_scopes_are_refused() {
+        let message = |item: &str| match parse_grant(item) {
+            Err(Error::Config { message, .. }) => message,
+            other => panic!("{item}: {other:?}"),
+        };
+        for scope in [
+            "/data/../etc",
+            "/..",
+            "/a/./b",
+            "/.",
+            "/a/..",
+            "/a,b",
+            "/a\u{1b}b",
+            "/a\0",
+        ] {
+            assert_eq!(
+                message(&alloc::format!("file:read={scope}")),
+                alloc::format!(
+                    "scope {scope:?} of file:read must be a plain guest path: no . or .. components, ',' or control characters"
+                ),
+                "{scope:?}"
+            );
+        }
+        assert_eq!(
+            message("file:write="),
+            "scope \"\" of file:write must be an absolute guest path like /data"
+        );
+        assert_eq!(
+            message("file:create=../x"),
+            "scope \"../x\" of file:create must be an absolute guest path like /data"
+        );
+        assert_eq!(
+            message("random=/x"),
+            "random cannot be scoped to a path; only file:read, file:write, file:create can"
+        );
+        assert!(message("File:Read").starts_with("unknown capability \"File:Read\"; valid: "));
+        assert!(message("").starts_with("unknown capability \"\"; valid: "));
+        assert!(message("=/x").starts_with("unknown capability \"\"; valid: "));
+        // Names that only contain a dot are fine; trailing slashes too.
+        assert!(parse_grant("file:read=/data/.hidden/").is_ok());
+        assert!(parse_grant("file:read=/a..b").is_ok());
+    }
+
+    #[test]
+    fn a_mount_with_dotdot_is_below_no_scope_but_the_root() {
+        let set = CapSet::parse("file:read=/data").unwrap();
+        assert!(set.allows_path(Capability::FileRead, "/data/x"));
+        assert!(!set.allows_path(Capability::FileRead, "/data/../etc"));
+        assert!(!set.allows_path(Capability::FileRead, "/data/.."));
+        let root = CapSet::parse("file:read=/").unwrap();
+        assert!(root.allows_path(Capability::FileRead, "/data/../etc"));
+        let unscoped = CapSet::parse("file:read").unwrap();
+        assert!(unscoped.allows_path(Capability::FileRead, "/data/../etc"));
     }
 
     #[test]
