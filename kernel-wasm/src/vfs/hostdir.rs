@@ -63,7 +63,8 @@ fn io_error(e: io::Error) -> VfsError {
         K::StorageFull | K::FileTooLarge => VfsError::NoSpace,
         K::ReadOnlyFilesystem => VfsError::ReadOnly,
         K::InvalidInput | K::CrossesDevices => VfsError::Invalid,
-        K::InvalidFilename => VfsError::InvalidName,
+        // std's only source of InvalidFilename on Unix is ENAMETOOLONG.
+        K::InvalidFilename => VfsError::NameTooLong,
         K::PermissionDenied => VfsError::Permission,
         K::Unsupported => VfsError::Unsupported,
         // ELOOP has no stable ErrorKind yet.

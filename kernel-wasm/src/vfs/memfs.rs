@@ -2,7 +2,10 @@
 //! and the test double for everything above [`Vfs`].
 //!
 //! Every allocation is bounded by a byte budget and a node budget given at construction, so a guest
-//! that writes at offset 2^60 gets `NoSpace`, not a host out-of-memory.
+//! that writes at offset 2^60 gets `NoSpace`, not a host out-of-memory. The byte budget covers file
+//! data *and* the variable-size metadata a caller chooses (entry names, symlink targets); the node
+//! budget covers nodes *and* extra hard links (every directory entry takes a slot), so neither a
+//! flood of long symlinks nor of hard links to one file can grow the host heap past the budgets.
 
 use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
@@ -11,6 +14,7 @@ use alloc::vec::Vec;
 
 use spin::Mutex;
 
+use super::path::MAX_PATH_LEN;
 use super::{DirEntry, Metadata, NodeId, NodeKind, SetTime, Vfs, VfsError, VfsResult};
 use crate::platform::Clock;
 
@@ -26,8 +30,13 @@ pub struct MemFs {
 struct Inner {
     nodes: BTreeMap<NodeId, Node>,
     next_id: NodeId,
+    /// File data stored.
     bytes_used: u64,
+    /// Entry names and symlink targets stored (charged to the same byte budget).
+    meta_used: u64,
     max_bytes: u64,
+    /// Hard links beyond a node's first (each takes a node slot).
+    extra_links: usize,
     max_nodes: usize,
 }
 
@@ -69,7 +78,9 @@ impl MemFs {
                 nodes,
                 next_id: ROOT + 1,
                 bytes_used: 0,
+                meta_used: 0,
                 max_bytes,
+                extra_links: 0,
                 max_nodes,
             }),
             clock: None,
@@ -85,6 +96,11 @@ impl MemFs {
     /// Bytes of file data stored now.
     pub fn bytes_used(&self) -> u64 {
         self.inner.lock().bytes_used
+    }
+
+    /// Bytes of entry names and symlink targets stored now (charged to the byte budget too).
+    pub fn meta_bytes_used(&self) -> u64 {
+        self.inner.lock().meta_used
     }
 
     fn now(&self) -> u64 {
@@ -121,15 +137,17 @@ impl Node {
 }
 
 fn check_name(name: &str) -> VfsResult<()> {
-    if name.is_empty()
-        || name == "."
-        || name == ".."
-        || name.len() > MAX_NAME_LEN
-        || name.contains(['/', '\0'])
-    {
+    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
         return Err(VfsError::InvalidName);
     }
+    if name.len() > MAX_NAME_LEN {
+        return Err(VfsError::NameTooLong);
+    }
     Ok(())
+}
+
+fn len64(s: &str) -> u64 {
+    s.len() as u64
 }
 
 impl Inner {
@@ -139,6 +157,15 @@ impl Inner {
 
     fn node_mut(&mut self, id: NodeId) -> VfsResult<&mut Node> {
         self.nodes.get_mut(&id).ok_or(VfsError::NotFound)
+    }
+
+    /// The data of regular file `id` (`IsADirectory` for a directory, `Invalid` for a symlink).
+    fn file(&self, id: NodeId) -> VfsResult<&Vec<u8>> {
+        match &self.node(id)?.data {
+            NodeData::File(bytes) => Ok(bytes),
+            NodeData::Dir { .. } => Err(VfsError::IsADirectory),
+            NodeData::Symlink(_) => Err(VfsError::Invalid),
+        }
     }
 
     fn entries(&self, dir: NodeId) -> VfsResult<&BTreeMap<String, NodeId>> {
@@ -155,10 +182,37 @@ impl Inner {
         }
     }
 
-    fn alloc(&mut self, data: NodeData, now: u64) -> VfsResult<NodeId> {
-        if self.nodes.len() >= self.max_nodes {
+    /// Whether one more directory entry (a new node or a hard link) fits the node budget.
+    fn check_slot(&self) -> VfsResult<()> {
+        if self.nodes.len().saturating_add(self.extra_links) >= self.max_nodes {
             return Err(VfsError::NoSpace);
         }
+        Ok(())
+    }
+
+    /// Charges `n` bytes of metadata to the byte budget.
+    fn charge(&mut self, n: u64) -> VfsResult<()> {
+        let used = self.bytes_used.saturating_add(self.meta_used);
+        if used.saturating_add(n) > self.max_bytes {
+            return Err(VfsError::NoSpace);
+        }
+        self.meta_used += n;
+        Ok(())
+    }
+
+    fn refund(&mut self, n: u64) {
+        self.meta_used = self.meta_used.saturating_sub(n);
+    }
+
+    /// Allocates a node for the new entry `name`, charging the node and byte budgets.
+    fn alloc(&mut self, name: &str, data: NodeData, now: u64) -> VfsResult<NodeId> {
+        self.check_slot()?;
+        let cost = len64(name)
+            + match &data {
+                NodeData::Symlink(target) => len64(target),
+                _ => 0,
+            };
+        self.charge(cost)?;
         let id = self.next_id;
         self.next_id += 1;
         self.nodes.insert(id, Node::new(data, now));
@@ -177,12 +231,16 @@ impl Inner {
         let Some(node) = self.nodes.get_mut(&id) else {
             return;
         };
-        node.nlink = node.nlink.saturating_sub(1);
-        if node.nlink == 0 {
-            if let Some(node) = self.nodes.remove(&id) {
-                if let NodeData::File(bytes) = node.data {
-                    self.bytes_used -= bytes.len() as u64;
-                }
+        if node.nlink > 1 {
+            node.nlink -= 1;
+            self.extra_links = self.extra_links.saturating_sub(1);
+            return;
+        }
+        if let Some(node) = self.nodes.remove(&id) {
+            match node.data {
+                NodeData::File(bytes) => self.bytes_used -= bytes.len() as u64,
+                NodeData::Symlink(target) => self.refund(len64(&target)),
+                NodeData::Dir { .. } => {}
             }
         }
     }
@@ -191,6 +249,7 @@ impl Inner {
     fn resize(&mut self, id: NodeId, len: u64) -> VfsResult<()> {
         let max_bytes = self.max_bytes;
         let used = self.bytes_used;
+        let meta_used = self.meta_used;
         let node = self.node_mut(id)?;
         let NodeData::File(bytes) = &mut node.data else {
             return Err(match node.kind() {
@@ -199,7 +258,8 @@ impl Inner {
             });
         };
         let old = bytes.len() as u64;
-        if len > old && used.saturating_add(len - old) > max_bytes {
+        let charged = used.saturating_add(meta_used);
+        if len > old && charged.saturating_add(len - old) > max_bytes {
             return Err(VfsError::NoSpace);
         }
         let new_len = usize::try_from(len).map_err(|_| VfsError::NoSpace)?;
@@ -277,7 +337,7 @@ impl Vfs for MemFs {
             },
             NodeKind::Symlink => return Err(VfsError::Invalid),
         };
-        let id = inner.alloc(data, now)?;
+        let id = inner.alloc(name, data, now)?;
         inner.entries_mut(dir)?.insert(name.to_string(), id);
         inner.touch_dir(dir, now);
         Ok(id)
@@ -285,15 +345,22 @@ impl Vfs for MemFs {
 
     fn symlink(&self, dir: NodeId, name: &str, target: &str) -> VfsResult<NodeId> {
         check_name(name)?;
-        if target.is_empty() || target.len() > 4096 || target.contains('\0') {
+        // symlink(2): an empty target is ENOENT.
+        if target.is_empty() {
+            return Err(VfsError::NotFound);
+        }
+        if target.contains('\0') {
             return Err(VfsError::InvalidName);
+        }
+        if target.len() > MAX_PATH_LEN {
+            return Err(VfsError::NameTooLong);
         }
         let now = self.now();
         let mut inner = self.inner.lock();
         if inner.entries(dir)?.contains_key(name) {
             return Err(VfsError::AlreadyExists);
         }
-        let id = inner.alloc(NodeData::Symlink(target.to_string()), now)?;
+        let id = inner.alloc(name, NodeData::Symlink(target.to_string()), now)?;
         inner.entries_mut(dir)?.insert(name.to_string(), id);
         inner.touch_dir(dir, now);
         Ok(id)
@@ -317,6 +384,9 @@ impl Vfs for MemFs {
         if inner.entries(dir)?.contains_key(name) {
             return Err(VfsError::AlreadyExists);
         }
+        inner.check_slot()?;
+        inner.charge(len64(name))?;
+        inner.extra_links += 1;
         inner.entries_mut(dir)?.insert(name.to_string(), node);
         let n = inner.node_mut(node)?;
         n.nlink += 1;
@@ -334,6 +404,7 @@ impl Vfs for MemFs {
             return Err(VfsError::IsADirectory);
         }
         inner.entries_mut(dir)?.remove(name);
+        inner.refund(len64(name));
         inner.drop_link(id);
         inner.touch_dir(dir, now);
         Ok(())
@@ -350,6 +421,7 @@ impl Vfs for MemFs {
             _ => return Err(VfsError::NotADirectory),
         }
         inner.entries_mut(dir)?.remove(name);
+        inner.refund(len64(name));
         inner.nodes.remove(&id);
         inner.touch_dir(dir, now);
         Ok(())
@@ -369,24 +441,34 @@ impl Vfs for MemFs {
         if moving_dir && inner.is_ancestor(id, to_dir) {
             return Err(VfsError::Invalid);
         }
-        if let Some(&target) = inner.entries(to_dir)?.get(to) {
-            if target == id {
-                return Ok(());
-            }
-            match (&inner.node(target)?.data, moving_dir) {
-                (NodeData::Dir { entries, .. }, true) => {
-                    if !entries.is_empty() {
-                        return Err(VfsError::DirectoryNotEmpty);
-                    }
-                    inner.nodes.remove(&target);
+        let replaced = inner.entries(to_dir)?.get(to).copied();
+        match replaced {
+            // Two names of one file: nothing to do (POSIX).
+            Some(target) if target == id => return Ok(()),
+            Some(target) => match (&inner.node(target)?.data, moving_dir) {
+                (NodeData::Dir { entries, .. }, true) if !entries.is_empty() => {
+                    return Err(VfsError::DirectoryNotEmpty)
                 }
                 (NodeData::Dir { .. }, false) => return Err(VfsError::IsADirectory),
-                (_, true) => return Err(VfsError::NotADirectory),
-                (_, false) => inner.drop_link(target),
+                (NodeData::File(_) | NodeData::Symlink(_), true) => {
+                    return Err(VfsError::NotADirectory)
+                }
+                _ => {}
+            },
+            // A new name: charged before anything moves.
+            None => inner.charge(len64(to))?,
+        }
+        if let Some(target) = replaced {
+            if moving_dir {
+                inner.nodes.remove(&target);
+            } else {
+                inner.drop_link(target);
             }
+            // The name `to` stays in use (by the moved entry): neither refunded nor charged.
             inner.entries_mut(to_dir)?.remove(to);
         }
         inner.entries_mut(from_dir)?.remove(from);
+        inner.refund(len64(from));
         inner.entries_mut(to_dir)?.insert(to.to_string(), id);
         if let NodeData::Dir { parent, .. } = &mut inner.node_mut(id)?.data {
             *parent = to_dir;
@@ -398,42 +480,43 @@ impl Vfs for MemFs {
     }
 
     fn read_at(&self, node: NodeId, offset: u64, buf: &mut [u8]) -> VfsResult<usize> {
-        let mut inner = self.inner.lock();
-        let n = inner.node_mut(node)?;
-        let NodeData::File(bytes) = &n.data else {
-            return Err(if n.kind() == NodeKind::Dir {
-                VfsError::IsADirectory
-            } else {
-                VfsError::Invalid
-            });
-        };
-        let len = bytes.len() as u64;
-        if offset >= len {
+        let inner = self.inner.lock();
+        let bytes = inner.file(node)?;
+        // At or past the end (including offsets that do not fit a usize): nothing to read.
+        let Some(rest) = usize::try_from(offset).ok().and_then(|at| bytes.get(at..)) else {
             return Ok(0);
-        }
-        let start = offset as usize;
-        let count = buf.len().min(bytes.len() - start);
-        buf[..count].copy_from_slice(&bytes[start..start + count]);
+        };
+        let count = buf.len().min(rest.len());
+        buf[..count].copy_from_slice(&rest[..count]);
         Ok(count)
     }
 
     fn write_at(&self, node: NodeId, offset: u64, data: &[u8]) -> VfsResult<usize> {
         let now = self.now();
         let mut inner = self.inner.lock();
+        let current = inner.file(node)?.len() as u64;
+        // POSIX: writing nothing to a regular file has no effect (it does not extend the file).
+        if data.is_empty() {
+            return Ok(0);
+        }
         let end = offset
             .checked_add(data.len() as u64)
             .ok_or(VfsError::NoSpace)?;
-        let current = inner.node(node)?.size();
         if end > current {
             inner.resize(node, end)?;
-        } else if !matches!(inner.node(node)?.data, NodeData::File(_)) {
-            return Err(VfsError::IsADirectory);
         }
         let n = inner.node_mut(node)?;
-        if let NodeData::File(bytes) = &mut n.data {
-            let start = offset as usize;
-            bytes[start..start + data.len()].copy_from_slice(data);
-        }
+        let NodeData::File(bytes) = &mut n.data else {
+            return Err(VfsError::Invalid);
+        };
+        // `resize` made the file `end` bytes long, so the range exists and fits a usize.
+        let range = usize::try_from(offset)
+            .ok()
+            .and_then(|start| Some(start..start.checked_add(data.len())?));
+        let dst = range
+            .and_then(|range| bytes.get_mut(range))
+            .ok_or(VfsError::NoSpace)?;
+        dst.copy_from_slice(data);
         n.mtime_ns = now;
         n.ctime_ns = now;
         Ok(data.len())
@@ -507,6 +590,94 @@ mod tests {
         assert_eq!(fs.write_at(f, u64::MAX, b"x"), Err(VfsError::NoSpace));
         assert_eq!(fs.set_len(f, 1 << 40), Err(VfsError::NoSpace));
         assert_eq!(fs.bytes_used(), 0);
+    }
+
+    #[test]
+    fn zero_length_write_changes_nothing() {
+        let fs = fs();
+        let f = fs.create(fs.root(), "a", NodeKind::File).unwrap();
+        assert_eq!(fs.write_at(f, 100, b""), Ok(0));
+        assert_eq!(fs.write_at(f, u64::MAX, b""), Ok(0));
+        assert_eq!(fs.stat(f).unwrap().size, 0);
+        assert_eq!(fs.bytes_used(), 0);
+        let d = fs.create(fs.root(), "d", NodeKind::Dir).unwrap();
+        assert_eq!(fs.write_at(d, 0, b""), Err(VfsError::IsADirectory));
+        let mut buf = [0u8; 4];
+        assert_eq!(fs.read_at(f, u64::MAX, &mut buf), Ok(0));
+    }
+
+    #[test]
+    fn hard_links_take_node_slots() {
+        // root + file = 2 nodes; two more names fit.
+        let fs = MemFs::new(1 << 20, 4);
+        let root = fs.root();
+        let f = fs.create(root, "f", NodeKind::File).unwrap();
+        fs.link(f, root, "l1").unwrap();
+        fs.link(f, root, "l2").unwrap();
+        assert_eq!(fs.link(f, root, "l3"), Err(VfsError::NoSpace));
+        assert_eq!(fs.create(root, "g", NodeKind::File), Err(VfsError::NoSpace));
+        assert_eq!(fs.stat(f).unwrap().nlink, 3);
+        // Unlinking a name gives its slot back.
+        fs.unlink(root, "l1").unwrap();
+        fs.link(f, root, "l3").unwrap();
+        fs.unlink(root, "l2").unwrap();
+        fs.unlink(root, "l3").unwrap();
+        fs.create(root, "g", NodeKind::File).unwrap();
+    }
+
+    #[test]
+    fn names_and_symlink_targets_are_charged_to_the_byte_budget() {
+        let fs = MemFs::new(100, 100);
+        let root = fs.root();
+        let target = "t".repeat(90);
+        fs.symlink(root, "s", &target).unwrap();
+        assert_eq!(fs.meta_bytes_used(), 91);
+        assert_eq!(fs.symlink(root, "u", &target), Err(VfsError::NoSpace));
+        let f = fs.create(root, "f", NodeKind::File).unwrap();
+        assert_eq!(fs.meta_bytes_used(), 92);
+        // File data shares what is left.
+        assert_eq!(fs.write_at(f, 0, &[1; 9]), Err(VfsError::NoSpace));
+        assert_eq!(fs.write_at(f, 0, &[1; 8]), Ok(8));
+        assert_eq!(fs.link(f, root, "g"), Err(VfsError::NoSpace));
+        // A longer new name is charged; with no room the rename changes nothing.
+        assert_eq!(fs.rename(root, "f", root, "ff"), Err(VfsError::NoSpace));
+        assert_eq!(fs.lookup(root, "f"), Ok(f));
+        fs.unlink(root, "s").unwrap();
+        assert_eq!(fs.meta_bytes_used(), 1);
+        fs.rename(root, "f", root, "ffff").unwrap();
+        assert_eq!(fs.meta_bytes_used(), 4);
+        fs.link(f, root, "g").unwrap();
+        assert_eq!(fs.meta_bytes_used(), 5);
+        // Two names of one file: a no-op (POSIX), both names stay charged.
+        fs.rename(root, "g", root, "ffff").unwrap();
+        assert_eq!(fs.meta_bytes_used(), 5);
+        assert_eq!(fs.stat(f).unwrap().nlink, 2);
+        // Replacing an entry refunds the moved entry's old name; `ffff` stays charged once.
+        fs.create(root, "h", NodeKind::File).unwrap();
+        assert_eq!(fs.meta_bytes_used(), 6);
+        fs.rename(root, "h", root, "ffff").unwrap();
+        assert_eq!(fs.meta_bytes_used(), 5);
+        assert_eq!(fs.stat(f).unwrap().nlink, 1);
+        fs.unlink(root, "ffff").unwrap();
+        assert_eq!((fs.meta_bytes_used(), fs.bytes_used()), (1, 8));
+        fs.unlink(root, "g").unwrap();
+        assert_eq!((fs.meta_bytes_used(), fs.bytes_used()), (0, 0));
+    }
+
+    #[test]
+    fn too_long_names_and_targets_are_name_too_long() {
+        let fs = fs();
+        let root = fs.root();
+        let long = "n".repeat(MAX_NAME_LEN + 1);
+        assert_eq!(
+            fs.create(root, &long, NodeKind::File),
+            Err(VfsError::NameTooLong)
+        );
+        fs.create(root, &long[1..], NodeKind::File).unwrap();
+        assert_eq!(
+            fs.symlink(root, "s", &"t".repeat(MAX_PATH_LEN + 1)),
+            Err(VfsError::NameTooLong)
+        );
     }
 
     #[test]

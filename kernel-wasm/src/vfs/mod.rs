@@ -66,8 +66,11 @@ pub enum VfsError {
     NotADirectory,
     IsADirectory,
     DirectoryNotEmpty,
-    /// A name that is empty, too long, or contains `/` or NUL.
+    /// A name that is empty, `.`/`..` where a name is needed, or contains `/` or NUL.
     InvalidName,
+    /// A name longer than the file system allows (255 bytes in `MemFs`), or a path or symlink
+    /// target longer than [`path::MAX_PATH_LEN`].
+    NameTooLong,
     /// The file system's byte or node budget is spent, or a size/offset is beyond the largest file.
     NoSpace,
     ReadOnly,
@@ -93,6 +96,7 @@ impl fmt::Display for VfsError {
             VfsError::IsADirectory => "is a directory",
             VfsError::DirectoryNotEmpty => "directory not empty",
             VfsError::InvalidName => "invalid file name",
+            VfsError::NameTooLong => "file name too long",
             VfsError::NoSpace => "no space left on the file system",
             VfsError::ReadOnly => "read-only file system",
             VfsError::Invalid => "invalid operation",

@@ -72,8 +72,11 @@ pub fn resolve_parent(
     if path.is_empty() {
         return Err(VfsError::NotFound);
     }
-    if path.len() > MAX_PATH_LEN || path.contains('\0') {
+    if path.contains('\0') {
         return Err(VfsError::InvalidName);
+    }
+    if path.len() > MAX_PATH_LEN {
+        return Err(VfsError::NameTooLong);
     }
     let mut budget = MAX_SYMLINKS;
     resolve_parent_budget(vfs, root, start, path, absolute, &mut budget)

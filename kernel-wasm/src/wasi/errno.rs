@@ -103,6 +103,7 @@ impl From<VfsError> for Errno {
             VfsError::IsADirectory => Errno::Isdir,
             VfsError::DirectoryNotEmpty => Errno::Notempty,
             VfsError::InvalidName => Errno::Inval,
+            VfsError::NameTooLong => Errno::Nametoolong,
             VfsError::NoSpace => Errno::Nospc,
             VfsError::ReadOnly => Errno::Rofs,
             VfsError::Invalid => Errno::Inval,
