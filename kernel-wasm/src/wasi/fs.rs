@@ -28,6 +28,23 @@ fn check_iovs(count: u32) -> Result<(), Errno> {
     }
 }
 
+/// The largest file offset or size: `off_t` is signed, so as Linux (and wasmtime, which passes
+/// offsets to the OS) a position, `pread`/`pwrite` offset or `ftruncate` size above `i64::MAX` is
+/// `EINVAL`. Every offset or size a guest passes to read, write, resize or position a file goes
+/// through here before it reaches a file system (`fd_advise`/`fd_allocate` ignore theirs).
+fn file_offset(offset: u64) -> Result<u64, Errno> {
+    file_range(offset, 0)
+}
+
+/// `offset` if the byte range `offset..offset + len` of a read or write stays within `off_t`,
+/// else `EINVAL` (Linux `rw_verify_area`), whatever the file system.
+fn file_range(offset: u64, len: u32) -> Result<u64, Errno> {
+    match offset.checked_add(u64::from(len)) {
+        Some(end) if end <= i64::MAX as u64 => Ok(offset),
+        _ => Err(Errno::Inval),
+    }
+}
+
 fn filestat(m: &Metadata) -> Filestat {
     Filestat {
         dev: 1,
@@ -263,7 +280,7 @@ pub fn fd_filestat_set_size(
     if base & rights::FD_WRITE == 0 {
         return Err(Errno::Inval.into());
     }
-    f.fs.vfs.set_len(f.fs.node, size)?;
+    f.fs.vfs.set_len(f.fs.node, file_offset(size)?)?;
     Ok(())
 }
 
@@ -298,7 +315,9 @@ pub fn fd_pread(
             if e.base & rights::FD_READ == 0 {
                 return Err(Errno::Badf.into());
             }
+            let offset = file_offset(offset)?;
             let iov = mem.first_non_empty_iovec(iovs, iovs_len)?;
+            let offset = file_range(offset, iov.len)?;
             f.fs.vfs
                 .read_at(f.fs.node, offset, mem.slice_mut(iov.buf, iov.len)?)?
         }
@@ -325,6 +344,8 @@ pub fn fd_pwrite(
             if e.base & rights::FD_WRITE == 0 {
                 return Err(Errno::Badf.into());
             }
+            // Checked even in append mode, where it is then ignored (Linux).
+            let offset = file_offset(offset)?;
             let iov = mem.first_non_empty_iovec(iovs, iovs_len)?;
             let data = mem.slice(iov.buf, iov.len)?;
             // Linux pwrite(2): in append mode the offset is ignored.
@@ -333,6 +354,7 @@ pub fn fd_pwrite(
             } else {
                 offset
             };
+            let at = file_range(at, iov.len)?;
             f.fs.vfs.write_at(f.fs.node, at, data)?
         }
         Desc::Stdout | Desc::Stderr => return Err(Errno::Spipe.into()),
@@ -360,9 +382,10 @@ pub fn fd_read(
                 return Err(Errno::Badf.into());
             }
             let iov = mem.first_non_empty_iovec(iovs, iovs_len)?;
+            let pos = file_range(f.pos, iov.len)?;
             let n =
                 f.fs.vfs
-                    .read_at(f.fs.node, f.pos, mem.slice_mut(iov.buf, iov.len)?)?;
+                    .read_at(f.fs.node, pos, mem.slice_mut(iov.buf, iov.len)?)?;
             f.pos = f.pos.checked_add(n as u64).ok_or(Errno::Overflow)?;
             n
         }
@@ -396,12 +419,13 @@ pub fn fd_write(
             let iov = mem.first_non_empty_iovec(iovs, iovs_len)?;
             let data = mem.slice(iov.buf, iov.len)?;
             if f.append {
-                let end = f.fs.vfs.stat(f.fs.node)?.size;
+                let end = file_range(f.fs.vfs.stat(f.fs.node)?.size, iov.len)?;
                 let n = f.fs.vfs.write_at(f.fs.node, end, data)?;
                 f.pos = f.fs.vfs.stat(f.fs.node)?.size;
                 n
             } else {
-                let n = f.fs.vfs.write_at(f.fs.node, f.pos, data)?;
+                let pos = file_range(f.pos, iov.len)?;
+                let n = f.fs.vfs.write_at(f.fs.node, pos, data)?;
                 f.pos = f.pos.checked_add(n as u64).ok_or(Errno::Overflow)?;
                 n
             }
@@ -507,6 +531,8 @@ pub fn fd_seek(
                 .ok_or(Errno::Inval)?
         }
     };
+    // Positions stay within `off_t`, so reads and writes never compute past `i64::MAX`.
+    let pos = file_offset(pos)?;
     f.pos = pos;
     mem.write_at::<u64>(out, 0, pos)?;
     Ok(())
@@ -542,7 +568,8 @@ pub fn fd_readdir(
     let (vfs, node, _, _) = dir_of(&ctx.wasi.fds, fd, rights::FD_READDIR)?;
     let entries = vfs.read_dir(node)?;
     let ino = vfs.stat(node)?.ino;
-    let skip = usize::try_from(cookie).map_err(|_| Errno::Overflow)?;
+    // A cookie past the last entry (any number a guest makes up) lists nothing.
+    let skip = usize::try_from(cookie).unwrap_or(usize::MAX);
     let head = [(".", ino, NodeKind::Dir), ("..", ino, NodeKind::Dir)];
     let all = head
         .into_iter()
@@ -863,10 +890,9 @@ pub fn path_readlink(
         let node = resolve(&*vfs, dir, path, false)?;
         vfs.readlink(node)?
     };
-    let bytes = target.as_bytes();
-    let n = bytes.len().min(buf_len as usize);
-    mem.copy_from_host(buf, &bytes[..n])?;
-    mem.write_at::<u32>(out, 0, u32::try_from(n)?)?;
+    // Truncated to the buffer, as readlink(2).
+    let n = GuestWriter::new(buf, buf_len).put(mem, target.as_bytes())?;
+    mem.write_at::<u32>(out, 0, n)?;
     Ok(())
 }
 
