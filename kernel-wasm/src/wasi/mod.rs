@@ -38,6 +38,11 @@ pub const MODULE: &str = "wasi_snapshot_preview1";
 /// The most iovecs one call accepts (POSIX `IOV_MAX`); more is EINVAL.
 pub const MAX_IOVS: u32 = 1024;
 
+/// The most subscriptions one `poll_oneoff` accepts; more is EINVAL (as Linux `poll` refuses more
+/// descriptors than `RLIMIT_NOFILE`). The host does work per subscription that fuel does not
+/// meter, so a guest number must not decide how much.
+pub const MAX_SUBSCRIPTIONS: u32 = 4096;
+
 /// Defines the wasmi-facing wrapper of a host function implemented as
 /// `fn(&mut GuestMemory, &mut HostContext, args...) -> WasiResult<()>`, and registers it with the
 /// capability the catalog records for it (`[Env]`, …; none for functions whose file

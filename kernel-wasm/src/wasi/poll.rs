@@ -5,7 +5,8 @@
 //! subscription and finds the earliest deadline, the second writes one event per ready
 //! subscription. Like wasmtime: zero subscriptions is EINVAL; a lone relative clock just sleeps and
 //! reports `nbytes = 1`; a bad descriptor fails the whole call with EBADF; CPU-time clocks are
-//! EINVAL; an fd_read event on a file reports HANGUP at end of file.
+//! EINVAL; an fd_read event on a file reports HANGUP at end of file. Unlike wasmtime, more than
+//! [`MAX_SUBSCRIPTIONS`] subscriptions are EINVAL (the host's work per call stays bounded).
 //!
 //! [`Clock::sleep_until_ns`]: crate::platform::Clock::sleep_until_ns
 
@@ -16,6 +17,7 @@ use crate::guest::GuestMemory;
 use super::errno::{Errno, WasiError, WasiResult};
 use super::fd_table::Desc;
 use super::types::*;
+use super::MAX_SUBSCRIPTIONS;
 
 /// When the call started: monotonic and realtime nanoseconds.
 #[derive(Clone, Copy)]
@@ -90,7 +92,7 @@ pub fn poll_oneoff(
     nsubs: u32,
     nevents: u32,
 ) -> WasiResult<()> {
-    if nsubs == 0 {
+    if nsubs == 0 || nsubs > MAX_SUBSCRIPTIONS {
         return Err(Errno::Inval.into());
     }
     if nsubs == 1 {
