@@ -103,6 +103,11 @@ pub trait HostCall {
     /// Counts the call in the instance's statistics.
     fn count(&mut self);
     /// The guest's linear memory (checked view) and the host context, borrowed together.
+    ///
+    /// The memory is the instance's export `memory`, cached in [`HostContext::memory`] once the
+    /// instance exists. A host call from the module's start function runs before that: the export
+    /// is then looked up through the caller (and cached), so start functions can call host
+    /// functions as under wasmtime. No such export: [`GuestError::NoMemory`].
     fn memory(&mut self) -> Result<(GuestMemory<'_>, &mut HostContext), GuestError>;
 }
 
@@ -114,7 +119,17 @@ impl HostCall for Caller<'_, HostContext> {
 
     #[inline]
     fn memory(&mut self) -> Result<(GuestMemory<'_>, &mut HostContext), GuestError> {
-        let memory = self.data().memory.ok_or(GuestError::NoMemory)?;
+        let memory = match self.data().memory {
+            Some(memory) => memory,
+            None => {
+                let memory = self
+                    .get_export("memory")
+                    .and_then(wasmi::Extern::into_memory)
+                    .ok_or(GuestError::NoMemory)?;
+                self.data_mut().memory = Some(memory);
+                memory
+            }
+        };
         let (bytes, ctx) = memory.data_and_store_mut(self);
         Ok((GuestMemory::new(bytes), ctx))
     }
