@@ -48,12 +48,14 @@ pub const ERR_TIMEOUT: i32 = -4;
 pub const ERR_BUFFER_TOO_SMALL: i32 = -5;
 /// The agent lacks the capability the function needs.
 pub const ERR_NOT_CAPABLE: i32 = -6;
-/// A pointer/length is outside linear memory, `sender_ptr` is not 4-byte aligned, or a string is
-/// not UTF-8.
+/// A pointer/length is outside linear memory (or the module exports no memory), `sender_ptr` is not
+/// 4-byte aligned, or a string is not UTF-8. A receive failing so leaves the message queued.
 pub const ERR_BAD_POINTER: i32 = -7;
 /// `spawn`: the spawn tree's `spawn_limit`, or the system's agent limit, is used up.
 pub const ERR_SPAWN_LIMIT: i32 = -8;
-/// `send_message`: the message is longer than [`MAX_MESSAGE_BYTES`].
+/// `send_message`: the message is longer than [`MAX_MESSAGE_BYTES`]; `log`: the text is longer than
+/// [`MAX_LOG_BYTES`]; `spawn`: the path or configuration is longer than [`MAX_PATH_BYTES`] /
+/// [`MAX_CONFIG_BYTES`].
 pub const ERR_TOO_LARGE: i32 = -9;
 /// `spawn`: the module cannot be read, loaded or instantiated, or has no entry point.
 pub const ERR_SPAWN_FAILED: i32 = -10;
@@ -122,7 +124,7 @@ fn spawn(
         return Ok(ERR_NOT_CAPABLE);
     }
     if module_len > MAX_PATH_BYTES || config_len > MAX_CONFIG_BYTES {
-        return Ok(ERR_BAD_POINTER);
+        return Ok(ERR_TOO_LARGE);
     }
     let Ok((mem, ctx)) = caller.memory() else {
         return Ok(ERR_BAD_POINTER);
