@@ -212,11 +212,50 @@ struct RawPreopen {
 }
 
 /// A size: bytes as an integer, or a string with a binary unit.
-#[derive(Deserialize)]
-#[serde(untagged)]
 enum RawSize {
     Bytes(i64),
     Text(String),
+}
+
+/// By hand rather than `#[serde(untagged)]`, whose error for anything else is "data did not
+/// match any variant of untagged enum RawSize".
+impl<'de> Deserialize<'de> for RawSize {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> core::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = RawSize;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an integer number of bytes or a string like \"64MiB\"")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> core::result::Result<RawSize, E> {
+                Ok(RawSize::Bytes(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> core::result::Result<RawSize, E> {
+                i64::try_from(v)
+                    .map(RawSize::Bytes)
+                    .map_err(|_| E::custom(format!("{v} is too large")))
+            }
+            fn visit_i128<E: serde::de::Error>(self, v: i128) -> core::result::Result<RawSize, E> {
+                if v < 0 {
+                    return Err(E::custom("must not be negative"));
+                }
+                i64::try_from(v)
+                    .map(RawSize::Bytes)
+                    .map_err(|_| E::custom(format!("{v} is too large")))
+            }
+            fn visit_u128<E: serde::de::Error>(self, v: u128) -> core::result::Result<RawSize, E> {
+                i64::try_from(v)
+                    .map(RawSize::Bytes)
+                    .map_err(|_| E::custom(format!("{v} is too large")))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> core::result::Result<RawSize, E> {
+                Ok(RawSize::Text(v.to_string()))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 /// Builds manifest errors with the line of a span.
@@ -329,10 +368,24 @@ fn parse_size(text: &str) -> core::result::Result<u64, String> {
         .ok_or_else(|| format!("{text:?} is too large"))
 }
 
-/// Keeps an engine message to a readable length.
+/// Keeps an engine message to a readable length, on one line, with any control character (from
+/// a quoted key, say) escaped so it cannot reach the terminal.
 fn clip(message: &str) -> String {
     const MAX: usize = 300;
     let message = crate::runtime::one_line(message);
+    let message = if message.chars().any(char::is_control) {
+        let mut escaped = String::with_capacity(message.len() + 8);
+        for c in message.chars() {
+            if c.is_control() {
+                escaped.extend(c.escape_default());
+            } else {
+                escaped.push(c);
+            }
+        }
+        escaped
+    } else {
+        message
+    };
     if message.len() <= MAX {
         return message;
     }
@@ -348,7 +401,17 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
     let offset = offset.min(text.len());
     let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
     let line = text[start..].lines().next()?;
-    let (key, _) = line.split_once('=')?;
+    let key = match line.split_once('=') {
+        Some((key, _)) => key,
+        // A table header (`[[preopens]]`): errors inside the table, such as a missing field,
+        // point at it.
+        None => line
+            .trim()
+            .strip_prefix('[')?
+            .split(']')
+            .next()?
+            .trim_start_matches('['),
+    };
     let key = key.trim().trim_matches('"');
     let bare = !key.is_empty()
         && key.len() <= MAX_NAME
@@ -523,11 +586,17 @@ impl Manifest {
             }
             for (key, value) in table.get_ref() {
                 let field = format!("env.{}", clip(key));
-                if key.is_empty() || key.len() > MAX_ENTRY || key.contains(['=', '\0']) {
+                if key.is_empty()
+                    || key.len() > MAX_ENTRY
+                    || key.contains('=')
+                    || key.chars().any(char::is_control)
+                {
                     return Err(cx.err(
                         &value.span(),
                         &field,
-                        format!("variable names must be 1 to {MAX_ENTRY} bytes without '=' or NUL"),
+                        format!(
+                            "variable names must be 1 to {MAX_ENTRY} bytes without '=', NUL or control characters"
+                        ),
                     ));
                 }
                 let value = cx.string(value, &field, MAX_STRING)?;
@@ -558,15 +627,25 @@ impl Manifest {
                 if host.is_empty() {
                     return Err(cx.err(&p.host.span(), "preopens.host", "must not be empty"));
                 }
-                let guest = cx.string(&p.guest, "preopens.guest", MAX_ENTRY)?;
-                let bad =
-                    !guest.starts_with('/') || guest.split('/').any(|c| c == ".." || c == ".");
+                let written = cx.string(&p.guest, "preopens.guest", MAX_ENTRY)?;
+                // Trailing slashes do not change the directory: `/data/` is mounted as `/data`,
+                // so it cannot be mounted twice under two spellings.
+                let guest = match written.trim_end_matches('/') {
+                    "" => "/".to_string(),
+                    trimmed => trimmed.to_string(),
+                };
+                let bad = !guest.starts_with('/')
+                    || (guest != "/"
+                        && guest
+                            .split('/')
+                            .skip(1)
+                            .any(|c| c.is_empty() || c == ".." || c == "."));
                 if bad {
                     return Err(cx.err(
                         &p.guest.span(),
                         "preopens.guest",
                         format!(
-                            "{guest:?} must be an absolute guest path without . or .. (like /data)"
+                            "{written:?} must be an absolute guest path without . or .. or empty components (like /data)"
                         ),
                     ));
                 }
