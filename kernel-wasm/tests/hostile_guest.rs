@@ -256,9 +256,8 @@ fn poll_oneoff_subscription_counts() {
         .contains("outside linear memory"));
 }
 
-#[test]
-fn fd_readdir_tiny_buffers_and_odd_cookies() {
-    let mut t = W::new();
+fn fd_readdir_tiny_buffers_and_odd_cookies(backend: Backend) {
+    let mut t = W::on(backend);
     t.host_write("a", b"");
     t.host_write("b", b"");
     let buf = i64::from(FREE);
@@ -275,6 +274,11 @@ fn fd_readdir_tiny_buffers_and_odd_cookies() {
     assert_eq!(readdir(&mut t, 25, 2), 25);
     assert_eq!((t.u64(FREE), t.u32(FREE + 16)), (3, 1));
     assert_eq!(t.u8(FREE + 24), b'a');
+    // Cookie 3: `b`, the last entry; a buffer for exactly one dirent gets just it.
+    assert_eq!(readdir(&mut t, 25, 3), 25);
+    assert_eq!((t.u64(FREE), t.u8(FREE + 24)), (4, b'b'));
+    // A whole listing from cookie 0 in a large buffer: `.`, `..`, `a`, `b`.
+    assert_eq!(readdir(&mut t, 4096, 0), 4 * 24 + 1 + 2 + 1 + 1);
     // Cookies at or past the end list nothing.
     for cookie in [4, 1 << 40, i64::MAX, -1] {
         assert_eq!(readdir(&mut t, 4096, cookie), 0, "cookie {cookie}");
@@ -288,6 +292,16 @@ fn fd_readdir_tiny_buffers_and_odd_cookies() {
     assert!(t
         .trap("fd_readdir", &[3, buf, 4096, 0, 65534])
         .contains("aligned"));
+}
+
+#[test]
+fn fd_readdir_tiny_buffers_and_odd_cookies_mem() {
+    fd_readdir_tiny_buffers_and_odd_cookies(Backend::Mem);
+}
+
+#[test]
+fn fd_readdir_tiny_buffers_and_odd_cookies_host() {
+    fd_readdir_tiny_buffers_and_odd_cookies(Backend::Host);
 }
 
 // ---- WASI: paths -----------------------------------------------------------------------------

@@ -548,10 +548,15 @@ impl Vfs for MemFs {
     }
 
     fn read_dir(&self, dir: NodeId) -> VfsResult<Vec<DirEntry>> {
+        self.read_dir_range(dir, 0, usize::MAX)
+    }
+
+    fn read_dir_range(&self, dir: NodeId, skip: usize, max: usize) -> VfsResult<Vec<DirEntry>> {
         let inner = self.inner.lock();
         let entries = inner.entries(dir)?;
-        let mut out = Vec::with_capacity(entries.len());
-        for (name, &ino) in entries {
+        let count = entries.len().saturating_sub(skip).min(max);
+        let mut out = Vec::with_capacity(count);
+        for (name, &ino) in entries.iter().skip(skip).take(count) {
             out.push(DirEntry {
                 name: name.clone(),
                 ino,
@@ -604,6 +609,28 @@ mod tests {
         assert_eq!(fs.write_at(d, 0, b""), Err(VfsError::IsADirectory));
         let mut buf = [0u8; 4];
         assert_eq!(fs.read_at(f, u64::MAX, &mut buf), Ok(0));
+    }
+
+    #[test]
+    fn read_dir_range_lists_a_window() {
+        let fs = fs();
+        let root = fs.root();
+        for name in ["a", "b", "c", "d"] {
+            fs.create(root, name, NodeKind::File).unwrap();
+        }
+        let names = |skip, max| -> Vec<String> {
+            fs.read_dir_range(root, skip, max)
+                .unwrap()
+                .into_iter()
+                .map(|e| e.name)
+                .collect()
+        };
+        assert_eq!(names(1, 2), ["b", "c"]);
+        assert_eq!(names(3, 10), ["d"]);
+        assert!(names(4, 10).is_empty());
+        assert!(names(usize::MAX, usize::MAX).is_empty());
+        assert!(names(0, 0).is_empty());
+        assert_eq!(names(0, usize::MAX).len(), 4);
     }
 
     #[test]

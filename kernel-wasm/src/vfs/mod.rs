@@ -142,6 +142,16 @@ pub trait Vfs {
     fn set_times(&self, node: NodeId, atime: SetTime, mtime: SetTime) -> VfsResult<()>;
     /// The entries of `dir` (without `.` and `..`) in a stable order.
     fn read_dir(&self, dir: NodeId) -> VfsResult<Vec<DirEntry>>;
+    /// At most `max` entries of `dir`, from the `skip`-th on, in the order of [`Vfs::read_dir`].
+    /// WASI's `fd_readdir` lists through this, so what one call copies is bounded by the guest's
+    /// buffer, not by the size of the directory. Implementations that can should not list the
+    /// whole directory to answer.
+    fn read_dir_range(&self, dir: NodeId, skip: usize, max: usize) -> VfsResult<Vec<DirEntry>> {
+        let mut entries = self.read_dir(dir)?;
+        entries.drain(..skip.min(entries.len()));
+        entries.truncate(max);
+        Ok(entries)
+    }
     /// Makes the node's data durable. In-memory file systems have nothing to do.
     fn sync(&self, _node: NodeId) -> VfsResult<()> {
         Ok(())

@@ -555,7 +555,9 @@ pub fn fd_tell(
 
 /// Lists `.` and `..` (cookies 1 and 2, both with the directory's own inode, as wasmtime) and then
 /// the entries; the last entry is cut short when the buffer ends (the guest then knows to retry
-/// with a bigger buffer because `bufused == buf_len`).
+/// with a bigger buffer because `bufused == buf_len`). Only the entries that can reach the buffer
+/// are fetched (each takes at least a 24-byte header), so a call on a huge directory with a tiny
+/// buffer copies a few names, not the directory.
 pub fn fd_readdir(
     mem: &mut GuestMemory<'_>,
     ctx: &mut HostContext,
@@ -566,18 +568,27 @@ pub fn fd_readdir(
     out: u32,
 ) -> WasiResult<()> {
     let (vfs, node, _, _) = dir_of(&ctx.wasi.fds, fd, rights::FD_READDIR)?;
-    let entries = vfs.read_dir(node)?;
-    let ino = vfs.stat(node)?.ino;
     // A cookie past the last entry (any number a guest makes up) lists nothing.
     let skip = usize::try_from(cookie).unwrap_or(usize::MAX);
+    const HEAD: usize = 2;
+    let fits = usize::try_from(buf_len / Dirent::SIZE as u32)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1);
+    let entries = vfs.read_dir_range(node, skip.saturating_sub(HEAD), fits)?;
+    let ino = vfs.stat(node)?.ino;
     let head = [(".", ino, NodeKind::Dir), ("..", ino, NodeKind::Dir)];
-    let all = head
-        .into_iter()
-        .chain(entries.iter().map(|e| (e.name.as_str(), e.ino, e.kind)));
+    // Cookies are entry indexes; the entries fetched start at index max(skip, 2). (The index is
+    // computed per entry, not drawn from an open range: a cookie near u64::MAX must not step a
+    // range past its end.)
+    let first = u64::try_from(skip.max(HEAD)).unwrap_or(u64::MAX);
+    let head = (0u64..).zip(head).skip(skip);
+    let tail = (0u64..)
+        .zip(entries.iter())
+        .map(|(i, e)| (first.saturating_add(i), (e.name.as_str(), e.ino, e.kind)));
     let mut w = GuestWriter::new(buf, buf_len);
-    for (index, (name, ino, kind)) in (0u64..).zip(all).skip(skip) {
+    for (index, (name, ino, kind)) in head.chain(tail) {
         let header = Dirent {
-            next: index + 1,
+            next: index.saturating_add(1),
             ino,
             namlen: u32::try_from(name.len())?,
             filetype: filetype(kind),
