@@ -7,7 +7,8 @@
 //!
 //! Format (the `newc`/`crc` variants of `cpio -H newc`): a 110-byte ASCII header (`070701` or
 //! `070702` followed by 13 eight-digit hex fields), the NUL-terminated name, padding to 4 bytes,
-//! the data, padding to 4 bytes; the archive ends with an entry named `TRAILER!!!`.
+//! the data, padding to 4 bytes; the archive ends with an entry named `TRAILER!!!`. A `070702`
+//! entry's checksum (the sum of its data bytes) is verified.
 
 use alloc::string::String;
 use core::fmt;
@@ -58,8 +59,11 @@ pub enum CpioErrorKind {
     BadField(&'static str),
     /// The name is empty, not NUL-terminated or not UTF-8.
     BadName,
-    /// The name has a `..` component (or is otherwise unsafe to unpack).
+    /// The name has a `..` component (or is otherwise unsafe to unpack: a file or symlink named
+    /// like the target directory itself, `.` or `/`).
     UnsafeName(String),
+    /// A `070702` (crc) entry whose data does not add up to its header's checksum.
+    BadChecksum { expected: u32, actual: u32 },
     /// The file system refused an entry.
     Vfs { name: String, error: VfsError },
 }
@@ -80,6 +84,10 @@ impl fmt::Display for CpioError {
             CpioErrorKind::BadField(field) => write!(f, "header field {field} is not hex"),
             CpioErrorKind::BadName => f.write_str("entry name is empty, unterminated or not UTF-8"),
             CpioErrorKind::UnsafeName(name) => write!(f, "refusing unsafe name {name:?}"),
+            CpioErrorKind::BadChecksum { expected, actual } => write!(
+                f,
+                "data checksum is {actual:#010x}, the header says {expected:#010x}"
+            ),
             CpioErrorKind::Vfs { name, error } => write!(f, "cannot unpack {name:?}: {error}"),
         }
     }
@@ -111,9 +119,11 @@ impl<'a> Reader<'a> {
             .get(start..)
             .and_then(|rest| rest.get(..HEADER_LEN))
             .ok_or(CpioErrorKind::Truncated)?;
-        if &header[..6] != b"070701" && &header[..6] != b"070702" {
-            return Err(CpioErrorKind::BadMagic);
-        }
+        let crc = match &header[..6] {
+            b"070701" => false,
+            b"070702" => true,
+            _ => return Err(CpioErrorKind::BadMagic),
+        };
         const FIELDS: [&str; 13] = [
             "ino",
             "mode",
@@ -137,6 +147,7 @@ impl<'a> Reader<'a> {
         let mtime = field(5)?;
         let filesize = field(6)? as usize;
         let namesize = field(11)? as usize;
+        let check = field(12)?;
 
         let name_start = start + HEADER_LEN;
         let name_end = name_start
@@ -172,6 +183,18 @@ impl<'a> Reader<'a> {
             S_IFLNK => EntryKind::Symlink,
             _ => EntryKind::Other,
         };
+        // The crc variant's checksum: the sum of the data bytes (regular files; 0 otherwise).
+        if crc && kind == EntryKind::File {
+            let actual = data
+                .iter()
+                .fold(0u32, |sum, &b| sum.wrapping_add(u32::from(b)));
+            if actual != check {
+                return Err(CpioErrorKind::BadChecksum {
+                    expected: check,
+                    actual,
+                });
+            }
+        }
         Ok(Some(Entry {
             name,
             mode,
@@ -189,7 +212,8 @@ impl<'a> Iterator for Reader<'a> {
         if self.done {
             return None;
         }
-        let offset = self.pos;
+        // The last entry's padding may be missing, so the position can be past the end.
+        let offset = self.pos.min(self.data.len());
         match self.next_entry() {
             Ok(Some(entry)) => Some(Ok(entry)),
             Ok(None) => {
@@ -260,7 +284,18 @@ pub fn unpack(archive: &[u8], vfs: &dyn Vfs, dir: NodeId) -> Result<UnpackStats,
         };
         let parts: alloc::vec::Vec<&str> = components(entry.name).map_err(at)?.collect();
         let Some((leaf, parents)) = parts.split_last() else {
-            continue; // "." — the target directory itself.
+            match entry.kind {
+                // "." — the target directory itself, which exists.
+                EntryKind::Dir => continue,
+                EntryKind::Other => {
+                    stats.skipped += 1;
+                    continue;
+                }
+                // A file or symlink cannot replace the directory being unpacked into.
+                EntryKind::File | EntryKind::Symlink => {
+                    return Err(at(CpioErrorKind::UnsafeName(entry.name.into())))
+                }
+            }
         };
         let mut parent = dir;
         for part in parents {
@@ -314,6 +349,7 @@ mod tests {
     use super::*;
     use crate::vfs::MemFs;
     use alloc::format;
+    use alloc::string::ToString;
     use alloc::vec::Vec;
 
     /// A minimal newc writer for tests (xtask has the real one).
@@ -556,6 +592,324 @@ mod tests {
             }
             let fs = MemFs::new(1 << 16, 100);
             let _ = unpack(&a, &fs, fs.root());
+        }
+    }
+
+    /// A newc entry with every header field given (for hostile headers).
+    fn raw_header(magic: &str, mode: u32, filesize: u32, namesize: u32, check: u32) -> Vec<u8> {
+        format!(
+            "{magic}{:08x}{mode:08x}{:08x}{:08x}{:08x}{:08x}{filesize:08x}{:08x}{:08x}{:08x}{:08x}{namesize:08x}{check:08x}",
+            1, 0, 0, 1, 0, 0, 0, 0, 0
+        )
+        .into_bytes()
+    }
+
+    fn unpack_err(a: &[u8]) -> CpioError {
+        let fs = MemFs::new(1 << 20, 1000);
+        unpack(a, &fs, fs.root()).unwrap_err()
+    }
+
+    #[test]
+    fn truncated_headers_at_every_length() {
+        let a = archive(&[("f", 0o100644, b"x")]);
+        for len in 0..HEADER_LEN {
+            let err = unpack_err(&a[..len]);
+            assert_eq!(
+                (err.offset, err.kind),
+                (0, CpioErrorKind::Truncated),
+                "{len}"
+            );
+        }
+        // A second entry cut inside its header: the offset is that entry's.
+        let two = archive(&[("f", 0o100644, b"x"), ("g", 0o100644, b"y")]);
+        let second = HEADER_LEN + 2 + 4; // "f\0" ends aligned, data "x" padded to 4
+        let err = unpack_err(&two[..second + 50]);
+        assert_eq!(
+            (err.offset, err.kind.clone()),
+            (second, CpioErrorKind::Truncated)
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("cpio archive, entry at byte {second}: archive is truncated")
+        );
+    }
+
+    #[test]
+    fn bad_magic_names_the_entry() {
+        for magic in ["070707", "070700", "      ", "\0\0\0\0\0\0", "0x0701"] {
+            let mut a = raw_header(magic, 0o100644, 0, 2, 0);
+            a.extend_from_slice(b"f\0");
+            let err = unpack_err(&a);
+            assert_eq!((err.offset, err.kind.clone()), (0, CpioErrorKind::BadMagic));
+            assert_eq!(
+                err.to_string(),
+                "cpio archive, entry at byte 0: bad magic (not a newc archive)"
+            );
+        }
+        // An old binary cpio archive (magic 0o070707 little-endian) is not mistaken for one.
+        let err = unpack_err(&[0xc7, 0x71, 0, 0].repeat(40));
+        assert_eq!(err.kind, CpioErrorKind::BadMagic);
+    }
+
+    #[test]
+    fn sizes_near_u32_max_are_truncation() {
+        for (filesize, namesize) in [
+            (u32::MAX, 2),
+            (u32::MAX - 3, 2),
+            (0x8000_0000, 2),
+            (0, u32::MAX),
+            (0, u32::MAX - 110),
+            (u32::MAX, u32::MAX),
+        ] {
+            let mut a = raw_header("070701", 0o100644, filesize, namesize, 0);
+            a.extend_from_slice(b"f\0\0\0data");
+            let err = unpack_err(&a);
+            assert_eq!(
+                err.kind,
+                CpioErrorKind::Truncated,
+                "{filesize:#x} {namesize:#x}"
+            );
+        }
+        // Lower-case and upper-case hex both parse; a sign or space does not.
+        let mut a = raw_header("070701", 0o100644, 1, 2, 0);
+        a[6 + 8 * 6..14 + 8 * 6].copy_from_slice(b"0000000A");
+        a.extend_from_slice(b"f\0\0\0xxxxxxxxxx");
+        assert_eq!(unpack_err(&a).kind, CpioErrorKind::Truncated); // no trailer
+        for bad in [b"-0000001", b" 0000001", b"+0000001"] {
+            let mut b = a.clone();
+            b[6 + 8 * 6..14 + 8 * 6].copy_from_slice(bad);
+            assert_eq!(unpack_err(&b).kind, CpioErrorKind::BadField("filesize"));
+        }
+    }
+
+    #[test]
+    fn names_without_nul_or_with_inner_nul() {
+        // namesize covers "ab" but not its NUL; a NUL inside the name.
+        for (name, namesize) in [(&b"ab\0\0"[..], 2), (b"a\0b\0", 4), (b"\0\0\0\0", 1)] {
+            let mut a = raw_header("070701", 0o100644, 0, namesize, 0);
+            a.extend_from_slice(name);
+            let err = unpack_err(&a);
+            assert_eq!(err.kind, CpioErrorKind::BadName, "{name:?}");
+            assert_eq!(
+                err.to_string(),
+                "cpio archive, entry at byte 0: entry name is empty, unterminated or not UTF-8"
+            );
+        }
+    }
+
+    #[test]
+    fn absolute_and_dot_names_unpack_inside_the_target() {
+        let a = archive(&[
+            ("/abs/f", 0o100644, b"1"),
+            ("./rel/g", 0o100644, b"2"),
+            ("//x//y/./z", 0o100644, b"3"),
+            (".", 0o040755, b""),
+            ("/", 0o040755, b""),
+        ]);
+        let fs = MemFs::new(1 << 20, 1000);
+        let sub = fs.create(fs.root(), "target", NodeKind::Dir).unwrap();
+        unpack(&a, &fs, sub).unwrap();
+        assert_eq!(read_file(&fs, &["target", "abs", "f"]), b"1");
+        assert_eq!(read_file(&fs, &["target", "rel", "g"]), b"2");
+        assert_eq!(read_file(&fs, &["target", "x", "y", "z"]), b"3");
+        assert_eq!(fs.lookup(fs.root(), "abs"), Err(VfsError::NotFound));
+        // A file or symlink named like the target directory itself is refused, not dropped.
+        for (name, mode) in [(".", 0o100644), ("/", 0o120777), ("./", 0o100644)] {
+            let a = archive(&[(name, mode, b"x")]);
+            let err = unpack_err(&a);
+            assert_eq!(err.kind, CpioErrorKind::UnsafeName(name.into()), "{name}");
+        }
+        // A device node named "." is skipped like any other.
+        let a = archive(&[(".", 0o020666, b"")]);
+        let fs = MemFs::new(1 << 20, 1000);
+        assert_eq!(unpack(&a, &fs, fs.root()).unwrap().skipped, 1);
+    }
+
+    #[test]
+    fn duplicates_follow_cpio_rules() {
+        let a = archive(&[
+            ("d", 0o040755, b""),
+            ("d", 0o040755, b""),
+            ("d/f", 0o100644, b"old"),
+            ("d/f", 0o120777, b"target"),
+            ("d/l", 0o120777, b"x"),
+            ("d/l", 0o100644, b"now a file"),
+        ]);
+        let fs = MemFs::new(1 << 20, 1000);
+        let stats = unpack(&a, &fs, fs.root()).unwrap();
+        assert_eq!((stats.dirs, stats.files, stats.symlinks), (2, 2, 2));
+        let d = fs.lookup(fs.root(), "d").unwrap();
+        assert_eq!(fs.readlink(fs.lookup(d, "f").unwrap()).unwrap(), "target");
+        assert_eq!(read_file(&fs, &["d", "l"]), b"now a file");
+        // A directory where a file is: refused, with the name.
+        let err = unpack_err(&archive(&[("f", 0o100644, b"x"), ("f", 0o040755, b"")]));
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "cpio archive, entry at byte {}: cannot unpack \"f\": not a directory",
+                HEADER_LEN + 6
+            )
+        );
+    }
+
+    #[test]
+    fn symlinks_are_stored_never_followed_while_unpacking() {
+        let a = archive(&[
+            ("up", 0o120777, b"../../../etc"),
+            ("abs", 0o120777, b"/etc/passwd"),
+            ("bin/hello", 0o100644, b"hi"),
+            ("dirlink", 0o120777, b"bin"),
+        ]);
+        let fs = MemFs::new(1 << 20, 1000);
+        unpack(&a, &fs, fs.root()).unwrap();
+        // Resolution keeps them inside the root: `..` past it is an escape, `/` is the root.
+        assert_eq!(
+            crate::vfs::read_file(&fs, "/up/passwd", 100),
+            Err(VfsError::Escape)
+        );
+        assert_eq!(
+            crate::vfs::read_file(&fs, "/abs", 100),
+            Err(VfsError::NotFound)
+        );
+        assert_eq!(
+            crate::vfs::read_file(&fs, "/dirlink/hello", 100).unwrap(),
+            b"hi"
+        );
+        // An entry under a symlinked directory is refused: unpacking never follows a symlink
+        // (here it would write into bin/ through dirlink/).
+        let a = archive(&[
+            ("bin", 0o040755, b""),
+            ("dirlink", 0o120777, b"bin"),
+            ("dirlink/x", 0o100644, b"sneaky"),
+        ]);
+        let fs = MemFs::new(1 << 20, 1000);
+        let err = unpack(&a, &fs, fs.root()).unwrap_err();
+        assert!(
+            matches!(&err.kind, CpioErrorKind::Vfs { name, error: VfsError::NotADirectory } if name == "dirlink/x"),
+            "{err}"
+        );
+        let bin = fs.lookup(fs.root(), "bin").unwrap();
+        assert_eq!(fs.lookup(bin, "x"), Err(VfsError::NotFound));
+        // A target that is not UTF-8 is refused; an empty one is refused by the file system.
+        let err = unpack_err(&archive(&[("l", 0o120777, b"\xff")]));
+        assert_eq!(
+            err.to_string(),
+            "cpio archive, entry at byte 0: cannot unpack \"l\": invalid file name"
+        );
+        let err = unpack_err(&archive(&[("l", 0o120777, b"")]));
+        assert!(
+            matches!(&err.kind, CpioErrorKind::Vfs { name, .. } if name == "l"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn crc_archives_check_the_data() {
+        let sum = |data: &[u8]| data.iter().map(|&b| u32::from(b)).sum::<u32>();
+        let entry = |check: u32| {
+            let mut a = raw_header("070702", 0o100644, 5, 2, check);
+            a.extend_from_slice(b"f\0hello\0\0\0");
+            a.extend(raw_header("070702", 0, 0, 11, 0));
+            a.extend_from_slice(b"TRAILER!!!\0\0\0\0");
+            a
+        };
+        let fs = MemFs::new(1 << 20, 1000);
+        unpack(&entry(sum(b"hello")), &fs, fs.root()).unwrap();
+        assert_eq!(read_file(&fs, &["f"]), b"hello");
+        let err = unpack_err(&entry(7));
+        assert_eq!(
+            err.kind,
+            CpioErrorKind::BadChecksum {
+                expected: 7,
+                actual: sum(b"hello")
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "cpio archive, entry at byte 0: data checksum is 0x00000214, the header says 0x00000007"
+        );
+    }
+
+    /// A small deterministic xorshift generator for the randomized tests.
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    #[test]
+    fn random_archives_unpack_or_fail_cleanly() {
+        let mut rng = XorShift(0xdead_beef_cafe_f00d);
+        let names = [
+            "a",
+            "a/b",
+            "..",
+            "/",
+            ".",
+            "a/../b",
+            "x\ny",
+            "l",
+            "l/z",
+            "TRAILER!!!",
+            "",
+        ];
+        for round in 0..3000 {
+            // Headers with a valid magic and random (often plausible) fields, names and data.
+            let mut a = Vec::new();
+            for _ in 0..rng.next() % 6 {
+                let name = names[(rng.next() as usize) % names.len()];
+                let mode = [0o100644, 0o040755, 0o120777, 0o020666, 0][(rng.next() % 5) as usize];
+                let len = (rng.next() % 12) as usize;
+                let data: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+                let r = rng.next();
+                let filesize = if r % 7 == 0 { r as u32 } else { len as u32 };
+                let namesize = if r % 11 == 0 {
+                    (r >> 32) as u32
+                } else {
+                    name.len() as u32 + 1
+                };
+                let magic = if r % 13 == 0 { "070702" } else { "070701" };
+                a.extend(raw_header(
+                    magic,
+                    mode,
+                    filesize,
+                    namesize,
+                    (r >> 8) as u32 % 3,
+                ));
+                a.extend_from_slice(name.as_bytes());
+                a.push(0);
+                while a.len() % 4 != 0 {
+                    a.push(0);
+                }
+                a.extend_from_slice(&data);
+                while a.len() % 4 != 0 && rng.next() % 2 == 0 {
+                    a.push(0);
+                }
+            }
+            if rng.next() % 2 == 0 {
+                push_entry(&mut a, TRAILER, 0, b"");
+            }
+            // And plain random bytes now and then.
+            if round % 5 == 0 {
+                a = (0..rng.next() % 300).map(|_| rng.next() as u8).collect();
+            }
+            let fs = MemFs::new(4096, 16);
+            match unpack(&a, &fs, fs.root()) {
+                Ok(stats) => assert!(stats.bytes <= a.len() as u64, "round {round}"),
+                Err(e) => {
+                    assert!(e.offset <= a.len(), "round {round}: {e}");
+                    assert!(!e.to_string().contains('\n'), "round {round}: {e}");
+                }
+            }
+            // The reader alone ends too, with at most one error.
+            let results: Vec<_> = Reader::new(&a).collect();
+            assert!(results.iter().filter(|r| r.is_err()).count() <= 1);
+            assert!(results.len() <= a.len() / HEADER_LEN + 1, "round {round}");
         }
     }
 }
