@@ -526,3 +526,79 @@ fn agent_commands_on_missing_and_dead_agents() {
         ],
     );
 }
+
+/// A small deterministic xorshift generator for the randomized tests.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// Random command lines from the shell's own vocabulary: every one prints nothing, output, or
+/// exactly one error line, and the shell goes on.
+#[test]
+fn random_command_lines_never_break_the_shell() {
+    let arith = wat(include_str!("../../tests/fixtures/arith.wat"));
+    let (mut sh, out) = shell_with(&[("/bin/arith.wasm", &arith), ("/data/a.txt", b"alpha\n")]);
+    let names: Vec<&str> = COMMANDS
+        .iter()
+        .map(|c| c.name)
+        .filter(|&n| n != "bench") // bench on a real workloads module takes seconds
+        .collect();
+    const ARGS: &[&str] = &[
+        "/bin/arith.wasm",
+        "add",
+        "divmod",
+        "g",
+        "1",
+        "-1",
+        "0x-5",
+        "4294967296",
+        "nan",
+        "--fuel",
+        "--time-limit-ms",
+        "0",
+        "99999999999999999999",
+        "/data",
+        "/data/a.txt",
+        "/..",
+        "..",
+        "\"",
+        "'a b'",
+        "\\",
+        "#",
+        "",
+        "clock",
+        "teleport",
+        "file:read=/../x",
+        "--quick",
+        "--case",
+    ];
+    let mut rng = XorShift(0x0bad_5eed_0000_0001);
+    for round in 0..2000 {
+        let mut line = String::from(names[(rng.next() as usize) % names.len()]);
+        for _ in 0..rng.next() % 5 {
+            line.push(' ');
+            line.push_str(ARGS[(rng.next() as usize) % ARGS.len()]);
+        }
+        let (status, text) = run(&mut sh, &out, &line);
+        if let ShellStatus::Exit(code) = status {
+            assert!((0..=255).contains(&code), "round {round}: {line:?}");
+            continue;
+        }
+        if let Some(error) = text.strip_prefix("error: ") {
+            assert_eq!(
+                error.matches('\n').count(),
+                1,
+                "round {round}: {line:?}: {text:?}"
+            );
+            assert!(error.ends_with('\n'), "round {round}: {line:?}");
+        }
+    }
+    assert_eq!(run(&mut sh, &out, "echo alive").1, "alive\n");
+}

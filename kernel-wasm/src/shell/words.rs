@@ -146,4 +146,48 @@ mod tests {
             ["echo", "héllo", "wörld €", "\u{fffd}"]
         );
     }
+
+    /// A small deterministic xorshift generator for the randomized tests.
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    #[test]
+    fn random_lines_split_or_fail_cleanly() {
+        let mut rng = XorShift(0x1357_9bdf_2468_ace0);
+        const PIECES: &[&str] = &[
+            "\"", "'", "\\", " ", "\t", "#", "a", "é", "€", "\0", "\x1b", "\r", "\u{85}", "--fuel",
+        ];
+        for round in 0..5000 {
+            let mut line = String::new();
+            for _ in 0..rng.next() % 40 {
+                let r = rng.next();
+                if r % 4 == 0 {
+                    line.push(char::from_u32((r >> 8) as u32 % 0x11_0000).unwrap_or('?'));
+                } else {
+                    line.push_str(PIECES[(r >> 8) as usize % PIECES.len()]);
+                }
+            }
+            match split_words(&line) {
+                Ok(words) => {
+                    assert!(words.len() <= line.len(), "round {round}: {line:?}");
+                    for word in &words {
+                        assert!(
+                            !word.chars().any(|c| c.is_control() && !c.is_whitespace()),
+                            "round {round}: {line:?}"
+                        );
+                        assert!(word.len() <= line.len());
+                    }
+                }
+                Err(message) => assert!(!message.contains('\n'), "round {round}: {message}"),
+            }
+        }
+    }
 }
