@@ -112,6 +112,11 @@ pub struct ModuleInfo {
 
 impl ModuleInfo {
     /// Reads the type, import, function and export sections. Errors are wasmparser's text.
+    ///
+    /// Stops at the first section that follows them in a module's fixed section order (start,
+    /// element, data count, code, data): what comes after is the bulk of a module (a Go module's
+    /// 1.5 MB of code and 27 000 data segments) and none of it is needed here. Only validation
+    /// ([`crate::Runtime::load`]) tells whether the rest is well-formed.
     pub fn read(bytes: &[u8]) -> Result<Self, String> {
         let mut types: Vec<Signature> = Vec::new();
         let mut func_types: Vec<u32> = Vec::new();
@@ -161,6 +166,11 @@ impl ModuleInfo {
                         raw_exports.push((export.name.to_string(), export.kind, export.index));
                     }
                 }
+                Payload::StartSection { .. }
+                | Payload::ElementSection(_)
+                | Payload::DataCountSection { .. }
+                | Payload::CodeSectionStart { .. }
+                | Payload::DataSection(_) => break,
                 _ => {}
             }
         }

@@ -70,6 +70,39 @@ fn hostile_bytes_are_invalid_modules() {
     }
 }
 
+/// `ModuleInfo` reads imports and exports without looking at the code; only validation, which
+/// `load` always runs, refuses a module whose code is bad.
+#[test]
+fn bad_code_is_refused_by_load_though_its_interface_reads() {
+    let good = wat::parse_str(
+        r#"(module (import "wasi_snapshot_preview1" "sched_yield" (func (result i32)))
+             (func (export "f") (result i32) i32.const 7))"#,
+    )
+    .unwrap();
+    // The body of `f` is `i32.const 7; end` (0x41 0x07 0x0b): make 0x41 an undefined opcode.
+    let at = good
+        .windows(3)
+        .rposition(|w| w == [0x41, 0x07, 0x0b])
+        .expect("the body of f");
+    let mut bad = good.clone();
+    bad[at] = 0xff;
+    let info = kernel_wasm::ModuleInfo::read(&bad).unwrap();
+    assert_eq!(info.imports[0].name, "sched_yield");
+    assert_eq!(
+        info.export_signature("f").unwrap().to_string(),
+        "() -> (i32)"
+    );
+    let rt = Runtime::default();
+    assert!(rt.load(&good, None).is_ok());
+    match rt.load(&bad, Some("bad")) {
+        Err(Error::InvalidModule { module, reason }) => {
+            assert_eq!(module, "bad");
+            assert!(reason.contains("opcode"), "{reason}");
+        }
+        other => panic!("expected InvalidModule, got {other:?}"),
+    }
+}
+
 #[test]
 fn unknown_import_named_at_load_time() {
     let rt = Runtime::default();
