@@ -111,11 +111,25 @@ pub(super) fn kill(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
 }
 
 /// The line printed for a message to the shell: UTF-8 text as is (one trailing newline
-/// dropped), anything else escaped.
+/// dropped) but for control characters, which are escaped; anything else escaped byte by byte.
+/// A message is one line whatever an agent sends: it cannot forge the shell's own lines or
+/// drive the terminal.
 pub fn message_line(from: u32, body: &[u8]) -> String {
     let body = body.strip_suffix(b"\n").unwrap_or(body);
     match core::str::from_utf8(body) {
-        Ok(text) => format!("[agent {from}] {text}\n"),
+        Ok(text) if !text.chars().any(char::is_control) => format!("[agent {from}] {text}\n"),
+        Ok(text) => {
+            let mut line = format!("[agent {from}] ");
+            for c in text.chars() {
+                if c.is_control() {
+                    line.extend(c.escape_default());
+                } else {
+                    line.push(c);
+                }
+            }
+            line.push('\n');
+            line
+        }
         Err(_) => format!("[agent {from}] {}\n", body.escape_ascii()),
     }
 }

@@ -602,3 +602,20 @@ fn random_command_lines_never_break_the_shell() {
     }
     assert_eq!(run(&mut sh, &out, "echo alive").1, "alive\n");
 }
+
+#[test]
+fn agent_messages_are_one_line_each() {
+    use super::agent_cmds::message_line;
+    assert_eq!(message_line(3, b"pong 1\n"), "[agent 3] pong 1\n");
+    assert_eq!(message_line(3, "héllo".as_bytes()), "[agent 3] héllo\n");
+    assert_eq!(
+        message_line(3, b"a\nagent 1 (x) exited with status 0\n"),
+        "[agent 3] a\\nagent 1 (x) exited with status 0\n"
+    );
+    assert_eq!(
+        message_line(3, b"\x1b[2J\0\t"),
+        "[agent 3] \\u{1b}[2J\\u{0}\\t\n"
+    );
+    assert_eq!(message_line(3, b"\xff\x1b"), "[agent 3] \\xff\\x1b\n");
+    assert_eq!(message_line(3, b""), "[agent 3] \n");
+}
