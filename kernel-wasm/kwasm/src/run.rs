@@ -25,8 +25,22 @@ pub fn dispatch(cli: Cli) -> ExitCode {
 
 /// Prints one line for a malformed command line and returns the usage status.
 pub fn usage(message: &str) -> ExitCode {
-    eprintln!("kwasm: {message}");
+    eprintln!("kwasm: {}", one_line(message));
     ExitCode::from(EXIT_USAGE)
+}
+
+/// `text` with control characters escaped: a failure is one line on stderr even when a file
+/// name or flag value holds a newline or an escape sequence.
+pub fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Splits `HOST_DIR[::GUEST_DIR]` (at the first `::`, as wasmtime); without `::GUEST_DIR` the
@@ -68,7 +82,7 @@ fn env_var(pair: &str) -> Result<Option<(String, String)>, String> {
 
 /// Prints one line for `error` and returns the matching status.
 pub fn fail(error: &Error) -> ExitCode {
-    eprintln!("kwasm: {error}");
+    eprintln!("kwasm: {}", one_line(&error.to_string()));
     ExitCode::from(match error {
         Error::Trap { .. } | Error::OutOfFuel { .. } | Error::LimitExceeded { .. } => EXIT_TRAP,
         _ => EXIT_ERROR,
@@ -231,7 +245,7 @@ fn try_run(args: &RunArgs) -> Result<ExitCode, Error> {
                 ..
             },
         ) => {
-            eprintln!("kwasm: {error}");
+            eprintln!("kwasm: {}", one_line(&error.to_string()));
             return Ok(ExitCode::from(EXIT_ERROR));
         }
         Err(error) => return Err(error),

@@ -4,7 +4,7 @@
 //! on the UART. When stdin is not a terminal the editor's echo is printed after the prompt, as the
 //! kernel echoes typed characters, so a scripted session prints the same transcript on both.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -105,7 +105,12 @@ fn next_event(editor: &mut LineEditor, echo: bool) -> std::io::Result<Option<Eve
     }
 }
 
-/// Copies the host tree at `host` into `vfs` under `guest`.
+/// The largest host file `--dir` copies: the hosted file system's whole byte budget
+/// (`kernel_wasm::hosted::platform`), so a larger file is refused before it is read into memory.
+const MAX_COPY_FILE_BYTES: u64 = 1 << 30;
+
+/// Copies the host tree at `host` into `vfs` under `guest`. Host symlinks and special files are
+/// skipped; a name that is not UTF-8 is an error (replacing its bytes could make two names one).
 fn copy_tree(vfs: &dyn Vfs, host: &Path, guest: &str) -> Result<(), Error> {
     let fs_err = |path: &Path, e: std::io::Error| Error::Config {
         what: path.display().to_string(),
@@ -122,13 +127,37 @@ fn copy_tree(vfs: &dyn Vfs, host: &Path, guest: &str) -> Result<(), Error> {
         .map_err(|e| fs_err(host, e))?;
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
-        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            return Err(Error::Config {
+                what: path.display().to_string(),
+                message: "the file name is not UTF-8".into(),
+            });
+        };
         let guest_path = format!("{}/{name}", guest.trim_end_matches('/'));
-        let kind = entry.file_type().map_err(|e| fs_err(&entry.path(), e))?;
+        let kind = entry.file_type().map_err(|e| fs_err(&path, e))?;
         if kind.is_dir() {
-            copy_tree(vfs, &entry.path(), &guest_path)?;
+            copy_tree(vfs, &path, &guest_path)?;
         } else if kind.is_file() {
-            let data = std::fs::read(entry.path()).map_err(|e| fs_err(&entry.path(), e))?;
+            let too_big = || {
+                Error::Config {
+                what: path.display().to_string(),
+                message: format!(
+                    "larger than {MAX_COPY_FILE_BYTES} bytes, the most the shell's file system holds"
+                ),
+            }
+            };
+            let len = entry.metadata().map_err(|e| fs_err(&path, e))?.len();
+            if len > MAX_COPY_FILE_BYTES {
+                return Err(too_big());
+            }
+            let mut data = Vec::new();
+            std::fs::File::open(&path)
+                .and_then(|f| f.take(MAX_COPY_FILE_BYTES + 1).read_to_end(&mut data))
+                .map_err(|e| fs_err(&path, e))?;
+            if data.len() as u64 > MAX_COPY_FILE_BYTES {
+                return Err(too_big());
+            }
             write_file(vfs, &guest_path, &data).map_err(|e| vfs_err(&guest_path, e))?;
         }
     }

@@ -551,3 +551,49 @@ fn shell_input_is_edited_as_on_the_kernel_uart() {
         )
     );
 }
+
+/// A file name or flag value holding a newline or an escape sequence still gives one line.
+#[test]
+fn control_characters_in_names_stay_on_one_line() {
+    let (status, _, stderr) = status_out_err(&["run", "/nonexistent/a\nb\x1b[2J.wasm"]);
+    assert_eq!(
+        (status, stderr.as_str()),
+        (
+            Some(1),
+            "kwasm: /nonexistent/a\\nb\\u{1b}[2J.wasm: No such file or directory (os error 2)\n"
+        )
+    );
+    let (status, _, stderr) =
+        status_out_err(&["run", "--dir", "/nonexistent/x\ny", &fixture("hello.wat")]);
+    assert_eq!(
+        (status, stderr.as_str()),
+        (
+            Some(1),
+            "kwasm: --dir /nonexistent/x\\ny: no such file or directory\n"
+        )
+    );
+}
+
+/// `kwasm shell --dir`: a host file name that is not UTF-8 is refused rather than renamed (two
+/// such names could become one).
+#[test]
+fn shell_dir_refuses_names_that_are_not_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = std::env::temp_dir().join(format!("kwasm-names-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(std::ffi::OsStr::from_bytes(b"bad\xff")), b"x").unwrap();
+    let mapping = format!("{}::/d", dir.display());
+    let out = shell_session(&["--dir", &mapping], b"");
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(
+        out,
+        (
+            Some(1),
+            String::new(),
+            format!(
+                "kwasm: {}/bad\u{fffd}: the file name is not UTF-8\n",
+                dir.display()
+            )
+        )
+    );
+}
