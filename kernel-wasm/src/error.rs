@@ -25,6 +25,8 @@ pub enum LimitKind {
     Spawn,
     /// Queued messages in one mailbox.
     Mailbox,
+    /// Bytes of all queued messages of an agent system.
+    QueuedBytes,
     /// Instances in one store.
     Instances,
     /// Credits of fuel-based pacing (see `limits::Pacer`).
@@ -40,6 +42,7 @@ impl LimitKind {
             LimitKind::Fds => "fd_limit",
             LimitKind::Spawn => "spawn_limit",
             LimitKind::Mailbox => "mailbox_depth",
+            LimitKind::QueuedBytes => "max_queued_bytes",
             LimitKind::Instances => "instance_limit",
             LimitKind::Credits => "credits",
         }

@@ -874,3 +874,48 @@ fn an_agent_without_memory_gets_bad_pointer() {
     );
     assert_eq!(e.state(id), AgentState::Exited(100 + id as i32));
 }
+
+#[test]
+fn a_message_flood_stops_at_the_systems_byte_budget() {
+    // Four busy agents never receive; the flooder sends them 64 KiB messages round-robin until
+    // refused. Depth alone (64 each) would queue 16 MiB; the system's pool holds 1 MiB.
+    let mut e = common::env(SystemConfig {
+        max_queued_bytes: 1 << 20,
+        ..SystemConfig::default()
+    });
+    let flood = r#"(module
+      (import "agent" "send_message" (func $send (param i32 i32 i32) (result i32)))
+      (memory (export "memory") 2)
+      (func (export "agent_run") (result i32)
+        (local $n i32) (local $r i32)
+        (loop $again
+          (local.set $r (call $send
+            (i32.add (i32.const 2) (i32.rem_u (local.get $n) (i32.const 4)))
+            (i32.const 0) (i32.const 65536)))
+          (if (i32.eqz (local.get $r))
+            (then (local.set $n (i32.add (local.get $n) (i32.const 1))) (br $again))))
+        (if (i32.ne (local.get $r) (i32.const -2)) (then (return (i32.const -1000))))
+        (local.get $n)))"#;
+    kernel_wasm::vfs::write_file(
+        &*e.platform.vfs,
+        "/agents/bigflood.wasm",
+        &wat::parse_str(flood).unwrap(),
+    )
+    .unwrap();
+    let flooder = e.spawn("bigflood");
+    let sinks: Vec<u32> = (0..4).map(|_| e.spawn("busy")).collect();
+    assert_eq!(sinks, [2, 3, 4, 5]);
+    e.run(20);
+    assert_eq!(e.state(flooder), AgentState::Exited(16), "ERR_MAILBOX_FULL after 1 MiB");
+    assert_eq!(e.system.info(2).unwrap().queue_len, 4);
+    // The host is refused too, with the limit named...
+    let err = e.system.send(3, b"x").unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "limit max_queued_bytes (1048576) exceeded: queued messages hold 1048576 bytes already"
+    );
+    // ...until an agent's queued messages are freed.
+    e.system.kill(2).unwrap();
+    e.system.send(3, b"x").unwrap();
+    assert_eq!(e.system.info(3).unwrap().queue_len, 5);
+}

@@ -37,7 +37,8 @@ pub const MODULE: &str = "agent";
 pub const OK: i32 = 0;
 /// The target agent does not exist or is no longer running (exited, trapped, killed).
 pub const ERR_NO_SUCH_AGENT: i32 = -1;
-/// The target's mailbox holds `mailbox_depth` messages already (backpressure: retry later).
+/// The target's mailbox holds `mailbox_depth` messages already, or the messages queued in the
+/// whole system hold `max_queued_bytes` (backpressure: retry later).
 pub const ERR_MAILBOX_FULL: i32 = -2;
 /// `try_receive_message`: the mailbox is empty.
 pub const ERR_NO_MESSAGE: i32 = -3;
@@ -175,7 +176,7 @@ fn send_message(
     match result {
         Ok(()) => OK,
         Err(SendError::NoSuchAgent) => ERR_NO_SUCH_AGENT,
-        Err(SendError::Full) => ERR_MAILBOX_FULL,
+        Err(SendError::Full | SendError::NoBytes) => ERR_MAILBOX_FULL,
     }
 }
 

@@ -5,9 +5,17 @@
 //! memory → body); the receive copies the body into the receiver's buffer and frees it. The queue
 //! itself is allocated at creation for up to [`PREALLOCATED_SLOTS`] entries (the whole default
 //! depth), so queueing does not allocate.
+//!
+//! Bounds: a mailbox holds at most `depth` messages, and the mailboxes of one agent system draw
+//! their bodies' bytes from one [`BytePool`], so the host memory all queued messages take is
+//! bounded however many agents flood however many mailboxes (depth × agents × 64 KiB would be
+//! gigabytes). Every message enters and leaves through [`Mailbox::push`]/[`Mailbox::pop`]/
+//! [`Mailbox::clear`] (or the mailbox's drop), which keep the pool's count.
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::guest::{GuestMemory, GuestPtr};
 
@@ -23,19 +31,98 @@ pub struct Message {
     pub body: Box<[u8]>,
 }
 
+/// A budget of message bytes shared by the mailboxes of one agent system.
+#[derive(Debug)]
+pub struct BytePool {
+    used: AtomicUsize,
+    limit: usize,
+}
+
+impl BytePool {
+    /// A pool of `limit` bytes.
+    pub fn new(limit: usize) -> Arc<Self> {
+        Arc::new(BytePool {
+            used: AtomicUsize::new(0),
+            limit,
+        })
+    }
+
+    /// Bytes of the message bodies queued now.
+    pub fn used(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    fn has_room(&self, n: usize) -> bool {
+        self.used().checked_add(n).is_some_and(|t| t <= self.limit)
+    }
+
+    fn take(&self, n: usize) -> bool {
+        self.used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                used.checked_add(n).filter(|&t| t <= self.limit)
+            })
+            .is_ok()
+    }
+
+    fn give(&self, n: usize) {
+        let _ = self
+            .used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                Some(used.saturating_sub(n))
+            });
+    }
+}
+
+/// Why a mailbox cannot take a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// It holds `depth` messages.
+    Full,
+    /// The system's pool of message bytes is used up.
+    NoBytes,
+}
+
 /// A bounded FIFO of messages.
 #[derive(Debug)]
 pub struct Mailbox {
     queue: VecDeque<Message>,
     depth: usize,
+    /// Bytes of the bodies queued here (drawn from `pool`).
+    bytes: usize,
+    pool: Option<Arc<BytePool>>,
 }
 
 impl Mailbox {
-    /// A mailbox holding at most `depth` messages.
+    /// A mailbox holding at most `depth` messages (of any total size).
     pub fn new(depth: usize) -> Self {
         Mailbox {
             queue: VecDeque::with_capacity(depth.min(PREALLOCATED_SLOTS)),
             depth,
+            bytes: 0,
+            pool: None,
+        }
+    }
+
+    /// A mailbox holding at most `depth` messages whose bodies' bytes come from `pool`.
+    pub fn with_pool(depth: usize, pool: Arc<BytePool>) -> Self {
+        let mut mailbox = Mailbox::new(depth);
+        mailbox.pool = Some(pool);
+        mailbox
+    }
+
+    /// Whether a message of `len` bytes would be refused, and why. Checked before the body is
+    /// allocated, so a refused send costs the sender nothing.
+    pub fn refusal(&self, len: usize) -> Option<Refusal> {
+        if self.is_full() {
+            Some(Refusal::Full)
+        } else if self.pool.as_ref().is_some_and(|p| !p.has_room(len)) {
+            Some(Refusal::NoBytes)
+        } else {
+            None
         }
     }
 
@@ -55,11 +142,14 @@ impl Mailbox {
         self.queue.len() >= self.depth
     }
 
-    /// Queues `message`, or hands it back when the mailbox is full (backpressure).
+    /// Queues `message`, or hands it back when the mailbox is full or the pool has no room for
+    /// its body (backpressure).
     pub fn push(&mut self, message: Message) -> Result<(), Message> {
-        if self.is_full() {
+        let len = message.body.len();
+        if self.is_full() || self.pool.as_ref().is_some_and(|p| !p.take(len)) {
             return Err(message);
         }
+        self.bytes += len;
         self.queue.push_back(message);
         Ok(())
     }
@@ -69,13 +159,29 @@ impl Mailbox {
     }
 
     pub fn pop(&mut self) -> Option<Message> {
-        self.queue.pop_front()
+        let message = self.queue.pop_front()?;
+        self.release(message.body.len());
+        Some(message)
     }
 
     /// Drops every queued message (the owner died).
     pub fn clear(&mut self) {
         self.queue.clear();
         self.queue.shrink_to_fit();
+        self.release(self.bytes);
+    }
+
+    fn release(&mut self, len: usize) {
+        self.bytes = self.bytes.saturating_sub(len);
+        if let Some(pool) = &self.pool {
+            pool.give(len);
+        }
+    }
+}
+
+impl Drop for Mailbox {
+    fn drop(&mut self) {
+        self.release(self.bytes);
     }
 }
 
@@ -136,6 +242,29 @@ mod tests {
         assert_eq!(mb.push(msg(3, b"c")), Err(msg(3, b"c")));
         assert_eq!(mb.pop(), Some(msg(1, b"a")));
         assert_eq!(mb.len(), 1);
+    }
+
+    #[test]
+    fn mailboxes_share_a_byte_pool() {
+        let pool = BytePool::new(10);
+        let mut a = Mailbox::with_pool(8, pool.clone());
+        let mut b = Mailbox::with_pool(8, pool.clone());
+        assert!(a.push(msg(1, b"123456")).is_ok());
+        assert_eq!(b.refusal(5), Some(Refusal::NoBytes));
+        assert_eq!(b.push(msg(2, b"12345")), Err(msg(2, b"12345")));
+        assert_eq!(b.refusal(4), None);
+        assert!(b.push(msg(2, b"1234")).is_ok());
+        assert_eq!(pool.used(), 10);
+        assert_eq!(a.pop(), Some(msg(1, b"123456")));
+        assert_eq!(pool.used(), 4);
+        assert!(a.push(msg(1, b"abc")).is_ok());
+        b.clear();
+        assert_eq!(pool.used(), 3);
+        drop(a);
+        assert_eq!(pool.used(), 0);
+        let mut full = Mailbox::with_pool(1, pool.clone());
+        full.push(msg(1, b"x")).unwrap();
+        assert_eq!(full.refusal(0), Some(Refusal::Full));
     }
 
     #[test]

@@ -36,7 +36,7 @@ use crate::vfs;
 
 use super::abi::{ERR_BAD_CONFIG, ERR_BAD_POINTER, ERR_SPAWN_FAILED, ERR_SPAWN_LIMIT, ERR_TIMEOUT};
 use super::agent::{Agent, AgentInfo, AgentState, Entry};
-use super::mailbox::{deliver, Mailbox, Message};
+use super::mailbox::{deliver, BytePool, Mailbox, Message};
 use super::shared::{AgentLink, IdMap, Request, SendError, Shared, Slot};
 use super::HOST_ID;
 
@@ -52,6 +52,8 @@ pub const DEFAULT_MAILBOX_DEPTH: usize = 64;
 pub const DEFAULT_MAX_AGENTS: usize = 4096;
 /// Messages to the host queued within one slice.
 pub const DEFAULT_HOST_INBOX_DEPTH: usize = 1024;
+/// Bytes all queued messages together may hold, system-wide (the host inbox included).
+pub const DEFAULT_MAX_QUEUED_BYTES: usize = 64 << 20;
 /// The largest module file an agent may be spawned from.
 pub const MAX_MODULE_BYTES: u64 = 64 << 20;
 
@@ -68,6 +70,9 @@ pub struct SystemConfig {
     pub mailbox_depth: usize,
     pub max_agents: usize,
     pub host_inbox_depth: usize,
+    /// Bytes the bodies of all queued messages may hold together: with `max_agents` mailboxes
+    /// of `mailbox_depth` messages of up to 64 KiB, depth alone would allow gigabytes.
+    pub max_queued_bytes: usize,
 }
 
 impl Default for SystemConfig {
@@ -79,6 +84,7 @@ impl Default for SystemConfig {
             mailbox_depth: DEFAULT_MAILBOX_DEPTH,
             max_agents: DEFAULT_MAX_AGENTS,
             host_inbox_depth: DEFAULT_HOST_INBOX_DEPTH,
+            max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
         }
     }
 }
@@ -196,9 +202,11 @@ pub struct System {
 
 impl System {
     pub fn new(platform: Platform, config: SystemConfig) -> Self {
+        let pool = BytePool::new(config.max_queued_bytes);
         let shared = Shared {
             slots: IdMap::default(),
-            host_inbox: Mailbox::new(config.host_inbox_depth),
+            host_inbox: Mailbox::with_pool(config.host_inbox_depth, pool.clone()),
+            pool,
         };
         System {
             platform,
@@ -275,14 +283,17 @@ impl System {
         instance.context_mut().agent = Some(self.link.clone());
         self.next_id += 1;
         self.live += 1;
-        self.link.shared.lock().slots.insert(
+        let mut shared = self.link.shared.lock();
+        let pool = shared.pool.clone();
+        shared.slots.insert(
             id,
             Slot {
-                mailbox: Mailbox::new(mailbox_depth),
+                mailbox: Mailbox::with_pool(mailbox_depth, pool),
                 alive: true,
                 request: None,
             },
         );
+        drop(shared);
         self.agents.insert(
             id,
             Agent {
@@ -346,6 +357,14 @@ impl System {
                 limit: self.agents.get(to).map_or(0, |a| a.mailbox_depth as u64),
                 detail: format!("the mailbox of agent {to} is full"),
             }),
+            Err(SendError::NoBytes) => {
+                let used = self.link.shared.lock().pool.used();
+                Err(Error::LimitExceeded {
+                    kind: LimitKind::QueuedBytes,
+                    limit: self.config.max_queued_bytes as u64,
+                    detail: format!("queued messages hold {used} bytes already"),
+                })
+            }
         }
     }
 

@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 
 use spin::Mutex;
 
-use super::mailbox::{Mailbox, Message};
+use super::mailbox::{BytePool, Mailbox, Message, Refusal};
 use super::HOST_ID;
 
 /// What a parked agent asked for; the scheduler serves it before resuming the agent.
@@ -38,7 +38,10 @@ pub(crate) struct Slot {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SendError {
     NoSuchAgent,
+    /// The target's mailbox holds its depth.
     Full,
+    /// The system's pool of queued message bytes is used up.
+    NoBytes,
 }
 
 /// Per-agent records by agent id. Ids are handed out 1, 2, 3 … and never reused, so the record of
@@ -96,6 +99,8 @@ pub(crate) struct Shared {
     pub slots: IdMap<Slot>,
     /// Messages to the host (agent 0), drained by the scheduler after every slice.
     pub host_inbox: Mailbox,
+    /// The bytes every mailbox (the host inbox included) draws its messages' bodies from.
+    pub pool: Arc<BytePool>,
 }
 
 impl Shared {
@@ -109,9 +114,11 @@ impl Shared {
                 _ => return Err(SendError::NoSuchAgent),
             }
         };
-        // Check before allocating: a full mailbox costs the sender nothing.
-        if mailbox.is_full() {
-            return Err(SendError::Full);
+        // Check before allocating: a refused message costs the sender nothing.
+        match mailbox.refusal(body.len()) {
+            Some(Refusal::Full) => return Err(SendError::Full),
+            Some(Refusal::NoBytes) => return Err(SendError::NoBytes),
+            None => {}
         }
         mailbox
             .push(Message {
