@@ -906,7 +906,11 @@ fn a_message_flood_stops_at_the_systems_byte_budget() {
     let sinks: Vec<u32> = (0..4).map(|_| e.spawn("busy")).collect();
     assert_eq!(sinks, [2, 3, 4, 5]);
     e.run(20);
-    assert_eq!(e.state(flooder), AgentState::Exited(16), "ERR_MAILBOX_FULL after 1 MiB");
+    assert_eq!(
+        e.state(flooder),
+        AgentState::Exited(16),
+        "ERR_MAILBOX_FULL after 1 MiB"
+    );
     assert_eq!(e.system.info(2).unwrap().queue_len, 4);
     // The host is refused too, with the limit named...
     let err = e.system.send(3, b"x").unwrap_err().to_string();
