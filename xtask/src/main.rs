@@ -21,7 +21,8 @@ const HELP: &str = "\
 cargo xtask <task>
 
 tasks:
-  bench       kernel-wasm vs raw wasmi vs wasmtime vs native (--quick: under ~5 minutes);
+  bench       kernel-wasm vs raw wasmi vs wasmtime vs native, and in the kernel under QEMU
+              (--quick: under ~5 minutes; --no-kernel: without QEMU);
               writes target/bench/results.json and docs/benchmarks.md
   ci          fmt check, clippy -D warnings, host tests, the no_std aarch64 build (what CI runs)
   demo        boot the kernel with the example modules, run a tour, then the interactive shell:

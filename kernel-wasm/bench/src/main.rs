@@ -7,14 +7,16 @@
 //! `kernel-wasm-bench [--quick] --out <dir>`; this binary measures, checks that every runtime computed
 //! the same checksum, prints a table, and writes `<out>/results.json` and `docs/benchmarks.md`.
 //!
-//! Groups and their modules: `compute`, `hostcall`, `wasi`, `startup`, `agents`; `llm` is reported as
-//! not measurable until that subsystem exists (see [`pending`]). Everything that touches the
+//! Groups and their modules: `compute`, `hostcall`, `wasi`, `startup`, `agents`, and `kernel` (the
+//! compute set measured inside the kernel under QEMU by xtask in the same run, see [`kernel`]);
+//! `llm` is reported as not measurable until that subsystem exists (see [`pending`]). Everything that touches the
 //! kernel-wasm runtime API lives in [`kw`].
 
 mod agents;
 mod alloc;
 mod compute;
 mod hostcall;
+mod kernel;
 mod kw;
 mod measure;
 mod pending;
@@ -170,6 +172,9 @@ fn main() -> Result<()> {
     if opts.wants("agents") {
         eprintln!("bench: agents");
         agents::run(&opts, &mut results)?;
+    }
+    if opts.wants("kernel") {
+        kernel::run(&opts, &mut results);
     }
     pending::run(&opts, &mut results);
 

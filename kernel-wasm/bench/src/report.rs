@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 
 use crate::{compute, Opts, Results};
 
-/// Groups in report order.
+/// Groups in report order (the Markdown report gives `kernel` a section of its own, after these).
 const GROUPS: &[&str] = &["compute", "hostcall", "wasi", "startup", "agents", "llm"];
 /// Runtime columns in report order.
 const RUNTIMES: &[&str] = &["kernel-wasm", "wasmi", "wasmtime", "native"];
@@ -26,6 +26,7 @@ fn ratios(group: &str) -> &'static [(&'static str, &'static str)] {
         "hostcall" => &[("kernel-wasm", "wasmi"), ("wasmtime", "wasmi")],
         "wasi" => &[("kernel-wasm", "native")],
         "startup" => &[("kernel-wasm", "wasmi"), ("wasmtime", "wasmi")],
+        "kernel" => &[("kernel-wasm", "wasmi")],
         _ => &[],
     }
 }
@@ -253,7 +254,7 @@ fn render_md(grid: &[Vec<String>]) -> String {
 /// The console table: every group, its figures and ratios, and its notes.
 pub fn table(results: &Results) -> String {
     let mut out = String::from("\nkernel-wasm benchmarks (times: median, lower is better; MiB/s, ops/s: higher is better)\n");
-    for group in GROUPS {
+    for group in GROUPS.iter().chain(&["kernel"]) {
         let _ = writeln!(out, "\n[{group}]");
         if let Some(grid) = group_grid(results, group) {
             out.push_str(&render_text(&grid));
@@ -521,7 +522,7 @@ pub fn write_markdown(
         md.push('\n');
     }
 
-    kernel_section(&mut md, path, results);
+    kernel_section(&mut md, results);
 
     let _ = writeln!(md, "## Checksums\n\nEvery runtime of a case must return the same checksum, or the run fails.\n");
     let _ = writeln!(
@@ -541,62 +542,33 @@ pub fn write_markdown(
     std::fs::write(path, md).with_context(|| format!("writing {}", path.display()))
 }
 
-/// The string value of `"key": "..."` in one line of `results.json`-style JSON.
-fn json_str<'a>(line: &'a str, key: &str) -> Option<&'a str> {
-    let start = line.find(&format!("\"{key}\": \""))? + key.len() + 5;
-    let len = line[start..].find('"')?;
-    Some(&line[start..start + len])
-}
-
-/// The number value of `"key": N` in one line of `results.json`-style JSON.
-fn json_num(line: &str, key: &str) -> Option<f64> {
-    let start = line.find(&format!("\"{key}\": "))? + key.len() + 4;
-    let end = line[start..].find([',', '}'])?;
-    line[start..start + end].trim().parse().ok()
-}
-
-/// "Kernel (QEMU TCG)": the rows the kernel's `bench` command printed, recorded in
-/// `benchmarks-kernel.jsonl` next to the report (a separate run: booting QEMU is not part of this
-/// binary), beside this run's host figures.
-fn kernel_section(md: &mut String, docs: &Path, results: &Results) {
-    let file = docs.with_file_name("benchmarks-kernel.jsonl");
+/// "Kernel (QEMU TCG)": the rows of group `kernel` (measured in the kernel during this run, see
+/// `kernel.rs`) beside this run's host figures of the same runtime and case.
+fn kernel_section(md: &mut String, results: &Results) {
     let _ = writeln!(md, "## Kernel (QEMU TCG)\n");
-    let Ok(text) = std::fs::read_to_string(&file) else {
-        let _ = writeln!(
-            md,
-            "- not recorded: no `docs/benchmarks-kernel.jsonl` (run the kernel's `bench --quick` under `cargo xtask qemu` and save its rows there)\n"
-        );
-        return;
-    };
-    let how = text
-        .lines()
-        .find(|l| l.contains("\"recorded\""))
-        .map(|l| {
-            format!(
-                "{} — {}",
-                json_str(l, "recorded").unwrap_or("?"),
-                json_str(l, "how").unwrap_or("?")
-            )
-        })
-        .unwrap_or_default();
-    let rows: Vec<(String, String, f64)> = text
-        .lines()
-        .filter(|l| json_str(l, "group") == Some("compute"))
-        .filter_map(|l| {
-            Some((
-                json_str(l, "case")?.to_string(),
-                json_str(l, "runtime")?.to_string(),
-                json_num(l, "value")?,
-            ))
-        })
-        .collect();
     let _ = writeln!(
         md,
         "The compute set run by the kernel's `bench` shell command (`kernel-wasm/src/shell/bench_cmd.rs`: the same \
          module, cases and sizes, kernel-wasm and raw wasmi, the platform's monotonic clock) on the bare-metal \
-         aarch64 kernel under QEMU's TCG emulator, which is typically 40–100× slower than the host. Kernel figures \
-         are from a separate, earlier session ({how}); host figures are this run's. Milliseconds per call.\n"
+         aarch64 kernel under QEMU's TCG emulator, booted by `cargo xtask bench` in this run, beside this run's \
+         host figures. Milliseconds per call.\n"
     );
+    let rows: Vec<(String, &str, f64)> = results
+        .rows
+        .iter()
+        .filter(|r| r.group == "kernel")
+        .map(|r| (r.case.clone(), r.runtime, r.value))
+        .collect();
+    let notes = |md: &mut String| {
+        for (_, note) in results.notes.iter().filter(|(g, _)| *g == "kernel") {
+            let _ = writeln!(md, "- {note}");
+        }
+        md.push('\n');
+    };
+    if rows.is_empty() {
+        notes(md);
+        return;
+    }
     let _ = writeln!(
         md,
         "| case | runtime | kernel (TCG) | host | kernel / host |\n| --- | --- | ---: | ---: | ---: |"
@@ -630,12 +602,12 @@ fn kernel_section(md: &mut String, docs: &Path, results: &Results) {
     }
     let mut ratios = Vec::new();
     for (case, runtime, kernel) in &rows {
-        if runtime != "kernel-wasm" {
+        if *runtime != "kernel-wasm" {
             continue;
         }
         let kernel_wasmi = rows
             .iter()
-            .find(|(c, r, _)| c == case && r == "wasmi")
+            .find(|(c, r, _)| c == case && *r == "wasmi")
             .map(|r| r.2);
         let host = (
             results.value("compute", case, "kernel-wasm"),
@@ -652,10 +624,10 @@ fn kernel_section(md: &mut String, docs: &Path, results: &Results) {
     if !ratios.is_empty() {
         let _ = writeln!(
             md,
-            "- kernel-wasm / raw wasmi: {} (the kernel figures are single calls under emulation on a shared machine: \
-             read differences of 10–30% as noise)",
+            "- kernel-wasm / raw wasmi: {} (figures taken under emulation on a shared machine: read differences \
+             of 10–30% as noise)",
             ratios.join("; ")
         );
     }
-    md.push('\n');
+    notes(md);
 }
