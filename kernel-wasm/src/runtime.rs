@@ -78,8 +78,14 @@ impl Runtime {
     /// What `module` needs: each capability its imports are guarded by, with when it is checked
     /// and the imports that need it (`module::name`), in capability order.
     pub fn capability_needs(&self, module: &Module) -> Vec<CapabilityNeed> {
+        self.capability_needs_of(module.info())
+    }
+
+    /// [`Runtime::capability_needs`] of a module described but not loaded (`kwasm inspect`
+    /// describes modules that cannot be loaded too); imports no host module provides need nothing.
+    pub fn capability_needs_of(&self, info: &ModuleInfo) -> Vec<CapabilityNeed> {
         let mut needs: BTreeMap<Capability, CapabilityNeed> = BTreeMap::new();
-        for import in &module.info().imports {
+        for import in &info.imports {
             let Some(info) = self.registry.lookup(&import.module, &import.name) else {
                 continue;
             };

@@ -135,6 +135,36 @@ fn inspect_lists_hash_imports_exports_and_needs() {
     assert_eq!(out.status.code(), Some(1));
 }
 
+/// A module whose imports all resolve but whose code does not validate is not runnable.
+#[test]
+fn inspect_validates_the_code() {
+    let good = wat::parse_str(
+        r#"(module (import "wasi_snapshot_preview1" "random_get" (func (param i32 i32) (result i32)))
+             (func (export "f") (result i32) i32.const 7))"#,
+    )
+    .unwrap();
+    // `i32.const 7; end` (0x41 0x07 0x0b) with 0x41 made an undefined opcode.
+    let at = good
+        .windows(3)
+        .rposition(|w| w == [0x41, 0x07, 0x0b])
+        .unwrap();
+    let mut bad = good.clone();
+    bad[at] = 0xff;
+    let path = std::env::temp_dir().join(format!("kwasm-inspect-{}.wasm", std::process::id()));
+    std::fs::write(&path, &bad).unwrap();
+    let out = kwasm(&["inspect", path.to_str().unwrap()]);
+    std::fs::remove_file(&path).ok();
+    let s = text(&out.stdout);
+    assert!(s.contains("f func () -> (i32)"), "{s}");
+    assert!(
+        s.contains("random (checked per call): wasi_snapshot_preview1::random_get"),
+        "{s}"
+    );
+    assert!(s.contains("runnable: no, invalid module "), "{s}");
+    assert!(s.contains("opcode"), "{s}");
+    assert_eq!(out.status.code(), Some(1));
+}
+
 #[test]
 fn shell_runs_a_script_from_stdin() {
     use std::io::Write;
