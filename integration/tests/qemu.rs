@@ -185,3 +185,59 @@ fn kernel_and_kwasm_shell_print_the_same_transcript() {
     assert_eq!(code, hosted.status.code());
     assert_eq!(kernel_body, hosted_text.trim_end_matches('\n'));
 }
+
+/// Ctrl-C on the UART stops a running guest between fuel slices; the shell prints one error line
+/// and takes the next command. A line typed while a guest runs is not lost.
+#[test]
+fn ctrl_c_interrupts_a_running_guest() {
+    let guard = serial();
+    for args in [
+        &["run", "--quiet", "-p", "xtask", "--", "fixtures"][..],
+        &["build", "--quiet", "-p", "xtask"],
+    ] {
+        let status = Command::new(env!("CARGO"))
+            .current_dir(root())
+            .args(args)
+            .status()
+            .expect("running cargo");
+        assert!(status.success(), "cargo {args:?}");
+    }
+    let fixtures = format!("{}::/bin", root().join("target/fixtures").display());
+    // Interactive `xtask qemu` (no --script), run directly so that killing it at the deadline
+    // also ends QEMU: the console is this test's pipe.
+    let mut cmd = Command::new(root().join("target/debug/xtask"));
+    cmd.current_dir(root()).args(["qemu", "--dir", &fixtures]);
+    let mut session =
+        integration::Session::spawn(cmd, std::time::Duration::from_secs(300)).expect("xtask qemu");
+    let step = |session: &mut integration::Session, needle: &str| {
+        session
+            .wait_for(needle)
+            .unwrap_or_else(|e| panic!("waiting for {needle:?}: {e}: {e:?}"))
+    };
+    step(&mut session, integration::BOOT_HEADER);
+    step(&mut session, "sis> ");
+    // 10^12 fuel: far longer than this test under TCG.
+    session
+        .send_line("wasm-run --fuel 1000000000000 /bin/loop.wasm")
+        .unwrap();
+    step(&mut session, "loop.wasm\r\n");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    session.send(b"\x03").unwrap();
+    assert_eq!(
+        step(&mut session, "sis> "),
+        "error: _start interrupted (Ctrl-C)\nsis> "
+    );
+    // Typed while a guest runs (10^8 fuel: seconds under TCG): kept for the shell.
+    session
+        .send_line("wasm-run --fuel 100000000 /bin/loop.wasm")
+        .unwrap();
+    step(&mut session, "loop.wasm\r\n");
+    session.send_line("echo typed ahead").unwrap();
+    let text = step(&mut session, "typed ahead\r\n");
+    assert!(text.contains("ran out of fuel"), "{text}");
+    step(&mut session, "sis> ");
+    session.send_line("exit 4").unwrap();
+    let status = session.wait_exit().expect("the kernel exits");
+    drop(guard);
+    assert_eq!(status.code(), Some(4), "{}", session.transcript());
+}

@@ -120,6 +120,11 @@ pub enum Error {
         func: String,
         limit: u64,
     },
+    /// The user interrupted the call (Ctrl-C on the kernel's console, see
+    /// [`Console::take_interrupt`](crate::Console::take_interrupt)).
+    Interrupted {
+        func: String,
+    },
     /// A resource limit other than fuel was hit.
     LimitExceeded {
         kind: LimitKind,
@@ -189,6 +194,7 @@ impl fmt::Display for Error {
             Error::OutOfFuel { func, limit } => {
                 write!(f, "{func} ran out of fuel: the limit of {limit} fuel units was used up")
             }
+            Error::Interrupted { func } => write!(f, "{func} interrupted (Ctrl-C)"),
             Error::LimitExceeded { kind, limit, detail } => {
                 write!(f, "limit {} ({limit}) exceeded: {detail}", kind.name())
             }

@@ -128,12 +128,19 @@ impl Execution {
         }
     }
 
-    /// Runs to completion in slices of `slice` fuel, checking the time limit between slices.
+    /// Runs to completion in slices of `slice` fuel, checking the time limit and for an
+    /// interrupt ([`Console::take_interrupt`](crate::Console::take_interrupt)) between slices.
     /// A suspension cannot be served here (no scheduler): it ends the call with an error.
     pub fn run_to_end(&mut self, inst: &mut Instance, slice: u64) -> Result<CallOutcome> {
         loop {
             match self.resume(inst, slice) {
                 Step::Finished(result) => return result,
+                Step::Preempted if inst.take_interrupt() => {
+                    self.state = State::Done;
+                    return Err(Error::Interrupted {
+                        func: self.name.clone(),
+                    });
+                }
                 Step::Preempted => continue,
                 Step::Suspended(Suspend::Yield) => {
                     match self.resume_with(inst, &[Value::I32(0)], slice) {

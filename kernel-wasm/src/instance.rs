@@ -349,6 +349,11 @@ impl Instance {
         &mut self.store
     }
 
+    /// Whether the user asked to stop (consumes the request).
+    pub(crate) fn take_interrupt(&self) -> bool {
+        self.store.data().platform.console.take_interrupt()
+    }
+
     pub(crate) fn now(&self) -> u64 {
         self.store.data().platform.clock.monotonic_ns()
     }

@@ -188,6 +188,52 @@ impl LineEditor {
     }
 }
 
+/// Bytes typed while a guest or the agents run, kept for the line editor, and the Ctrl-C among
+/// them. The console drains its receiver into this when asked for an interrupt
+/// ([`Console::take_interrupt`](crate::Console::take_interrupt)); Ctrl-C drops what was typed
+/// before it (as a terminal flushes its input on an interrupt) and is reported once.
+#[derive(Debug, Clone, Default)]
+pub struct Typeahead {
+    bytes: alloc::collections::VecDeque<u8>,
+    interrupted: bool,
+}
+
+/// The most bytes [`Typeahead`] keeps; later ones are dropped until the editor takes some.
+pub const MAX_TYPEAHEAD: usize = DEFAULT_MAX_LINE;
+
+impl Typeahead {
+    /// Records one received byte.
+    pub fn push(&mut self, byte: u8) {
+        if byte == CTRL_C {
+            self.bytes.clear();
+            self.interrupted = true;
+        } else if self.bytes.len() < MAX_TYPEAHEAD {
+            self.bytes.push_back(byte);
+        }
+    }
+
+    /// Records an interrupt that did not come as a byte here (Ctrl-C typed into the line editor
+    /// while a guest was reading its stdin).
+    pub fn interrupt(&mut self) {
+        self.interrupted = true;
+    }
+
+    /// Whether a Ctrl-C came since the last call.
+    pub fn take_interrupt(&mut self) -> bool {
+        core::mem::take(&mut self.interrupted)
+    }
+
+    /// Forgets an interrupt nobody took (the command it was meant for has ended).
+    pub fn clear_interrupt(&mut self) {
+        self.interrupted = false;
+    }
+
+    /// The oldest byte kept, for the line editor.
+    pub fn pop(&mut self) -> Option<u8> {
+        self.bytes.pop_front()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,6 +250,32 @@ mod tests {
 
     fn line(s: &str) -> Event {
         Event::Line(s.into())
+    }
+
+    #[test]
+    fn typeahead_keeps_bytes_and_reports_ctrl_c_once() {
+        let mut t = Typeahead::default();
+        for &b in b"ls\r" {
+            t.push(b);
+        }
+        assert!(!t.take_interrupt());
+        assert_eq!((t.pop(), t.pop()), (Some(b'l'), Some(b's')));
+        // Ctrl-C drops what came before it; what comes after stays.
+        for &b in b"xy\x03cat\r" {
+            t.push(b);
+        }
+        assert!(t.take_interrupt());
+        assert!(!t.take_interrupt());
+        let rest: Vec<u8> = core::iter::from_fn(|| t.pop()).collect();
+        assert_eq!(rest, b"cat\r");
+        // Bounded: a flood keeps the first MAX_TYPEAHEAD bytes.
+        for _ in 0..MAX_TYPEAHEAD + 10 {
+            t.push(b'a');
+        }
+        assert_eq!(core::iter::from_fn(|| t.pop()).count(), MAX_TYPEAHEAD);
+        t.interrupt();
+        t.clear_interrupt();
+        assert!(!t.take_interrupt());
     }
 
     #[test]

@@ -92,7 +92,7 @@ fn agent_commands_check_their_arguments() {
     );
     assert_eq!(
         out("agent-run 1 2"),
-        "error: agent-run: usage: agent-run [MAX_SLICES]\n"
+        "error: agent-run: usage: agent-run [--time-limit-ms MS] [MAX_SLICES]\n"
     );
     assert_eq!(
         out("agent-spawn --fuel x /a.wasm"),

@@ -4,7 +4,7 @@
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
-use kernel_wasm::line_editor::{Event, LineEditor};
+use kernel_wasm::line_editor::{Event, LineEditor, Typeahead};
 use kernel_wasm::{Clock, Console, Stream};
 use spin::Mutex;
 
@@ -12,7 +12,9 @@ use crate::arch::timer;
 use crate::board::virt::pl011::Pl011;
 
 /// The serial console. Guest stdin is line-edited like the shell: a line is delivered with its
-/// `\n` once Enter is pressed; Ctrl-D on an empty line is end of input.
+/// `\n` once Enter is pressed; Ctrl-D on an empty line is end of input. While something runs,
+/// Ctrl-C interrupts it ([`Console::take_interrupt`]); other bytes typed meanwhile wait in a
+/// [`Typeahead`] for the next line.
 pub struct UartConsole {
     uart: Pl011,
     stdin: Mutex<Stdin>,
@@ -21,6 +23,7 @@ pub struct UartConsole {
 struct Stdin {
     editor: LineEditor,
     pending: VecDeque<u8>,
+    typeahead: Typeahead,
 }
 
 impl UartConsole {
@@ -30,6 +33,7 @@ impl UartConsole {
             stdin: Mutex::new(Stdin {
                 editor: LineEditor::default(),
                 pending: VecDeque::new(),
+                typeahead: Typeahead::default(),
             }),
         }
     }
@@ -37,13 +41,18 @@ impl UartConsole {
     /// Reads one edited line from the UART, echoing as the user types.
     pub fn read_line(&self) -> Event {
         let mut stdin = self.stdin.lock();
-        self.next_event(&mut stdin.editor)
+        let Stdin {
+            editor, typeahead, ..
+        } = &mut *stdin;
+        // A Ctrl-C that came as the last command ended was meant for that command.
+        typeahead.clear_interrupt();
+        self.next_event(editor, typeahead)
     }
 
-    fn next_event(&self, editor: &mut LineEditor) -> Event {
+    fn next_event(&self, editor: &mut LineEditor, typeahead: &mut Typeahead) -> Event {
         let mut echo = Vec::new();
         loop {
-            let byte = self.uart.read_byte();
+            let byte = typeahead.pop().unwrap_or_else(|| self.uart.read_byte());
             let event = editor.feed(byte, &mut echo);
             self.uart.write_translated(&echo);
             echo.clear();
@@ -64,14 +73,23 @@ impl Console for UartConsole {
             return 0;
         }
         let mut stdin = self.stdin.lock();
-        let Stdin { editor, pending } = &mut *stdin;
+        let Stdin {
+            editor,
+            pending,
+            typeahead,
+        } = &mut *stdin;
         while pending.is_empty() {
-            match self.next_event(editor) {
+            match self.next_event(editor, typeahead) {
                 Event::Line(line) => {
                     pending.extend(line.as_bytes());
                     pending.push_back(b'\n');
                 }
-                Event::Interrupt => {}
+                // The guest reading stdin is interrupted: it gets nothing, and the WASI layer
+                // asks `take_interrupt` why.
+                Event::Interrupt => {
+                    typeahead.interrupt();
+                    return 0;
+                }
                 Event::Eof => return 0,
             }
         }
@@ -80,6 +98,14 @@ impl Console for UartConsole {
             *dst = src;
         }
         n
+    }
+
+    fn take_interrupt(&self) -> bool {
+        let mut stdin = self.stdin.lock();
+        while let Some(byte) = self.uart.try_read() {
+            stdin.typeahead.push(byte);
+        }
+        stdin.typeahead.take_interrupt()
     }
 }
 

@@ -142,7 +142,18 @@ fn boot(mut qemu: Command, opts: &Options) -> Result<i32> {
 pub fn qemu_command(opts: &Options, image: &Path, initrd: &Path) -> Command {
     let mut c = Command::new("qemu-system-aarch64");
     c.args(["-M", "virt", "-cpu", &opts.cpu, "-m", &opts.memory])
-        .args(["-nographic", "-semihosting", "-no-reboot"])
+        // The UART on stdio (muxed with the monitor: Ctrl-A x quits, Ctrl-A c is the monitor),
+        // with `signal=off` so a Ctrl-C typed on a terminal reaches the kernel, which interrupts
+        // the running guest, instead of killing QEMU.
+        .args(["-display", "none"])
+        .args(["-chardev", "stdio,id=console,mux=on,signal=off"])
+        .args([
+            "-serial",
+            "chardev:console",
+            "-mon",
+            "chardev=console,mode=readline",
+        ])
+        .args(["-semihosting", "-no-reboot"])
         .arg("-kernel")
         .arg(image)
         .arg("-initrd")
@@ -155,8 +166,29 @@ pub fn qemu_command(opts: &Options, image: &Path, initrd: &Path) -> Command {
     if opts.gdb {
         c.args(["-s", "-S"]);
     }
+    die_with_parent(&mut c);
     c
 }
+
+/// QEMU never outlives the xtask that started it (a test or a script driver killing xtask at
+/// its deadline would otherwise leave an emulator spinning on a core).
+#[cfg(target_os = "linux")]
+fn die_with_parent(c: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the child between fork and exec and only makes one
+    // async-signal-safe system call (prctl), touching no memory of the parent.
+    unsafe {
+        c.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_c: &mut Command) {}
 
 /// Builds the kernel in release and flattens it into `target/qemu/Image`.
 pub fn build_kernel(sh: &Shell, root: &Path) -> Result<PathBuf> {
@@ -430,8 +462,9 @@ mod tests {
             .collect();
         assert_eq!(
             args.join(" "),
-            "-M virt -cpu cortex-a72 -m 1G -nographic -semihosting -no-reboot -kernel I -initrd R \
-             -device virtio-rng-device -append a=b"
+            "-M virt -cpu cortex-a72 -m 1G -display none -chardev stdio,id=console,mux=on,signal=off \
+             -serial chardev:console -mon chardev=console,mode=readline -semihosting -no-reboot \
+             -kernel I -initrd R -device virtio-rng-device -append a=b"
         );
     }
 }

@@ -23,7 +23,7 @@ pub(crate) mod shared;
 pub use abi::register;
 pub use agent::{AgentInfo, AgentState};
 pub use mailbox::{Mailbox, Message};
-pub use scheduler::{Event, RunReport, SpawnOptions, StopReason, System, SystemConfig};
+pub use scheduler::{Event, RunLimits, RunReport, SpawnOptions, StopReason, System, SystemConfig};
 pub use shared::AgentLink;
 
 /// The id of the host (the shell). Messages sent to it are handed to the embedder (the shell prints

@@ -29,7 +29,7 @@ use crate::execution::{Step, Suspend};
 use crate::guest::GuestMemory;
 use crate::instance::{CallOutcome, Instance, InstanceConfig};
 use crate::module::{sha256, Module};
-use crate::platform::Platform;
+use crate::platform::{Platform, Waited};
 use crate::runtime::Runtime;
 use crate::values::Value;
 use crate::vfs;
@@ -115,6 +115,20 @@ pub enum StopReason {
     Idle,
     /// The slice limit was reached with agents still runnable.
     SliceLimit,
+    /// The run's wall-clock deadline passed ([`RunLimits::deadline_ns`]).
+    TimeLimit,
+    /// The user interrupted the run (Ctrl-C on the kernel's console).
+    Interrupted,
+}
+
+/// How long one [`System::run_with`] may go on. Agents are left as they are when it stops: the
+/// next run continues them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunLimits {
+    /// The most slices (agent turns) to run.
+    pub max_slices: u64,
+    /// Monotonic time (ns) after which no slice starts and no wait goes on (`None`: no deadline).
+    pub deadline_ns: Option<u64>,
 }
 
 /// What one [`System::run`] did.
@@ -132,6 +146,10 @@ impl fmt::Display for RunReport {
         match self.stop {
             StopReason::Idle => write!(f, "idle after {} slices", self.slices)?,
             StopReason::SliceLimit => write!(f, "stopped at the limit of {} slices", self.slices)?,
+            StopReason::TimeLimit => {
+                write!(f, "stopped at the time limit after {} slices", self.slices)?;
+            }
+            StopReason::Interrupted => write!(f, "interrupted after {} slices", self.slices)?,
         }
         write!(
             f,
@@ -430,6 +448,22 @@ impl System {
         max_slices: u64,
         sink: &mut dyn FnMut(Event),
     ) -> RunReport {
+        let limits = RunLimits {
+            max_slices,
+            deadline_ns: None,
+        };
+        self.run_with(runtime, limits, sink)
+    }
+
+    /// [`System::run`] within `limits`, and until the user interrupts: between turns and while
+    /// every agent waits, the console is asked for an interrupt
+    /// ([`Console::take_interrupt`](crate::Console::take_interrupt)).
+    pub fn run_with(
+        &mut self,
+        runtime: &Runtime,
+        limits: RunLimits,
+        sink: &mut dyn FnMut(Event),
+    ) -> RunReport {
         let mut slices = 0u64;
         loop {
             let mut ran = false;
@@ -440,8 +474,11 @@ impl System {
                 if !self.runnable(id) {
                     continue;
                 }
-                if slices >= max_slices {
+                if slices >= limits.max_slices {
                     return self.report(slices, StopReason::SliceLimit);
+                }
+                if let Some(stop) = self.should_stop(limits.deadline_ns) {
+                    return self.report(slices, stop);
                 }
                 self.turn(runtime, id, sink);
                 slices += 1;
@@ -454,11 +491,28 @@ impl System {
                     .filter(|a| a.state == AgentState::Blocked)
                     .filter_map(|a| a.deadline)
                     .min();
-                match next_deadline {
-                    Some(deadline) => self.platform.clock.sleep_until_ns(deadline),
-                    None => return self.report(slices, StopReason::Idle),
+                let Some(wake) = next_deadline else {
+                    return self.report(slices, StopReason::Idle);
+                };
+                let wake = limits.deadline_ns.map_or(wake, |d| wake.min(d));
+                if self.platform.wait_until(wake) == Waited::Interrupted {
+                    return self.report(slices, StopReason::Interrupted);
+                }
+                if limits.deadline_ns.is_some_and(|d| wake >= d) {
+                    return self.report(slices, StopReason::TimeLimit);
                 }
             }
+        }
+    }
+
+    /// Whether the run must stop before the next turn: an interrupt, or the deadline passed.
+    fn should_stop(&self, deadline_ns: Option<u64>) -> Option<StopReason> {
+        if self.platform.console.take_interrupt() {
+            return Some(StopReason::Interrupted);
+        }
+        match deadline_ns {
+            Some(d) if self.platform.clock.monotonic_ns() >= d => Some(StopReason::TimeLimit),
+            _ => None,
         }
     }
 

@@ -29,6 +29,14 @@ pub trait Console {
     fn is_terminal(&self, _fd: u32) -> bool {
         false
     }
+    /// Whether the user asked to stop what is running (Ctrl-C typed on the kernel's UART while a
+    /// guest or the agents run). Polled between fuel slices and while the host waits on a guest's
+    /// behalf ([`Platform::wait_until`]); answering `true` consumes the request. Other input typed
+    /// meanwhile stays for the next read. On the host the OS delivers Ctrl-C as a signal instead,
+    /// so the default never interrupts.
+    fn take_interrupt(&self) -> bool {
+        false
+    }
 }
 
 /// Time as the guest sees it. All values are nanoseconds.
@@ -63,6 +71,36 @@ pub struct Platform {
     /// The system file system: the shell's `ls`/`cat` and the source of modules; WASI preopens map
     /// directories of it (or of another [`Vfs`]) into guests.
     pub vfs: Arc<dyn Vfs>,
+}
+
+/// How often a wait looks for an interrupt: short enough that Ctrl-C feels immediate.
+pub const INTERRUPT_POLL_NS: u64 = 10_000_000;
+
+/// How a [`Platform::wait_until`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waited {
+    /// The deadline came.
+    Deadline,
+    /// The user interrupted ([`Console::take_interrupt`]) first.
+    Interrupted,
+}
+
+impl Platform {
+    /// Waits until monotonic time `deadline_ns` (a guest's sleep, the agent scheduler with every
+    /// agent waiting), looking for an interrupt every [`INTERRUPT_POLL_NS`].
+    pub fn wait_until(&self, deadline_ns: u64) -> Waited {
+        loop {
+            if self.console.take_interrupt() {
+                return Waited::Interrupted;
+            }
+            let now = self.clock.monotonic_ns();
+            if now >= deadline_ns {
+                return Waited::Deadline;
+            }
+            self.clock
+                .sleep_until_ns(deadline_ns.min(now.saturating_add(INTERRUPT_POLL_NS)));
+        }
+    }
 }
 
 impl core::fmt::Debug for Platform {

@@ -6,8 +6,8 @@ use alloc::format;
 use alloc::string::String;
 
 use super::commands::usage;
-use super::{Shell, ShellStatus};
-use crate::agents::{AgentState, Event, SpawnOptions};
+use super::{Shell, ShellStatus, DEFAULT_RUN_TIME_LIMIT_MS};
+use crate::agents::{AgentState, Event, RunLimits, SpawnOptions};
 use crate::caps::CapSet;
 use crate::error::{Error, Result};
 use crate::platform::Stream;
@@ -135,16 +135,33 @@ pub fn message_line(from: u32, body: &[u8]) -> String {
 }
 
 pub(super) fn run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
-    let max = match args {
+    let mut time_limit_ms = DEFAULT_RUN_TIME_LIMIT_MS;
+    let mut rest = args;
+    match rest {
+        ["--time-limit-ms", value, tail @ ..] => {
+            time_limit_ms = number::<u64>("--time-limit-ms", value)?;
+            rest = tail;
+        }
+        [option, ..] if option.starts_with("--") => return Err(usage("agent-run")),
+        _ => {}
+    }
+    let max_slices = match rest {
         [] => DEFAULT_RUN_SLICES,
         [n] => number::<u64>("MAX_SLICES", n)?,
         _ => return Err(usage("agent-run")),
+    };
+    // Fuel bounds what agents compute, not how long they wait (a receive with a timeout of
+    // years): the time limit does, so the shell always comes back.
+    let now = shell.platform.clock.monotonic_ns();
+    let limits = RunLimits {
+        max_slices,
+        deadline_ns: Some(now.saturating_add(time_limit_ms.saturating_mul(1_000_000))),
     };
     let console = shell.platform.console.clone();
     let print = |line: String| console.write(Stream::Stdout, line.as_bytes());
     let report = shell
         .agents
-        .run(&shell.runtime, max, &mut |event| match event {
+        .run_with(&shell.runtime, limits, &mut |event| match event {
             Event::Message(m) => print(message_line(m.from, &m.body)),
             Event::Ended { id, name, state } => print(format!("agent {id} ({name}) {state}\n")),
             Event::SpawnFailed {

@@ -86,8 +86,8 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         name: "agent-run",
-        usage: "agent-run [MAX_SLICES]",
-        help: "run the agents until all are blocked or done (default bound 100000 slices)",
+        usage: "agent-run [--time-limit-ms MS] [MAX_SLICES]",
+        help: "run the agents until all are blocked or done (default bounds 100000 slices, 10 minutes)",
         run: super::agent_cmds::run,
     },
     Command {

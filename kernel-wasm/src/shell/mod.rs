@@ -26,8 +26,9 @@ pub use words::split_words;
 /// that a runaway guest ends in about a second on a host CPU (about a minute under QEMU TCG).
 pub const DEFAULT_RUN_FUEL: u64 = 1_000_000_000;
 
-/// Wall-clock limit of a `wasm-run` unless `--time-limit-ms` says otherwise. Fuel does not stop a
-/// guest that waits (a `poll_oneoff` sleep of years): this does, so the shell always comes back.
+/// Wall-clock limit of a `wasm-run` or an `agent-run` unless `--time-limit-ms` says otherwise.
+/// Fuel does not stop a guest that waits (a `poll_oneoff` sleep or a receive timeout of years):
+/// this does, so the shell always comes back (and Ctrl-C, on the kernel's console, sooner).
 /// Ten minutes: well past what the default fuel takes under QEMU TCG, so it never decides how a
 /// computing guest ends.
 pub const DEFAULT_RUN_TIME_LIMIT_MS: u64 = 600_000;

@@ -619,3 +619,125 @@ fn agent_messages_are_one_line_each() {
     assert_eq!(message_line(3, b"\xff\x1b"), "[agent 3] \\xff\\x1b\n");
     assert_eq!(message_line(3, b""), "[agent 3] \n");
 }
+
+/// A console that is interrupted (Ctrl-C) at its `after`-th poll, and records output.
+#[derive(Default)]
+struct InterruptingConsole {
+    inner: CaptureConsole,
+    polls: std::sync::atomic::AtomicU64,
+    after: u64,
+}
+
+impl crate::platform::Console for InterruptingConsole {
+    fn write(&self, stream: crate::platform::Stream, bytes: &[u8]) {
+        self.inner.write(stream, bytes);
+    }
+    fn read(&self, buf: &mut [u8]) -> usize {
+        self.inner.read(buf)
+    }
+    fn take_interrupt(&self) -> bool {
+        let polls = self
+            .polls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        polls + 1 == self.after
+    }
+}
+
+fn interrupting_shell(after: u64, files: &[(&str, &[u8])]) -> (Shell, Arc<InterruptingConsole>) {
+    let console = Arc::new(InterruptingConsole {
+        after,
+        ..InterruptingConsole::default()
+    });
+    let mut platform = platform_with_console(console.clone());
+    platform.clock = Arc::new(JumpClock {
+        now: std::sync::Mutex::new(1_000_000_000),
+    });
+    for (path, data) in files {
+        write_file(&*platform.vfs, path, data).unwrap();
+    }
+    (Shell::new(platform), console)
+}
+
+fn run_interrupted(sh: &mut Shell, console: &InterruptingConsole, line: &str) -> String {
+    console.inner.output.lock().unwrap().clear();
+    assert_eq!(sh.execute(line), ShellStatus::Continue);
+    console.inner.text()
+}
+
+#[test]
+fn ctrl_c_stops_a_computing_or_sleeping_guest_and_the_shell_goes_on() {
+    let looping = wat(include_str!("../../tests/fixtures/loop.wat"));
+    let (mut sh, out) = interrupting_shell(3, &[("/bin/loop.wasm", &looping)]);
+    // Between fuel slices (the default fuel is a thousand slices).
+    assert_eq!(
+        run_interrupted(&mut sh, &out, "wasm-run /bin/loop.wasm"),
+        "error: _start interrupted (Ctrl-C)\n"
+    );
+    assert_eq!(run_interrupted(&mut sh, &out, "echo back"), "back\n");
+    // While it sleeps in poll_oneoff (a sleep of a day, polled every 10 ms of it).
+    let (mut sh, out) = interrupting_shell(5, &[("/bin/sleep.wasm", &sleeper(86_400_000_000_000))]);
+    assert_eq!(
+        run_interrupted(&mut sh, &out, "wasm-run /bin/sleep.wasm"),
+        "error: sleep.wasm (sleeping in poll_oneoff) interrupted (Ctrl-C)\n"
+    );
+}
+
+#[test]
+fn ctrl_c_and_the_time_limit_stop_agent_run_and_leave_the_agents() {
+    let busy = wat(include_str!("../../tests/fixtures/agents/busy.wat"));
+    let (mut sh, out) = interrupting_shell(4, &[("/a/busy.wasm", &busy)]);
+    run_interrupted(
+        &mut sh,
+        &out,
+        "agent-spawn --fuel 1000000000000 /a/busy.wasm",
+    );
+    assert_eq!(
+        run_interrupted(&mut sh, &out, "agent-run"),
+        "agent-run: interrupted after 3 slices (1 ready, 0 blocked, 0 done)\n"
+    );
+    // The agent is left as it was: another run continues it.
+    assert_eq!(
+        run_interrupted(&mut sh, &out, "agent-run 2"),
+        "agent-run: stopped at the limit of 2 slices (1 ready, 0 blocked, 0 done)\n"
+    );
+
+    // An agent waiting 24 days for a message: the run ends at its time limit.
+    let waiter = wat(r#"(module
+        (import "agent" "receive_message_timeout" (func $recv (param i32 i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (func (export "agent_run") (result i32)
+          (call $recv (i32.const 64) (i32.const 16) (i32.const 0) (i32.const 2147483647))))"#);
+    let (mut sh, out) = interrupting_shell(u64::MAX, &[("/a/waiter.wasm", &waiter)]);
+    run_interrupted(&mut sh, &out, "agent-spawn /a/waiter.wasm");
+    assert_eq!(
+        run_interrupted(&mut sh, &out, "agent-run --time-limit-ms 50"),
+        "agent-run: stopped at the time limit after 1 slices (0 ready, 1 blocked, 0 done)\n"
+    );
+    assert_eq!(
+        run_interrupted(&mut sh, &out, "agent-run --time-limit-ms x"),
+        "error: --time-limit-ms: \"x\" is not a number\n"
+    );
+}
+
+#[test]
+fn ctrl_c_stops_a_guest_reading_stdin() {
+    let reader = wat(r#"(module
+        (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (func (export "_start")
+          (i32.store (i32.const 0) (i32.const 64))
+          (i32.store (i32.const 4) (i32.const 16))
+          (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 32)))))"#);
+    // The console's read comes back empty-handed because of the Ctrl-C.
+    let (mut sh, out) = interrupting_shell(1, &[("/bin/reader.wasm", &reader)]);
+    assert_eq!(
+        run_interrupted(&mut sh, &out, "wasm-run /bin/reader.wasm"),
+        "error: reader.wasm (reading stdin) interrupted (Ctrl-C)\n"
+    );
+    // Without one, an empty read is the end of input, and the guest goes on.
+    let (mut sh, out) = interrupting_shell(u64::MAX, &[("/bin/reader.wasm", &reader)]);
+    assert_eq!(
+        run_interrupted(&mut sh, &out, "wasm-run /bin/reader.wasm"),
+        ""
+    );
+}

@@ -391,7 +391,15 @@ pub fn fd_read(
         }
         Desc::Stdin => {
             let iov = mem.first_non_empty_iovec(iovs, iovs_len)?;
-            ctx.platform.console.read(mem.slice_mut(iov.buf, iov.len)?)
+            let n = ctx.platform.console.read(mem.slice_mut(iov.buf, iov.len)?);
+            // A console ends a read early when the user interrupts (Ctrl-C): stop the guest, as
+            // a terminal's SIGINT would, rather than hand it an end of input.
+            if n == 0 && iov.len > 0 && ctx.platform.console.take_interrupt() {
+                return Err(WasiError::Stop(crate::Error::Interrupted {
+                    func: alloc::format!("{} (reading stdin)", ctx.module),
+                }));
+            }
+            n
         }
         _ => return Err(Errno::Badf.into()),
     };

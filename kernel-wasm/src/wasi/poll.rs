@@ -1,4 +1,4 @@
-//! `poll_oneoff`: clock subscriptions really wait (through [`Clock::sleep_until_ns`]); file and
+//! `poll_oneoff`: clock subscriptions really wait (through [`Platform::wait_until`]); file and
 //! stdio descriptors are always ready (reads and writes never block here), as in wasmtime.
 //!
 //! Two passes over the guest's subscription array, allocating nothing: the first validates every
@@ -8,11 +8,12 @@
 //! EINVAL; an fd_read event on a file reports HANGUP at end of file. Unlike wasmtime, more than
 //! [`MAX_SUBSCRIPTIONS`] subscriptions are EINVAL (the host's work per call stays bounded).
 //!
-//! [`Clock::sleep_until_ns`]: crate::platform::Clock::sleep_until_ns
+//! [`Platform::wait_until`]: crate::platform::Platform::wait_until
 
 use crate::caps::Capability;
 use crate::context::HostContext;
 use crate::guest::GuestMemory;
+use crate::platform::Waited;
 
 use super::errno::{Errno, WasiError, WasiResult};
 use super::fd_table::Desc;
@@ -68,20 +69,26 @@ fn fd_event(ctx: &HostContext, userdata: u64, fd: u32, read: bool) -> WasiResult
 }
 
 /// Waits until monotonic time `deadline_ns`, but never past the instance's wall-clock limit: a
-/// sleep that would outlast it waits until the limit and stops the instance.
+/// sleep that would outlast it waits until the limit and stops the instance. An interrupt (Ctrl-C
+/// on the kernel's console) stops it too.
 fn sleep_until(ctx: &HostContext, deadline_ns: u64) -> WasiResult<()> {
-    if let Some((limit_ns, ms)) = ctx.time_limit {
-        if deadline_ns > limit_ns {
-            ctx.platform.clock.sleep_until_ns(limit_ns);
-            return Err(WasiError::Stop(crate::Error::LimitExceeded {
-                kind: crate::LimitKind::Time,
-                limit: ms,
-                detail: alloc::format!("{} slept past its {ms} ms of wall time", ctx.module),
-            }));
-        }
+    let over_limit = ctx
+        .time_limit
+        .filter(|&(limit_ns, _)| deadline_ns > limit_ns);
+    let wake = over_limit.map_or(deadline_ns, |(limit_ns, _)| limit_ns);
+    if ctx.platform.wait_until(wake) == Waited::Interrupted {
+        return Err(WasiError::Stop(crate::Error::Interrupted {
+            func: alloc::format!("{} (sleeping in poll_oneoff)", ctx.module),
+        }));
     }
-    ctx.platform.clock.sleep_until_ns(deadline_ns);
-    Ok(())
+    match over_limit {
+        Some((_, ms)) => Err(WasiError::Stop(crate::Error::LimitExceeded {
+            kind: crate::LimitKind::Time,
+            limit: ms,
+            detail: alloc::format!("{} slept past its {ms} ms of wall time", ctx.module),
+        })),
+        None => Ok(()),
+    }
 }
 
 pub fn poll_oneoff(
