@@ -4,6 +4,7 @@
 
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use wasmi::{Linker, Store, TrapCode};
@@ -12,7 +13,7 @@ use crate::caps::CapSet;
 use crate::context::{HostContext, HostStats};
 use crate::error::{Error, LimitKind, Result};
 use crate::execution::Execution;
-use crate::limits::{Limiter, Pacer, DEFAULT_FUEL_PER_CREDIT};
+use crate::limits::{Budget, Limiter, Pacer, DEFAULT_FUEL_PER_CREDIT};
 use crate::module::Module;
 use crate::platform::Platform;
 use crate::values::{check_signature, parse_args, Value};
@@ -140,10 +141,12 @@ impl Instance {
         linker: &Linker<HostContext>,
         module: &Module,
         config: InstanceConfig,
+        guest_memory: Option<Arc<Budget>>,
     ) -> Result<Self> {
         let clock = config.platform.clock.clone();
         let started = clock.monotonic_ns();
-        let mut limits = Limiter::new(config.max_memory, config.max_table_elements);
+        let mut limits = Limiter::new(config.max_memory, config.max_table_elements)
+            .with_shared_memory(guest_memory);
         limits.spawn_limit = config.spawn_limit;
         limits.mailbox_depth = config.mailbox_depth;
         let mut pacer = config
@@ -191,6 +194,16 @@ impl Instance {
             .map_err(|e| {
                 if let Some(hit) = store.data_mut().limits.take_hit() {
                     return hit.to_error(module.name());
+                }
+                if let Some((asked, used, limit)) = store.data_mut().limits.take_shared_refusal()
+                {
+                    return Error::Instantiate {
+                        module: module.name().to_string(),
+                        reason: format!(
+                            "its {asked} bytes of initial memory do not fit in the guest memory left: \
+                             {used} of {limit} bytes are in use by other instances"
+                        ),
+                    };
                 }
                 match crate::execution::classify("start", e, start_fuel) {
                     Err(err @ Error::OutOfFuel { .. }) => match &pacer {

@@ -9,11 +9,21 @@
 //! - [`Pacer`] turns a budget of credits into fuel, one credit at a time, so a scheduler can
 //!   account for work in coarse units and an instance stops when its credits are spent.
 //!
+//! - [`Budget`] is a count of bytes shared by several owners within one limit: the linear
+//!   memories of every instance of a runtime ([`RuntimeConfig::guest_memory`]), the queued
+//!   messages of an agent system.
+//!
 //! Policy: exceeding a limit of ours *stops the instance* (wasmi raises the trap
 //! `GrowthOperationLimited`, which the instance layer maps to `LimitExceeded`). Growth past the
-//! maximum the module itself declares keeps the WebAssembly semantics: `memory.grow` returns -1.
+//! maximum the module itself declares keeps the WebAssembly semantics: `memory.grow` returns -1;
+//! so does growth the runtime's shared guest-memory budget cannot cover, as when the host is out
+//! of memory (it is a property of the machine, not of the instance).
+//!
+//! [`RuntimeConfig::guest_memory`]: crate::RuntimeConfig::guest_memory
 
 use alloc::format;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use wasmi_core::LimiterError;
 
@@ -64,10 +74,62 @@ impl LimitHit {
     }
 }
 
-/// The `ResourceLimiter` of one instance's store (see the module documentation).
-#[derive(Debug, Clone, Default)]
+/// A budget of bytes shared by several owners: each takes what it uses and gives it back.
+#[derive(Debug)]
+pub struct Budget {
+    used: AtomicUsize,
+    limit: usize,
+}
+
+impl Budget {
+    /// A budget of `limit` bytes.
+    pub fn new(limit: usize) -> Arc<Self> {
+        Arc::new(Budget {
+            used: AtomicUsize::new(0),
+            limit,
+        })
+    }
+
+    /// Bytes taken now.
+    pub fn used(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Whether `n` more bytes fit.
+    pub fn has_room(&self, n: usize) -> bool {
+        self.used().checked_add(n).is_some_and(|t| t <= self.limit)
+    }
+
+    /// Takes `n` bytes if they fit.
+    pub fn take(&self, n: usize) -> bool {
+        self.used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                used.checked_add(n).filter(|&t| t <= self.limit)
+            })
+            .is_ok()
+    }
+
+    /// Gives back `n` bytes taken earlier.
+    pub fn give(&self, n: usize) {
+        let _ = self
+            .used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                Some(used.saturating_sub(n))
+            });
+    }
+}
+
+/// The `ResourceLimiter` of one instance's store (see the module documentation). Not `Clone`:
+/// it holds the instance's share of the runtime's guest-memory budget, given back on drop.
+#[derive(Debug, Default)]
 pub struct Limiter {
     max_memory: Option<usize>,
+    /// The runtime's guest-memory budget, shared by all its instances (`None`: unbounded).
+    shared_memory: Option<Arc<Budget>>,
     max_table_elements: Option<usize>,
     /// Most agents this instance may spawn (enforced by the `agent` host module).
     pub spawn_limit: Option<u32>,
@@ -81,16 +143,32 @@ pub struct Limiter {
     pending_memory: usize,
     pending_table: usize,
     hit: Option<LimitHit>,
+    /// The last growth the shared guest-memory budget refused: bytes asked for (the reason an
+    /// instantiation failed, if it did).
+    shared_refused: Option<usize>,
 }
 
 impl Limiter {
     /// A limiter with these limits on total linear-memory bytes and total table elements.
     pub fn new(max_memory: Option<usize>, max_table_elements: Option<usize>) -> Self {
-        Limiter {
-            max_memory,
-            max_table_elements,
-            ..Limiter::default()
-        }
+        let mut limiter = Limiter::default();
+        limiter.max_memory = max_memory;
+        limiter.max_table_elements = max_table_elements;
+        limiter
+    }
+
+    /// Draws the instance's linear memory from `budget` too (shared with other instances).
+    pub fn with_shared_memory(mut self, budget: Option<Arc<Budget>>) -> Self {
+        self.shared_memory = budget;
+        self
+    }
+
+    /// Why the shared guest-memory budget refused the last growth it refused: `(bytes asked
+    /// for, in use by all instances, the budget)`; taking it clears it.
+    pub fn take_shared_refusal(&mut self) -> Option<(usize, usize, usize)> {
+        let asked = self.shared_refused.take()?;
+        let budget = self.shared_memory.as_ref()?;
+        Some((asked, budget.used(), budget.limit()))
     }
 
     /// The limit that stopped the instance, if one did; taking it clears it.
@@ -161,6 +239,11 @@ impl wasmi::ResourceLimiter for Limiter {
             &mut self.hit,
         )? {
             None => Ok(false),
+            // The machine's guest memory is spent: the growth fails as on a host out of memory.
+            Some(delta) if !self.shared_memory.as_ref().is_none_or(|b| b.take(delta)) => {
+                self.shared_refused = Some(delta);
+                Ok(false)
+            }
             Some(delta) => {
                 // The peak takes in the previous total only: this growth may still fail.
                 self.peak_memory_bytes = self.peak_memory_bytes.max(total);
@@ -203,6 +286,9 @@ impl wasmi::ResourceLimiter for Limiter {
     ) -> Result<(), LimiterError> {
         // The engine could not grow after we allowed it (out of host memory): undo the count.
         self.memory_bytes = self.memory_bytes.saturating_sub(self.pending_memory);
+        if let Some(budget) = &self.shared_memory {
+            budget.give(self.pending_memory);
+        }
         self.pending_memory = 0;
         Ok(())
     }
@@ -226,6 +312,15 @@ impl wasmi::ResourceLimiter for Limiter {
 
     fn memories(&self) -> usize {
         MAX_MEMORIES
+    }
+}
+
+impl Drop for Limiter {
+    fn drop(&mut self) {
+        // The store and its memories go with the limiter.
+        if let Some(budget) = &self.shared_memory {
+            budget.give(self.memory_bytes);
+        }
     }
 }
 
@@ -349,6 +444,28 @@ mod tests {
         assert!(matches!(limiter.table_growing(0, 10, None), Ok(true)));
         assert!(limiter.table_growing(10, 11, None).is_err());
         assert_eq!(limiter.take_hit().map(|h| h.kind), Some(LimitKind::Table));
+    }
+
+    #[test]
+    fn instances_share_the_guest_memory_budget() {
+        let budget = Budget::new(4 * 65536);
+        let mut a = Limiter::new(None, None).with_shared_memory(Some(budget.clone()));
+        let mut b = Limiter::new(None, None).with_shared_memory(Some(budget.clone()));
+        assert!(matches!(a.memory_growing(0, 3 * 65536, None), Ok(true)));
+        // Past the budget: memory.grow fails (-1), the instance is not stopped.
+        assert!(matches!(b.memory_growing(0, 2 * 65536, None), Ok(false)));
+        assert_eq!(b.take_hit(), None);
+        assert!(matches!(b.memory_growing(0, 65536, None), Ok(true)));
+        assert_eq!(budget.used(), 4 * 65536);
+        // A growth the engine then fails is given back; so is everything on drop.
+        b.memory_grow_failed(&wasmi::errors::MemoryError::OutOfSystemMemory)
+            .expect("no error");
+        assert_eq!(budget.used(), 3 * 65536);
+        drop(a);
+        assert_eq!(budget.used(), 0);
+        assert!(budget.take(4 * 65536) && !budget.has_room(1));
+        budget.give(usize::MAX);
+        assert_eq!(budget.used(), 0);
     }
 
     #[test]

@@ -4,12 +4,14 @@
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use crate::caps::{CapSet, Capability};
 use crate::error::{Error, Result};
 use crate::host::{CapCheck, Registry};
 use crate::instance::{Instance, InstanceConfig};
+use crate::limits::Budget;
 use crate::module::{ImportKind, Module, ModuleInfo};
 
 /// Engine-wide settings.
@@ -17,12 +19,18 @@ use crate::module::{ImportKind, Module, ModuleInfo};
 pub struct RuntimeConfig {
     /// The deepest wasm call stack allowed before a stack-overflow trap.
     pub max_recursion_depth: usize,
+    /// Bytes of linear memory all instances of the runtime may hold together (`None`:
+    /// unbounded). Growth past it fails as on a host out of memory (`memory.grow` returns -1)
+    /// instead of exhausting the host: the kernel sets it from its heap, so no guest can starve
+    /// the allocator the kernel itself depends on. Per-instance limits (`max_memory`) come on top.
+    pub guest_memory: Option<usize>,
 }
 
 impl Default for RuntimeConfig {
     fn default() -> Self {
         RuntimeConfig {
             max_recursion_depth: 1024,
+            guest_memory: None,
         }
     }
 }
@@ -41,6 +49,8 @@ pub struct CapabilityNeed {
 pub struct Runtime {
     engine: wasmi::Engine,
     registry: Registry,
+    /// [`RuntimeConfig::guest_memory`], shared by every instance's limiter.
+    guest_memory: Option<Arc<Budget>>,
 }
 
 impl Default for Runtime {
@@ -58,7 +68,17 @@ impl Runtime {
         let mut registry = Registry::new(&engine);
         crate::wasi::register(&mut registry);
         crate::agents::register(&mut registry);
-        Runtime { engine, registry }
+        Runtime {
+            engine,
+            registry,
+            guest_memory: config.guest_memory.map(Budget::new),
+        }
+    }
+
+    /// Bytes of linear memory the runtime's instances hold now, and the limit, when the runtime
+    /// has a [`RuntimeConfig::guest_memory`] budget.
+    pub fn guest_memory(&self) -> Option<(usize, usize)> {
+        self.guest_memory.as_ref().map(|b| (b.used(), b.limit()))
     }
 
     pub fn engine(&self) -> &wasmi::Engine {
@@ -188,7 +208,13 @@ impl Runtime {
     /// pre-flight ([`Runtime::check_capabilities`]) against `config.caps`.
     pub fn instantiate(&self, module: &Module, config: InstanceConfig) -> Result<Instance> {
         self.check_capabilities(module, &config.caps)?;
-        Instance::new(&self.engine, &self.registry.linker, module, config)
+        Instance::new(
+            &self.engine,
+            &self.registry.linker,
+            module,
+            config,
+            self.guest_memory.clone(),
+        )
     }
 }
 

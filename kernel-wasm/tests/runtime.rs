@@ -278,3 +278,44 @@ fn memory_limit_stops_the_instance() {
     );
     assert_eq!(inst.stats().peak_memory_bytes, 4 * 65536);
 }
+
+/// The runtime's guest-memory budget bounds all its instances together: past it `memory.grow`
+/// fails (-1) as on a host out of memory, and an instance's memory goes back when it is dropped.
+#[test]
+fn instances_share_the_runtimes_guest_memory() {
+    let rt = Runtime::new(kernel_wasm::RuntimeConfig {
+        guest_memory: Some(4 << 20),
+        ..kernel_wasm::RuntimeConfig::default()
+    });
+    let bomb = rt.load(&fixture("memory_bomb"), Some("bomb")).unwrap();
+    let (cfg, _) = config();
+    let mut first = rt.instantiate(&bomb, cfg).unwrap();
+    // 4 MiB are 64 pages of 64 KiB.
+    assert_eq!(
+        first.call("grow", &[]).unwrap(),
+        CallOutcome::Returned(vec![Value::I32(64)])
+    );
+    assert_eq!(rt.guest_memory(), Some((4 << 20, 4 << 20)));
+    // A second instance cannot even get its one initial page while the first holds everything.
+    let (cfg, _) = config();
+    match rt.instantiate(&bomb, cfg) {
+        Err(Error::Instantiate { module, reason }) => {
+            assert_eq!(module, "bomb");
+            assert_eq!(
+                reason,
+                "its 65536 bytes of initial memory do not fit in the guest memory left: \
+                 4194304 of 4194304 bytes are in use by other instances"
+            );
+        }
+        Err(other) => panic!("expected Instantiate, got {other:?}"),
+        Ok(_) => panic!("instantiated past the budget"),
+    }
+    drop(first);
+    assert_eq!(rt.guest_memory(), Some((0, 4 << 20)));
+    let (cfg, _) = config();
+    let mut second = rt.instantiate(&bomb, cfg).unwrap();
+    assert_eq!(
+        second.call("grow", &[]).unwrap(),
+        CallOutcome::Returned(vec![Value::I32(64)])
+    );
+}

@@ -24,7 +24,7 @@ use kernel_wasm::line_editor::Event;
 use kernel_wasm::memmap::{for_each_free, Range};
 use kernel_wasm::shell::{Shell, ShellStatus};
 use kernel_wasm::vfs::cpio;
-use kernel_wasm::{Console, MemFs, Platform, Stream, Vfs};
+use kernel_wasm::{Console, MemFs, Platform, RuntimeConfig, Stream, Vfs};
 
 use arch::exit::exit;
 use board::virt::{devicetree, pl031};
@@ -151,7 +151,15 @@ extern "C" fn kernel_main(dtb: usize) -> ! {
         entropy,
         vfs: fs,
     };
-    let mut shell = Shell::new(platform);
+    // Guest memory, all instances together, gets a quarter of the heap: with the file system's
+    // half, a quarter stays for the kernel itself (modules, compiled code, messages), so no
+    // guest can make the kernel's own allocations fail.
+    let runtime = RuntimeConfig {
+        // usize is 64 bits on aarch64: the heap size fits.
+        guest_memory: Some(usize::try_from(heap::size() / 4).unwrap_or(usize::MAX)),
+        ..RuntimeConfig::default()
+    };
+    let mut shell = Shell::with_runtime(platform, runtime);
 
     let boot_ms = arch::timer::ticks_to_ns(arch::timer::ticks(), clock.frequency()) / 1_000_000;
     kprintln!(

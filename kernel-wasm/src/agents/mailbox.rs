@@ -7,7 +7,7 @@
 //! depth), so queueing does not allocate.
 //!
 //! Bounds: a mailbox holds at most `depth` messages, and the mailboxes of one agent system draw
-//! their bodies' bytes from one [`BytePool`], so the host memory all queued messages take is
+//! their bodies' bytes from one [`Budget`], so the host memory all queued messages take is
 //! bounded however many agents flood however many mailboxes (depth × agents × 64 KiB would be
 //! gigabytes). Every message enters and leaves through [`Mailbox::push`]/[`Mailbox::pop`]/
 //! [`Mailbox::clear`] (or the mailbox's drop), which keep the pool's count.
@@ -15,9 +15,9 @@
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::guest::{GuestMemory, GuestPtr};
+use crate::limits::Budget;
 
 use super::abi::{ERR_BAD_POINTER, ERR_BUFFER_TOO_SMALL, ERR_NO_MESSAGE};
 
@@ -29,52 +29,6 @@ pub const PREALLOCATED_SLOTS: usize = 256;
 pub struct Message {
     pub from: u32,
     pub body: Box<[u8]>,
-}
-
-/// A budget of message bytes shared by the mailboxes of one agent system.
-#[derive(Debug)]
-pub struct BytePool {
-    used: AtomicUsize,
-    limit: usize,
-}
-
-impl BytePool {
-    /// A pool of `limit` bytes.
-    pub fn new(limit: usize) -> Arc<Self> {
-        Arc::new(BytePool {
-            used: AtomicUsize::new(0),
-            limit,
-        })
-    }
-
-    /// Bytes of the message bodies queued now.
-    pub fn used(&self) -> usize {
-        self.used.load(Ordering::Relaxed)
-    }
-
-    pub fn limit(&self) -> usize {
-        self.limit
-    }
-
-    fn has_room(&self, n: usize) -> bool {
-        self.used().checked_add(n).is_some_and(|t| t <= self.limit)
-    }
-
-    fn take(&self, n: usize) -> bool {
-        self.used
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
-                used.checked_add(n).filter(|&t| t <= self.limit)
-            })
-            .is_ok()
-    }
-
-    fn give(&self, n: usize) {
-        let _ = self
-            .used
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
-                Some(used.saturating_sub(n))
-            });
-    }
 }
 
 /// Why a mailbox cannot take a message.
@@ -93,7 +47,7 @@ pub struct Mailbox {
     depth: usize,
     /// Bytes of the bodies queued here (drawn from `pool`).
     bytes: usize,
-    pool: Option<Arc<BytePool>>,
+    pool: Option<Arc<Budget>>,
 }
 
 impl Mailbox {
@@ -108,7 +62,7 @@ impl Mailbox {
     }
 
     /// A mailbox holding at most `depth` messages whose bodies' bytes come from `pool`.
-    pub fn with_pool(depth: usize, pool: Arc<BytePool>) -> Self {
+    pub fn with_pool(depth: usize, pool: Arc<Budget>) -> Self {
         let mut mailbox = Mailbox::new(depth);
         mailbox.pool = Some(pool);
         mailbox
@@ -246,7 +200,7 @@ mod tests {
 
     #[test]
     fn mailboxes_share_a_byte_pool() {
-        let pool = BytePool::new(10);
+        let pool = Budget::new(10);
         let mut a = Mailbox::with_pool(8, pool.clone());
         let mut b = Mailbox::with_pool(8, pool.clone());
         assert!(a.push(msg(1, b"123456")).is_ok());

@@ -36,7 +36,7 @@ use crate::vfs;
 
 use super::abi::{ERR_BAD_CONFIG, ERR_BAD_POINTER, ERR_SPAWN_FAILED, ERR_SPAWN_LIMIT, ERR_TIMEOUT};
 use super::agent::{Agent, AgentInfo, AgentState, Entry};
-use super::mailbox::{deliver, BytePool, Mailbox, Message};
+use super::mailbox::{deliver, Mailbox, Message};
 use super::shared::{AgentLink, IdMap, Request, SendError, Shared, Slot};
 use super::HOST_ID;
 
@@ -220,7 +220,7 @@ pub struct System {
 
 impl System {
     pub fn new(platform: Platform, config: SystemConfig) -> Self {
-        let pool = BytePool::new(config.max_queued_bytes);
+        let pool = crate::limits::Budget::new(config.max_queued_bytes);
         let shared = Shared {
             slots: IdMap::default(),
             host_inbox: Mailbox::with_pool(config.host_inbox_depth, pool.clone()),

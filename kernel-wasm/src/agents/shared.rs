@@ -10,8 +10,9 @@ use alloc::vec::Vec;
 
 use spin::Mutex;
 
-use super::mailbox::{BytePool, Mailbox, Message, Refusal};
+use super::mailbox::{Mailbox, Message, Refusal};
 use super::HOST_ID;
+use crate::limits::Budget;
 
 /// What a parked agent asked for; the scheduler serves it before resuming the agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,7 +101,7 @@ pub(crate) struct Shared {
     /// Messages to the host (agent 0), drained by the scheduler after every slice.
     pub host_inbox: Mailbox,
     /// The bytes every mailbox (the host inbox included) draws its messages' bodies from.
-    pub pool: Arc<BytePool>,
+    pub pool: Arc<Budget>,
 }
 
 impl Shared {

@@ -17,7 +17,7 @@ use crate::agents::{System, SystemConfig};
 use crate::error::Error;
 use crate::instance::Stats;
 use crate::platform::{Platform, Stream};
-use crate::runtime::Runtime;
+use crate::runtime::{Runtime, RuntimeConfig};
 
 pub use commands::{Command, COMMANDS};
 pub use words::split_words;
@@ -56,10 +56,16 @@ pub struct Shell {
 
 impl Shell {
     pub fn new(platform: Platform) -> Self {
+        Self::with_runtime(platform, RuntimeConfig::default())
+    }
+
+    /// A shell whose modules and agents run on a runtime configured so (the kernel bounds all
+    /// guest memory together by its heap: [`RuntimeConfig::guest_memory`]).
+    pub fn with_runtime(platform: Platform, config: RuntimeConfig) -> Self {
         Shell {
             agents: System::new(platform.clone(), SystemConfig::default()),
             platform,
-            runtime: Runtime::default(),
+            runtime: Runtime::new(config),
             cwd: String::from("/"),
             last_stats: None,
         }
