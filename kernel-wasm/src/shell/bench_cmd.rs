@@ -7,7 +7,8 @@
 //! The output is the rows of the host bench's `results.json`, one JSON object per line, with the
 //! same group, case, runtime names and units (`ms` per call, the median of the timed repetitions),
 //! timed with the platform's monotonic clock. `--quick` times one call per runtime and case (no
-//! warm-up): under QEMU TCG the set then takes a few minutes.
+//! warm-up): under QEMU TCG the set then takes a minute or two. The runtime that goes first
+//! alternates between repetitions and cases.
 //!
 //! The case sizes are the host bench's own ([`CASES`] is what it runs), so figures are comparable.
 
@@ -197,15 +198,24 @@ pub(super) fn bench(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
 
     let clock = shell.platform().clock.clone();
     let runs = if quick { 1 } else { FULL_RUNS };
-    for case in CASES
+    for (case_index, case) in CASES
         .iter()
-        .filter(|c| only.is_empty() || only.contains(&c.name))
+        .enumerate()
+        .filter(|(_, c)| only.is_empty() || only.contains(&c.name))
     {
         // The first call checks the checksum (and, in a full run, is the untimed warm-up).
         let mut sums = [0u32; 2];
         let mut times: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
         for rep in 0..runs + usize::from(!quick) {
-            for (i, runner) in runners.iter_mut().enumerate() {
+            // Which runtime goes first alternates (by repetition and by case), so neither
+            // always pays for what the first call warms (caches, TCG's translated code).
+            let order = if (rep + case_index) % 2 == 0 {
+                [0, 1]
+            } else {
+                [1, 0]
+            };
+            for i in order {
+                let runner = &mut runners[i];
                 let start = clock.monotonic_ns();
                 let sum = runner.call(case)?;
                 let ns = clock.monotonic_ns().saturating_sub(start);
