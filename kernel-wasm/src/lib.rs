@@ -54,3 +54,6 @@ pub use values::Value;
 
 #[cfg(feature = "std")]
 pub mod hosted;
+
+#[cfg(test)]
+mod test_rng;

@@ -237,6 +237,7 @@ impl Typeahead {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_rng::XorShift;
     use alloc::vec;
 
     fn run(editor: &mut LineEditor, input: &[u8]) -> (Vec<Event>, Vec<u8>) {
@@ -433,18 +434,6 @@ mod tests {
             ed.feed(b'\n', &mut echo),
             Some(line(&"x".repeat(DEFAULT_MAX_LINE)))
         );
-    }
-
-    /// A small deterministic xorshift generator for the randomized tests.
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
     }
 
     #[test]

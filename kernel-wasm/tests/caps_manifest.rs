@@ -3,6 +3,10 @@
 
 use std::sync::Arc;
 
+#[path = "../src/test_rng.rs"]
+mod test_rng;
+use test_rng::XorShift;
+
 use kernel_wasm::hosted::{platform_with_console, CaptureConsole};
 use kernel_wasm::manifest::{PreopenSpec, MAX_MANIFEST_BYTES};
 use kernel_wasm::{Capability, Error, InstanceConfig, Manifest};
@@ -421,18 +425,6 @@ fn no_error_puts_a_control_character_on_the_terminal() {
         .to_string();
     assert!(!err.chars().any(char::is_control), "{err:?}");
     assert!(err.contains("k\\u{1b}[2J"), "{err}");
-}
-
-/// A small deterministic xorshift generator for the randomized tests.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 /// Thousands of random byte strings and mutations of the good file: each parses or is one

@@ -6,6 +6,7 @@ use std::vec::Vec;
 
 use super::*;
 use crate::hosted::{platform_with_console, CaptureConsole};
+use crate::test_rng::XorShift;
 use crate::vfs::write_file;
 
 fn shell_with(files: &[(&str, &[u8])]) -> (Shell, Arc<CaptureConsole>) {
@@ -525,18 +526,6 @@ fn agent_commands_on_missing_and_dead_agents() {
             ("agent-send 2 hi", "error: there is no agent 2\n"),
         ],
     );
-}
-
-/// A small deterministic xorshift generator for the randomized tests.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 /// Random command lines from the shell's own vocabulary: every one prints nothing, output, or

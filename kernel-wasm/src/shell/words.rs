@@ -75,6 +75,7 @@ pub fn split_words(line: &str) -> Result<Vec<String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_rng::XorShift;
 
     #[test]
     fn splits_and_quotes() {
@@ -145,18 +146,6 @@ mod tests {
             split_words("echo héllo 'wörld €' \u{fffd}").unwrap(),
             ["echo", "héllo", "wörld €", "\u{fffd}"]
         );
-    }
-
-    /// A small deterministic xorshift generator for the randomized tests.
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
     }
 
     #[test]

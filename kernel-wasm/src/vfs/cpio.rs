@@ -347,6 +347,7 @@ fn remove_non_dir(vfs: &dyn Vfs, parent: NodeId, name: &str) -> Result<(), VfsEr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_rng::XorShift;
     use crate::vfs::MemFs;
     use alloc::format;
     use alloc::string::ToString;
@@ -828,18 +829,6 @@ mod tests {
             err.to_string(),
             "cpio archive, entry at byte 0: data checksum is 0x00000214, the header says 0x00000007"
         );
-    }
-
-    /// A small deterministic xorshift generator for the randomized tests.
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
     }
 
     #[test]
