@@ -108,6 +108,8 @@ pub struct ExportDesc {
 pub struct ModuleInfo {
     pub imports: Vec<ImportDesc>,
     pub exports: Vec<ExportDesc>,
+    /// The index of the start function (run by instantiation, before any export), if any.
+    pub start: Option<u32>,
 }
 
 impl ModuleInfo {
@@ -123,6 +125,7 @@ impl ModuleInfo {
         let mut imports = Vec::new();
         let mut raw_exports = Vec::new();
         let mut saw_header = false;
+        let mut start = None;
         for payload in Parser::new(0).parse_all(bytes) {
             match payload.map_err(|e| crate::runtime::one_line(&e.to_string()))? {
                 Payload::Version { .. } => saw_header = true,
@@ -166,8 +169,11 @@ impl ModuleInfo {
                         raw_exports.push((export.name.to_string(), export.kind, export.index));
                     }
                 }
-                Payload::StartSection { .. }
-                | Payload::ElementSection(_)
+                Payload::StartSection { func, .. } => {
+                    start = Some(func);
+                    break;
+                }
+                Payload::ElementSection(_)
                 | Payload::DataCountSection { .. }
                 | Payload::CodeSectionStart { .. }
                 | Payload::DataSection(_) => break,
@@ -193,7 +199,11 @@ impl ModuleInfo {
             };
             exports.push(ExportDesc { name, kind });
         }
-        Ok(ModuleInfo { imports, exports })
+        Ok(ModuleInfo {
+            imports,
+            exports,
+            start,
+        })
     }
 
     /// The signature of exported function `name`, if there is one.

@@ -344,6 +344,9 @@ fn inspect(args: InspectArgs) -> ExitCode {
         "none (call exports with --invoke)"
     };
     println!("entry: {entry}");
+    if let Some(func) = info.start {
+        println!("start: function {func} (runs at instantiation)");
+    }
     // What the module needs, from the catalog (for the imports that resolve).
     let needs = runtime.capability_needs_of(&info);
     if needs.is_empty() {

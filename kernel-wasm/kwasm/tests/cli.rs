@@ -130,6 +130,18 @@ fn inspect_lists_hash_imports_exports_and_needs() {
     );
     assert!(s.contains("_start func () -> ()"), "{s}");
     assert!(s.contains("runnable: yes"), "{s}");
+    assert!(!s.contains("start:"), "{s}");
+    let with_start =
+        wat::parse_str(r#"(module (func $init) (func $other) (start $other))"#).unwrap();
+    let path = std::env::temp_dir().join(format!("kwasm-start-{}.wasm", std::process::id()));
+    std::fs::write(&path, with_start).unwrap();
+    let out = kwasm(&["inspect", path.to_str().unwrap()]);
+    std::fs::remove_file(&path).ok();
+    assert!(
+        text(&out.stdout).contains("start: function 1 (runs at instantiation)\n"),
+        "{}",
+        text(&out.stdout)
+    );
     let out = kwasm(&["inspect", &fixture("unknown_import.wat")]);
     assert!(text(&out.stdout).contains("runnable: no, missing imports: env::does_not_exist"));
     assert_eq!(out.status.code(), Some(1));
@@ -161,6 +173,7 @@ fn inspect_validates_the_code() {
         "{s}"
     );
     assert!(s.contains("runnable: no, invalid module "), "{s}");
+    assert!(!s.contains("start:"), "{s}");
     assert!(s.contains("opcode"), "{s}");
     assert_eq!(out.status.code(), Some(1));
 }

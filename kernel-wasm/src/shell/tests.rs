@@ -730,3 +730,72 @@ fn ctrl_c_stops_a_guest_reading_stdin() {
         ""
     );
 }
+
+/// A stand-in for the workloads module with the same exports: each loops ARG times (or a fixed
+/// count) so both runtimes do real, identical work.
+fn fake_workloads(extra: &str) -> Vec<u8> {
+    let looped = |name: &str, param: bool| {
+        let (params, count) = if param {
+            ("(param $n i32)", "(local.get $n)")
+        } else {
+            ("", "(i32.const 5000)")
+        };
+        std::format!(
+            r#"(func (export "{name}") {params} (result i32) (local $i i32) (local $acc i32)
+                 (block $done (loop $next
+                   (br_if $done (i32.ge_u (local.get $i) {count}))
+                   (local.set $acc (i32.add (i32.mul (local.get $acc) (i32.const 31)) (local.get $i)))
+                   (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                   (br $next)))
+                 (local.get $acc))"#
+        )
+    };
+    wat(&std::format!(
+        "(module (memory (export \"memory\") 1) {} {} {} {} {} {extra})",
+        looped("coremark_like", true),
+        looped("sha256_1mib", false),
+        looped("fib", true),
+        looped("matmul128", false),
+        looped("sort", true),
+    ))
+}
+
+#[test]
+fn bench_runs_every_case_on_both_runtimes_and_refuses_start_functions() {
+    let (mut sh, out) = shell_with(&[
+        ("/bench/workloads.wasm", &fake_workloads("")),
+        ("/bench/start.wasm", &fake_workloads("(func $s) (start $s)")),
+        (
+            "/bench/arith.wasm",
+            &wat(include_str!("../../tests/fixtures/arith.wat")),
+        ),
+    ]);
+    for quick in ["--quick", ""] {
+        let (status, text) = run(&mut sh, &out, &std::format!("bench {quick}"));
+        assert_eq!(status, ShellStatus::Continue);
+        let rows: Vec<(&str, &str)> = text
+            .lines()
+            .map(|l| {
+                let field = |key: &str| {
+                    let start = l.find(&std::format!("\"{key}\": \"")).expect(key) + key.len() + 5;
+                    &l[start..start + l[start..].find('"').unwrap()]
+                };
+                (field("case"), field("runtime"))
+            })
+            .collect();
+        let expected: Vec<(&str, &str)> = bench_cmd::CASES
+            .iter()
+            .flat_map(|c| [(c.name, "kernel-wasm"), (c.name, "wasmi")])
+            .collect();
+        assert_eq!(rows, expected, "{text}");
+    }
+    assert_eq!(
+        run(&mut sh, &out, "bench /bench/start.wasm").1,
+        "error: bench: /bench/start.wasm has a start function; bench runs only modules without one\n"
+    );
+    let (_, text) = run(&mut sh, &out, "bench --case fib30 /bench/arith.wasm");
+    assert!(
+        text.starts_with("error: ") && text.lines().count() == 1,
+        "{text}"
+    );
+}
