@@ -45,6 +45,21 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
     )
     .run()?;
 
+    // The bench crate is its own workspace (wasmtime stays out of the host build), so nothing
+    // above compiles it: check it here, so an API change in kernel-wasm cannot break
+    // `cargo xtask bench` unnoticed. (Running it is `cargo xtask bench`: timings are no test.)
+    step("bench crate (kernel-wasm/bench): fmt --check and clippy -D warnings");
+    cmd!(
+        sh,
+        "cargo fmt --manifest-path kernel-wasm/bench/Cargo.toml -p kernel-wasm-bench -p kernel-wasm-workloads -- --check"
+    )
+    .run()?;
+    cmd!(
+        sh,
+        "cargo clippy --manifest-path kernel-wasm/bench/Cargo.toml --all-targets -- -D warnings"
+    )
+    .run()?;
+
     step("ci: all steps passed");
     Ok(())
 }

@@ -24,7 +24,8 @@ tasks:
   bench       kernel-wasm vs raw wasmi vs wasmtime vs native, and in the kernel under QEMU
               (--quick: under ~5 minutes; --no-kernel: without QEMU);
               writes target/bench/results.json and docs/benchmarks.md
-  ci          fmt check, clippy -D warnings, host tests, the no_std aarch64 build (what CI runs)
+  ci          fmt check, clippy -D warnings, host tests, the no_std aarch64 build, the kernel
+              and bench crates checked (what CI runs)
   demo        boot the kernel with the example modules, run a tour, then the interactive shell:
               [--script FILE] [--host] (--host: the tour through kwasm shell, no QEMU)
   fixtures    compile the WAT fixtures to target/fixtures/*.wasm
