@@ -144,43 +144,6 @@ fn hostile_module_bytes_give_one_line() {
 
 /// `bench` on the workloads module `cargo xtask bench` builds (skipped, with a message, when it
 /// has not been built): one case, both runtimes, rows in the host bench's `results.json` format.
-#[test]
-fn bench_command_rows() {
-    let built = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../target/bench/wasm/workloads.wasm"
-    );
-    let Ok(workloads) = std::fs::read(built) else {
-        std::eprintln!(
-            "skipping bench_command_rows: {built} is not built (run `cargo xtask bench --quick`)"
-        );
-        return;
-    };
-    let (mut sh, out) = shell_with(&[(bench_cmd::DEFAULT_PATH, &workloads)]);
-    let (status, text) = run(&mut sh, &out, "bench --quick --case fib30");
-    assert_eq!(status, ShellStatus::Continue);
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 2, "{text}");
-    for (line, runtime) in lines.iter().zip(["kernel-wasm", "wasmi"]) {
-        let prefix = std::format!(
-            "{{\"group\": \"compute\", \"case\": \"fib30\", \"runtime\": \"{runtime}\", \"value\": "
-        );
-        let value = line
-            .strip_prefix(&prefix)
-            .and_then(|rest| rest.strip_suffix(", \"unit\": \"ms\"}"))
-            .unwrap_or_else(|| panic!("not a row: {line}"));
-        let ms: f64 = value.parse().unwrap();
-        assert!(ms > 0.0, "{line}");
-    }
-    assert_eq!(
-        run(&mut sh, &out, "bench --case nope").1,
-        "error: bench: unknown case \"nope\": the cases are coremark_like, sha256_1mib, fib30, matmul128, sort\n"
-    );
-    assert!(run(&mut sh, &out, "bench /missing.wasm")
-        .1
-        .starts_with("error: /missing.wasm"));
-}
-
 /// Runs each `(line, expected output)` on a fresh output buffer; the shell must go on after each.
 fn expect_lines(sh: &mut Shell, out: &CaptureConsole, cases: &[(&str, &str)]) {
     for (line, expected) in cases {
@@ -798,4 +761,11 @@ fn bench_runs_every_case_on_both_runtimes_and_refuses_start_functions() {
         text.starts_with("error: ") && text.lines().count() == 1,
         "{text}"
     );
+    assert_eq!(
+        run(&mut sh, &out, "bench --case nope").1,
+        "error: bench: unknown case \"nope\": the cases are coremark_like, sha256_1mib, fib30, matmul128, sort\n"
+    );
+    assert!(run(&mut sh, &out, "bench /missing.wasm")
+        .1
+        .starts_with("error: /missing.wasm"));
 }
