@@ -3,7 +3,8 @@
 //! their whole output, exit status and effect on the host directory.
 //!
 //! The programs are built by `cargo xtask wasi-programs` (which `cargo xtask ci` runs first) into
-//! `target/wasi-programs`; when they are absent each test prints why and skips.
+//! `target/wasi-programs`; when they are absent each test prints why and skips (but under
+//! `cargo xtask ci`, where it fails).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,11 +16,15 @@ fn programs_dir() -> PathBuf {
     }
 }
 
-/// The built program, or `None` (after saying so) when it has not been built.
+/// The built program, or `None` (after saying so) when it has not been built. Under `cargo
+/// xtask ci`, which builds them first and sets `KWASM_REQUIRE_WASI_PROGRAMS`, a missing program
+/// fails the test instead: CI never passes by skipping.
 fn program(rel: &str) -> Option<PathBuf> {
     let path = programs_dir().join(rel);
     if path.is_file() {
         Some(path)
+    } else if std::env::var_os("KWASM_REQUIRE_WASI_PROGRAMS").is_some() {
+        panic!("{} is not built (cargo xtask wasi-programs)", path.display());
     } else {
         println!(
             "SKIPPED: {} is not built; run `cargo xtask wasi-programs` first",
