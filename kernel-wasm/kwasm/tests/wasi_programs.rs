@@ -24,7 +24,10 @@ fn program(rel: &str) -> Option<PathBuf> {
     if path.is_file() {
         Some(path)
     } else if std::env::var_os("KWASM_REQUIRE_WASI_PROGRAMS").is_some() {
-        panic!("{} is not built (cargo xtask wasi-programs)", path.display());
+        panic!(
+            "{} is not built (cargo xtask wasi-programs)",
+            path.display()
+        );
     } else {
         println!(
             "SKIPPED: {} is not built; run `cargo xtask wasi-programs` first",
