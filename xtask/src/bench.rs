@@ -131,8 +131,13 @@ fn kernel_bench(sh: &Shell, wasm_dir: &Path, quick: bool) -> Result<String> {
         outcome.exit_code,
         last_lines(&transcript, 8)
     );
+    let calls = if quick {
+        "one timed call per runtime and case"
+    } else {
+        "a warm-up, then the median of 3 timed calls per runtime and case"
+    };
     let how = format!(
-        "{{\"how\": \"`{line}` in the kernel under QEMU TCG (-cpu {}), booted by cargo xtask bench in this run\"}}",
+        "{{\"how\": \"`{line}` ({calls}) in the kernel under QEMU TCG (-cpu {}), booted by cargo xtask bench in this run\"}}",
         opts.cpu
     );
     Ok(format!("{how}\n{}\n", rows.join("\n")))
