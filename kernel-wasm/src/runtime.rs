@@ -59,12 +59,32 @@ impl Default for Runtime {
     }
 }
 
+/// The wasmi configuration of a runtime's engine (the benchmarks configure raw wasmi with it too,
+/// so "the same engine configuration" is one definition).
+///
+/// Fuel metering is on, with wasmi's default costs for instructions and for copying bytes
+/// (`memory.grow/copy/fill`, tables), but **translating and validating code costs no fuel**:
+/// wasmi translates each function lazily on its first call and charges that to the caller's fuel,
+/// and wasmi 2.0 cannot resume a call that runs out of fuel there (wasmi-labs/wasmi#2032: the
+/// call fails, with its side effects done). With fuel handed out in slices, any real program would
+/// fail at a random slice boundary. Translation is still bounded: by the size of the code, which
+/// was validated in full when the module was loaded.
+pub fn engine_config(config: &RuntimeConfig) -> wasmi::Config {
+    let mut wasmi_config = wasmi::Config::default();
+    wasmi_config.consume_fuel(true);
+    wasmi_config.fuel_cost(wasmi::CustomFuelCosts {
+        // wasmi's default.
+        bytes_copied_per_fuel: 64,
+        fuel_per_bytes_translated: 0,
+        fuel_per_bytes_validated: 0,
+    });
+    wasmi_config.set_max_recursion_depth(config.max_recursion_depth);
+    wasmi_config
+}
+
 impl Runtime {
     pub fn new(config: RuntimeConfig) -> Self {
-        let mut wasmi_config = wasmi::Config::default();
-        wasmi_config.consume_fuel(true);
-        wasmi_config.set_max_recursion_depth(config.max_recursion_depth);
-        let engine = wasmi::Engine::new(&wasmi_config);
+        let engine = wasmi::Engine::new(&engine_config(&config));
         let mut registry = Registry::new(&engine);
         crate::wasi::register(&mut registry);
         crate::agents::register(&mut registry);

@@ -319,3 +319,38 @@ fn instances_share_the_runtimes_guest_memory() {
         CallOutcome::Returned(vec![Value::I32(64)])
     );
 }
+
+/// A call that runs out of its slice's fuel while wasmi lazily translates a callee must be
+/// preempted and resumed like any other (wasmi 2.0 cannot resume out-of-fuel inside lazy
+/// translation, wasmi-labs/wasmi#2032: the runtime must never let translation take fuel). Real
+/// programs hit this at random slice boundaries: Go's hello world stopped with "ran out of fuel"
+/// under unlimited fuel.
+#[test]
+fn lazily_translating_a_callee_at_a_slice_boundary_is_not_an_error() {
+    // A callee with a long body (translation cost grows with its size), called after enough work
+    // to end a small slice right at the call.
+    let body = "(local.set $x (i32.add (local.get $x) (i32.const 1)))".repeat(2000);
+    let bytes = wat::parse_str(std::format!(
+        r#"(module
+             (func $big (param $x i32) (result i32) {body} (local.get $x))
+             (func (export "run") (result i32)
+               (local $i i32)
+               (loop $l
+                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                 (br_if $l (i32.lt_u (local.get $i) (i32.const 50))))
+               (call $big (local.get $i))))"#
+    ))
+    .unwrap();
+    let rt = Runtime::default();
+    let module = rt.load(&bytes, Some("lazy")).unwrap();
+    for slice in [1, 7, 100, 257, 1000, 5000] {
+        let (mut cfg, _) = config();
+        cfg.slice_fuel = slice;
+        let mut inst = rt.instantiate(&module, cfg).unwrap();
+        assert_eq!(
+            inst.call("run", &[]).unwrap(),
+            CallOutcome::Returned(vec![Value::I32(2050)]),
+            "slice {slice}"
+        );
+    }
+}

@@ -23,13 +23,13 @@ pub trait Guest {
     fn call(&mut self, export: &str, arg: Option<u32>) -> Result<u32>;
 }
 
-/// A wasmi engine configured as kernel-wasm's `Runtime::new` configures its own: fuel metering on,
-/// the same maximum recursion depth, everything else at wasmi's defaults (lazy translation).
+/// A wasmi engine configured as kernel-wasm's `Runtime::new` configures its own
+/// (`kernel_wasm::runtime::engine_config`: fuel metering on, translation free of fuel, the same
+/// maximum recursion depth, everything else at wasmi's defaults, lazy translation included).
 pub fn wasmi_engine() -> wasmi::Engine {
-    let mut config = wasmi::Config::default();
-    config.consume_fuel(true);
-    config.set_max_recursion_depth(kernel_wasm::RuntimeConfig::default().max_recursion_depth);
-    wasmi::Engine::new(&config)
+    wasmi::Engine::new(&kernel_wasm::runtime::engine_config(
+        &kernel_wasm::RuntimeConfig::default(),
+    ))
 }
 
 /// Raw wasmi: the same engine configuration as kernel-wasm, no kernel-wasm layer.

@@ -22,7 +22,7 @@ use super::commands::{read_bounded, usage};
 use super::{Shell, ShellStatus};
 use crate::error::{Error, Result};
 use crate::instance::{CallOutcome, Instance, InstanceConfig};
-use crate::runtime::RuntimeConfig;
+use crate::runtime::{engine_config, RuntimeConfig};
 use crate::values::Value;
 
 /// Where `bench` looks for the workloads module without a PATH.
@@ -79,13 +79,10 @@ pub const CASES: &[BenchCase] = &[
     },
 ];
 
-/// A wasmi engine configured as kernel-wasm's runtime configures its own (fuel metering on, the
-/// same maximum recursion depth), as the host bench's raw-wasmi runner does.
+/// A wasmi engine configured as kernel-wasm's runtime configures its own
+/// ([`engine_config`]), as the host bench's raw-wasmi runner does.
 fn raw_engine() -> wasmi::Engine {
-    let mut config = wasmi::Config::default();
-    config.consume_fuel(true);
-    config.set_max_recursion_depth(RuntimeConfig::default().max_recursion_depth);
-    wasmi::Engine::new(&config)
+    wasmi::Engine::new(&engine_config(&RuntimeConfig::default()))
 }
 
 /// The two runtimes, each with the workloads instantiated.
