@@ -308,7 +308,7 @@ fn demo_without_a_terminal_ends_after_the_tour() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("[agent 1] pong 5"), "{text}");
-    assert!(text.contains("sis> stats\nfuel: 100000\n"), "{text}");
+    assert!(text.contains("sis> stats\nfuel: 99999\n"), "{text}");
     assert!(text.trim_end().ends_with("sis> exit 0"), "{text}");
 }
 

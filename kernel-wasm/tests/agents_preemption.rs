@@ -42,7 +42,8 @@ fn busy_loop_cannot_starve_a_ping_pong_pair() {
         ),
         other => panic!("busy should have run out of fuel, is {other:?}"),
     }
-    assert!(info.fuel_used >= 5_000_000, "{info:?}");
+    // All of it but the few units that could not pay for the loop's next block.
+    assert!((4_999_990..=5_000_000).contains(&info.fuel_used), "{info:?}");
 
     // The system goes on.
     let again = e.spawn("coordinator");
@@ -60,7 +61,8 @@ fn slice_limit_bounds_a_run_and_the_run_resumes() {
     assert_eq!(report.ready, 1);
     assert_eq!(e.state(busy), AgentState::Ready);
     let used = e.system.info(busy).unwrap().fuel_used;
-    assert!((100_000..=110_000).contains(&used), "{used}");
+    // Ten slices of 10 000 fuel, each ending when the next block costs more than is left.
+    assert!((99_900..=100_000).contains(&used), "{used}");
     e.system.kill(busy).unwrap();
     assert_eq!(e.state(busy), AgentState::Killed);
     assert_eq!(e.run(10).stop, StopReason::Idle);

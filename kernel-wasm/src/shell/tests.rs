@@ -105,7 +105,7 @@ fn wasm_run_start_call_trap_and_fuel() {
     );
     let (_, stats) = run(&mut sh, &out, "stats");
     assert!(
-        stats.starts_with("fuel: 100000\nhost calls: 0\ntime: "),
+        stats.starts_with("fuel: 99999\nhost calls: 0\ntime: "),
         "{stats}"
     );
     assert_eq!(
