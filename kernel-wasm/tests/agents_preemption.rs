@@ -43,7 +43,10 @@ fn busy_loop_cannot_starve_a_ping_pong_pair() {
         other => panic!("busy should have run out of fuel, is {other:?}"),
     }
     // All of it but the few units that could not pay for the loop's next block.
-    assert!((4_999_990..=5_000_000).contains(&info.fuel_used), "{info:?}");
+    assert!(
+        (4_999_990..=5_000_000).contains(&info.fuel_used),
+        "{info:?}"
+    );
 
     // The system goes on.
     let again = e.spawn("coordinator");
