@@ -926,6 +926,12 @@ pub fn path_remove_directory(
     let path = mem.str(path, path_len)?;
     match parent(&*vfs, dir, path)? {
         (_, None) => Err(Errno::Inval.into()),
+        // As wasmtime: an existing directory named with a trailing `/` or `/.` is EINVAL
+        // (POSIX rmdir would take `dir/`); a missing one is still ENOENT.
+        (p, Some(name)) if path::names_directory(path) => {
+            vfs.lookup(p, &name)?;
+            Err(Errno::Inval.into())
+        }
         (p, Some(name)) => {
             vfs.rmdir(p, &name)?;
             Ok(())
@@ -976,6 +982,11 @@ pub fn path_symlink(
     let (vfs, dir, _, _) = dir_of(&ctx.wasi.fds, fd, rights::PATH_SYMLINK)?;
     let target = mem.str(old_path, old_len)?;
     let new_path = mem.str(new_path, new_len)?;
+    // As wasmtime: an absolute target is EPERM. Following one is refused anyway, but in a host
+    // directory (`--dir`) the link would point other programs of the host outside the sandbox.
+    if target.starts_with('/') {
+        return Err(Errno::Perm.into());
+    }
     let (p, name) = parent(&*vfs, dir, new_path)?;
     let name = name.ok_or(Errno::Exist)?;
     check_new_name(&*vfs, p, &name, new_path)?;
