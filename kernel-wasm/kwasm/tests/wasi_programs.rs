@@ -182,6 +182,35 @@ fn go_program_with_goroutines() {
     }
 }
 
+/// About 150 edge cases of every preview1 function, each one errno: the output equals
+/// `wasmtime run` 48.0.8's but for the differences docs/wasi.md lists (see errno_probe.c).
+#[test]
+fn errno_probe_answers_as_wasmtime() {
+    let Some(program) = program("c/errno_probe.wasm") else {
+        return;
+    };
+    let base = scratch("probe");
+    let out = Command::new(env!("CARGO_BIN_EXE_kwasm"))
+        .arg("run")
+        .arg("--dir")
+        .arg(format!("{}::/sb", base.join("sandbox").display()))
+        .arg(&program)
+        .output()
+        .expect("run kwasm");
+    let expected = include_str!("../../tests/wasi-programs/c/errno_probe.expected");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for (got, want) in stdout.lines().zip(expected.lines()) {
+        assert_eq!(got, want);
+    }
+    assert_eq!(stdout, expected);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        std::fs::read(base.join("outside")).unwrap(),
+        b"not for the guest"
+    );
+    let _ = std::fs::remove_dir_all(base);
+}
+
 #[test]
 fn missing_preopen_directory_is_a_usage_error() {
     let Some(program) = program("c/files.wasm") else {
