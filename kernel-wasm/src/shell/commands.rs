@@ -9,6 +9,7 @@ use super::{Shell, ShellStatus, DEFAULT_RUN_FUEL, DEFAULT_RUN_TIME_LIMIT_MS};
 use crate::error::{Error, Result};
 use crate::instance::{CallOutcome, InstanceConfig};
 use crate::vfs::{self, path, NodeKind, VfsError};
+use crate::wasi::Preopen;
 
 /// One shell command.
 pub struct Command {
@@ -50,8 +51,8 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         name: "wasm-run",
-        usage: "wasm-run [--fuel N] [--time-limit-ms MS] PATH [FUNC [ARGS...]]",
-        help: "run a module's _start, or call FUNC with ARGS and print its results",
+        usage: "wasm-run [--fuel N] [--time-limit-ms MS] [--dir DIR]... PATH [FUNC [ARGS...] | -- ARGS...]",
+        help: "run a module's _start (with ARGS after --, DIRs preopened), or call FUNC with ARGS and print its results",
         run: wasm_run,
     },
     Command {
@@ -185,6 +186,20 @@ fn echo(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     Ok(ShellStatus::Continue)
 }
 
+/// The directory `dir` of the system file system as a WASI preopen under its absolute path
+/// (`wasm-run --dir /data` shows the guest `/data`, as `wasmtime run --dir /data` does).
+fn preopen(shell: &Shell, dir: &str) -> Result<Preopen> {
+    let abs = shell.absolute(dir);
+    let fs = shell.platform().vfs.clone();
+    let root = fs.root();
+    let node = path::resolve(&*fs, root, root, &abs, path::Absolute::FromRoot, true)
+        .map_err(|e| fs_error(shell, dir, e))?;
+    if fs.stat(node).map_err(|e| fs_error(shell, dir, e))?.kind != NodeKind::Dir {
+        return Err(fs_error(shell, dir, VfsError::NotADirectory));
+    }
+    Ok(Preopen::new(abs, fs, node))
+}
+
 fn ls(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     let target = match args {
         [] => ".",
@@ -230,6 +245,7 @@ fn cat(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
 fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     let mut fuel = DEFAULT_RUN_FUEL;
     let mut time_limit_ms = DEFAULT_RUN_TIME_LIMIT_MS;
+    let mut preopens = Vec::new();
     let mut rest = args;
     while let Some((first, tail)) = rest.split_first() {
         match *first {
@@ -249,6 +265,11 @@ fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
                 })?;
                 rest = tail;
             }
+            "--dir" => {
+                let (dir, tail) = tail.split_first().ok_or_else(|| usage("wasm-run"))?;
+                preopens.push(preopen(shell, dir)?);
+                rest = tail;
+            }
             // An option this command does not know (a module path starting with `--` can be
             // written `./--name`).
             option if option.starts_with("--") => return Err(usage("wasm-run")),
@@ -266,8 +287,17 @@ fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     config.fuel = Some(fuel);
     config.time_limit_ms = Some(time_limit_ms);
     config.args = alloc::vec![name.clone()];
+    config.preopens = preopens;
+    // `PATH -- ARGS...`: the command's arguments (argv[0] is its name); `PATH FUNC ARGS...`: a call.
+    let func = match call.split_first() {
+        Some((&"--", argv)) => {
+            config.args.extend(argv.iter().map(|a| String::from(*a)));
+            None
+        }
+        other => other,
+    };
     let mut instance = shell.runtime().instantiate(&module, config)?;
-    let outcome = match call.split_first() {
+    let outcome = match func {
         Some((func, params)) => instance.call_with_text(func, params),
         None => instance.run_start(),
     };

@@ -118,7 +118,7 @@ fn wasm_run_start_call_trap_and_fuel() {
     );
     assert_eq!(
         run(&mut sh, &out, "wasm-run").1,
-        "error: wasm-run: usage: wasm-run [--fuel N] [--time-limit-ms MS] PATH [FUNC [ARGS...]]\n"
+        "error: wasm-run: usage: wasm-run [--fuel N] [--time-limit-ms MS] [--dir DIR]... PATH [FUNC [ARGS...] | -- ARGS...]\n"
     );
     // The shell goes on after every failure.
     assert_eq!(run(&mut sh, &out, "echo still here").1, "still here\n");
@@ -768,4 +768,62 @@ fn bench_runs_every_case_on_both_runtimes_and_refuses_start_functions() {
     assert!(run(&mut sh, &out, "bench /missing.wasm")
         .1
         .starts_with("error: /missing.wasm"));
+}
+
+#[test]
+fn wasm_run_passes_arguments_after_a_double_dash_and_preopens_dirs() {
+    // Prints its argument buffer (NUL-separated), then the file in.txt of its first preopen.
+    let guest = wat(r#"(module
+        (import "wasi_snapshot_preview1" "args_sizes_get" (func $sizes (param i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "args_get" (func $args (param i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "path_open"
+          (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 900) "in.txt")
+        (func $print (param $ptr i32) (param $len i32)
+          (i32.store (i32.const 16) (local.get $ptr))
+          (i32.store (i32.const 20) (local.get $len))
+          (drop (call $write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 24))))
+        (func (export "_start")
+          (drop (call $sizes (i32.const 0) (i32.const 4)))
+          (drop (call $args (i32.const 100) (i32.const 200)))
+          (call $print (i32.const 200) (i32.load (i32.const 4)))
+          (if (i32.eqz (call $open (i32.const 3) (i32.const 0) (i32.const 900) (i32.const 6)
+                (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 28)))
+            (then
+              (i32.store (i32.const 32) (i32.const 1000))
+              (i32.store (i32.const 36) (i32.const 64))
+              (drop (call $read (i32.load (i32.const 28)) (i32.const 32) (i32.const 1) (i32.const 40)))
+              (call $print (i32.const 1000) (i32.load (i32.const 40)))))))"#);
+    let (mut sh, out) = shell_with(&[
+        ("/bin/show.wasm", &guest),
+        ("/data/in.txt", b"from the kernel fs\n"),
+    ]);
+    assert_eq!(
+        run(
+            &mut sh,
+            &out,
+            "wasm-run --dir /data /bin/show.wasm -- one 'two words'"
+        )
+        .1,
+        "show.wasm\0one\0two words\0from the kernel fs\n"
+    );
+    // Without --dir the guest has no directory; without -- only its name.
+    assert_eq!(
+        run(&mut sh, &out, "wasm-run /bin/show.wasm").1,
+        "show.wasm\0"
+    );
+    assert_eq!(
+        run(&mut sh, &out, "wasm-run --dir /nope /bin/show.wasm").1,
+        "error: /nope: no such file or directory\n"
+    );
+    assert_eq!(
+        run(&mut sh, &out, "wasm-run --dir /data/in.txt /bin/show.wasm").1,
+        "error: /data/in.txt: not a directory\n"
+    );
+    assert!(run(&mut sh, &out, "wasm-run --dir")
+        .1
+        .starts_with("error: wasm-run: usage: "));
 }
