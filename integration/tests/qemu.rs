@@ -257,14 +257,26 @@ fn a_go_program_runs_in_the_kernel() {
     let programs = format!("{}::/w", root().join("target/wasi-programs").display());
     let (code, text) = xtask_qemu(
         "go",
-        "wasm-run /w/go/hello.wasm\nexit 0\n",
+        "wasm-run /w/go/hello.wasm\nwasm-run --dir /w/go /w/go/files.wasm -- /w/go x\nls /w/go\nexit 0\n",
         &["--dir", &programs],
     );
     assert_eq!(code, Some(0), "{text}");
     assert!(
         text.contains(
             "sis> wasm-run /w/go/hello.wasm\nhello from Go: 1 args\nclock advances: true\n\
-             random: true\ngoroutines: 14\nsis> exit 0"
+             random: true\ngoroutines: 14\n"
+        ),
+        "{text}"
+    );
+    // The files program in a preopened directory of the kernel's file system, which it leaves
+    // as it found it.
+    assert!(
+        text.contains(
+            "args=[\"/w/go\" \"x\"]\nGREETING=\"\"\nread=world tell=11 end=17\nsize=17 file=true\n\
+             entries=[\"moved.txt\" \"sub\"]\ncontents=\"hello world\\nmore\\n\"\n\
+             remove non-empty dir fails: true\nexists after remove: false\nescape fails: true\n\
+             slept>=10ms: true\nrealtime after 2020: true\nrandom differs: true\nto stderr\ndone\n\
+             files.wasm exited with status 3\nsis> ls /w/go\nfiles.wasm\nhello.wasm\nsis> exit 0"
         ),
         "{text}"
     );
