@@ -21,6 +21,16 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Runs `cargo ARGS...` at the root (building what a test boots with), which must succeed.
+fn cargo(args: &[&str]) {
+    let status = Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args(args)
+        .status()
+        .unwrap_or_else(|e| panic!("running cargo {args:?}: {e}"));
+    assert!(status.success(), "cargo {args:?}: {status}");
+}
+
 /// Writes `script` to a temp file, runs `cargo xtask qemu --script FILE ARGS...`, and returns
 /// (exit code, stdout transcript with the boot header redacted).
 fn xtask_qemu(name: &str, script: &str, args: &[&str]) -> (Option<i32>, String) {
@@ -123,12 +133,7 @@ fn panic_prints_message_and_location_and_fails() {
 #[test]
 fn wasm_module_from_the_initrd_runs_in_the_kernel() {
     let guard = serial();
-    let status = Command::new(env!("CARGO"))
-        .current_dir(root())
-        .args(["run", "--quiet", "-p", "xtask", "--", "fixtures"])
-        .status()
-        .expect("running cargo xtask fixtures");
-    assert!(status.success());
+    cargo(&["run", "--quiet", "-p", "xtask", "--", "fixtures"]);
     drop(guard);
     let fixtures = format!("{}::/bin", root().join("target/fixtures").display());
     let (code, text) = xtask_qemu(
@@ -146,12 +151,7 @@ fn wasm_module_from_the_initrd_runs_in_the_kernel() {
 #[test]
 fn kernel_and_kwasm_shell_print_the_same_transcript() {
     let guard = serial();
-    let status = Command::new(env!("CARGO"))
-        .current_dir(root())
-        .args(["run", "--quiet", "-p", "xtask", "--", "fixtures"])
-        .status()
-        .expect("running cargo xtask fixtures");
-    assert!(status.success());
+    cargo(&["run", "--quiet", "-p", "xtask", "--", "fixtures"]);
     let fixtures = format!("{}::/bin", root().join("target/fixtures").display());
     let script = "help\nls /\nls /bin\ncat /nope\necho one  two\nwasm-run /bin/hello.wasm\n\
                   wasm-run /bin/arith.wasm divmod 7 2\nwasm-run /bin/trap.wasm\n\
@@ -191,17 +191,8 @@ fn kernel_and_kwasm_shell_print_the_same_transcript() {
 #[test]
 fn ctrl_c_interrupts_a_running_guest() {
     let guard = serial();
-    for args in [
-        &["run", "--quiet", "-p", "xtask", "--", "fixtures"][..],
-        &["build", "--quiet", "-p", "xtask"],
-    ] {
-        let status = Command::new(env!("CARGO"))
-            .current_dir(root())
-            .args(args)
-            .status()
-            .expect("running cargo");
-        assert!(status.success(), "cargo {args:?}");
-    }
+    cargo(&["run", "--quiet", "-p", "xtask", "--", "fixtures"]);
+    cargo(&["build", "--quiet", "-p", "xtask"]);
     let fixtures = format!("{}::/bin", root().join("target/fixtures").display());
     // Interactive `xtask qemu` (no --script), run directly so that killing it at the deadline
     // also ends QEMU: the console is this test's pipe.
@@ -247,12 +238,7 @@ fn ctrl_c_interrupts_a_running_guest() {
 #[test]
 fn a_go_program_runs_in_the_kernel() {
     let guard = serial();
-    let status = Command::new(env!("CARGO"))
-        .current_dir(root())
-        .args(["run", "--quiet", "-p", "xtask", "--", "wasi-programs"])
-        .status()
-        .expect("running cargo xtask wasi-programs");
-    assert!(status.success());
+    cargo(&["run", "--quiet", "-p", "xtask", "--", "wasi-programs"]);
     drop(guard);
     let programs = format!("{}::/w", root().join("target/wasi-programs").display());
     let (code, text) = xtask_qemu(
