@@ -176,7 +176,6 @@ impl Execution {
                 return Step::Finished(Err(e));
             }
         };
-        let started = inst.now();
         let state = core::mem::replace(&mut self.state, State::Done);
         let store = inst.store_mut();
         let outcome = match state {
@@ -191,7 +190,7 @@ impl Execution {
                 }))
             }
         };
-        inst.end_slice(granted, started);
+        inst.end_slice(granted);
         match outcome {
             Ok(ResumableCall::Finished) => {
                 let values = self.results.iter().filter_map(Value::from_wasmi).collect();
