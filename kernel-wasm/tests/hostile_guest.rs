@@ -44,15 +44,7 @@ fn zero_length_writes_do_not_grow_files(backend: Backend) {
     assert_eq!(t.u64(64 + 32), 0, "size");
 }
 
-#[test]
-fn zero_length_writes_do_not_grow_files_mem() {
-    zero_length_writes_do_not_grow_files(Backend::Mem);
-}
-
-#[test]
-fn zero_length_writes_do_not_grow_files_host() {
-    zero_length_writes_do_not_grow_files(Backend::Host);
-}
+on_both_backends!(zero_length_writes_do_not_grow_files);
 
 fn offsets_beyond_i64_max_are_einval(backend: Backend) {
     let mut t = W::on(backend);
@@ -97,15 +89,7 @@ fn offsets_beyond_i64_max_are_einval(backend: Backend) {
     assert_eq!(t.host_read("f").unwrap(), b"abc");
 }
 
-#[test]
-fn offsets_beyond_i64_max_are_einval_mem() {
-    offsets_beyond_i64_max_are_einval(Backend::Mem);
-}
-
-#[test]
-fn offsets_beyond_i64_max_are_einval_host() {
-    offsets_beyond_i64_max_are_einval(Backend::Host);
-}
+on_both_backends!(offsets_beyond_i64_max_are_einval);
 
 #[test]
 fn huge_sizes_and_offsets_hit_the_memfs_byte_budget() {
@@ -294,15 +278,7 @@ fn fd_readdir_tiny_buffers_and_odd_cookies(backend: Backend) {
         .contains("aligned"));
 }
 
-#[test]
-fn fd_readdir_tiny_buffers_and_odd_cookies_mem() {
-    fd_readdir_tiny_buffers_and_odd_cookies(Backend::Mem);
-}
-
-#[test]
-fn fd_readdir_tiny_buffers_and_odd_cookies_host() {
-    fd_readdir_tiny_buffers_and_odd_cookies(Backend::Host);
-}
+on_both_backends!(fd_readdir_tiny_buffers_and_odd_cookies);
 
 // ---- WASI: paths -----------------------------------------------------------------------------
 
@@ -424,15 +400,7 @@ fn bad_paths(backend: Backend) {
     );
 }
 
-#[test]
-fn bad_paths_mem() {
-    bad_paths(Backend::Mem);
-}
-
-#[test]
-fn bad_paths_host() {
-    bad_paths(Backend::Host);
-}
+on_both_backends!(bad_paths);
 
 fn symlink_loops_are_eloop(backend: Backend) {
     let mut t = W::on(backend);
@@ -483,15 +451,7 @@ fn symlink_loops_are_eloop(backend: Backend) {
     }
 }
 
-#[test]
-fn symlink_loops_are_eloop_mem() {
-    symlink_loops_are_eloop(Backend::Mem);
-}
-
-#[test]
-fn symlink_loops_are_eloop_host() {
-    symlink_loops_are_eloop(Backend::Host);
-}
+on_both_backends!(symlink_loops_are_eloop);
 
 // ---- WASI: descriptors -----------------------------------------------------------------------
 

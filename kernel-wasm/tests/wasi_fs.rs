@@ -512,107 +512,16 @@ fn fd_limit_stops_the_instance() {
     assert!(other.open("f", 0, FD_READ, 0).is_ok());
 }
 
-/// The tests above, on the in-memory file system and on a real host directory (`HostDir`).
-mod backends {
-    use super::*;
-
-    #[test]
-    fn create_write_seek_read_close_mem() {
-        create_write_seek_read_close(Backend::Mem);
-    }
-
-    #[test]
-    fn create_write_seek_read_close_host() {
-        create_write_seek_read_close(Backend::Host);
-    }
-
-    #[test]
-    fn read_write_need_the_open_mode_mem() {
-        read_write_need_the_open_mode(Backend::Mem);
-    }
-
-    #[test]
-    fn read_write_need_the_open_mode_host() {
-        read_write_need_the_open_mode(Backend::Host);
-    }
-
-    #[test]
-    fn append_mode_writes_at_the_end_mem() {
-        append_mode_writes_at_the_end(Backend::Mem);
-    }
-
-    #[test]
-    fn append_mode_writes_at_the_end_host() {
-        append_mode_writes_at_the_end(Backend::Host);
-    }
-
-    #[test]
-    fn path_open_errors_mem() {
-        path_open_errors(Backend::Mem);
-    }
-
-    #[test]
-    fn path_open_errors_host() {
-        path_open_errors(Backend::Host);
-    }
-
-    #[test]
-    fn escapes_are_eperm_mem() {
-        escapes_are_eperm(Backend::Mem);
-    }
-
-    #[test]
-    fn escapes_are_eperm_host() {
-        escapes_are_eperm(Backend::Host);
-    }
-
-    #[test]
-    fn readdir_cookies_and_short_buffers_mem() {
-        readdir_cookies_and_short_buffers(Backend::Mem);
-    }
-
-    #[test]
-    fn readdir_cookies_and_short_buffers_host() {
-        readdir_cookies_and_short_buffers(Backend::Host);
-    }
-
-    #[test]
-    fn directories_rename_unlink_errors_mem() {
-        directories_rename_unlink_errors(Backend::Mem);
-    }
-
-    #[test]
-    fn directories_rename_unlink_errors_host() {
-        directories_rename_unlink_errors(Backend::Host);
-    }
-
-    #[test]
-    fn links_symlinks_and_readlink_mem() {
-        links_symlinks_and_readlink(Backend::Mem);
-    }
-
-    #[test]
-    fn links_symlinks_and_readlink_host() {
-        links_symlinks_and_readlink(Backend::Host);
-    }
-
-    #[test]
-    fn filestat_and_times_mem() {
-        filestat_and_times(Backend::Mem);
-    }
-
-    #[test]
-    fn filestat_and_times_host() {
-        filestat_and_times(Backend::Host);
-    }
-
-    #[test]
-    fn misc_descriptor_calls_mem() {
-        misc_descriptor_calls(Backend::Mem);
-    }
-
-    #[test]
-    fn misc_descriptor_calls_host() {
-        misc_descriptor_calls(Backend::Host);
-    }
-}
+// The tests above, on the in-memory file system and on a real host directory (`HostDir`).
+on_both_backends!(
+    create_write_seek_read_close,
+    read_write_need_the_open_mode,
+    append_mode_writes_at_the_end,
+    path_open_errors,
+    escapes_are_eperm,
+    readdir_cookies_and_short_buffers,
+    directories_rename_unlink_errors,
+    links_symlinks_and_readlink,
+    filestat_and_times,
+    misc_descriptor_calls,
+);

@@ -155,6 +155,27 @@ pub enum Backend {
     Host,
 }
 
+/// For each `name` (a `fn name(Backend)` in scope), a test module `name` whose tests `mem` and
+/// `host` run it on the in-memory file system and on a real host directory.
+#[allow(unused_macros)] // not every test file that includes this module uses it
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn mem() {
+                super::$name($crate::wasi_support::Backend::Mem);
+            }
+
+            #[test]
+            fn host() {
+                super::$name($crate::wasi_support::Backend::Host);
+            }
+        }
+    )*};
+}
+#[allow(unused_imports)]
+pub(crate) use on_both_backends;
+
 pub struct Setup {
     pub caps: CapSet,
     pub fd_limit: Option<usize>,
