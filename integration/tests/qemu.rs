@@ -3,33 +3,11 @@
 //! reports. Slow (builds the kernel once, boots QEMU per test); not in the default members, run
 //! with `cargo test -p integration --test qemu`.
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::process::Command;
-use std::sync::{Mutex, MutexGuard};
 
-/// One xtask at a time: the first run may install QEMU through apt (which takes a lock) and
-/// builds the kernel; parallel boots would only contend for the two cores anyway.
-fn serial() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("integration/ is one level below the root")
-        .to_path_buf()
-}
-
-/// Runs `cargo ARGS...` at the root (building what a test boots with), which must succeed.
-fn cargo(args: &[&str]) {
-    let status = Command::new(env!("CARGO"))
-        .current_dir(root())
-        .args(args)
-        .status()
-        .unwrap_or_else(|e| panic!("running cargo {args:?}: {e}"));
-    assert!(status.success(), "cargo {args:?}: {status}");
-}
+use common::{cargo, root, serial};
 
 /// Writes `script` to a temp file, runs `cargo xtask qemu --script FILE ARGS...`, and returns
 /// (exit code, stdout transcript with the boot header redacted).

@@ -8,36 +8,18 @@
 //! small. Review new snapshots with `cargo insta review`; CI never writes them (insta's default
 //! when `CI` is set).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::OnceLock;
+
+use common::{cargo, root, serial};
 
 use insta::internals::Content;
 use serde::Serialize;
 
 const PROMPT: &str = "sis> ";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("integration/ is one level below the root")
-        .to_path_buf()
-}
-
-/// One boot at a time (two cores; apt may install QEMU on the first run).
-fn serial() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn cargo(args: &[&str]) {
-    let status = Command::new(env!("CARGO"))
-        .current_dir(root())
-        .args(args)
-        .status()
-        .unwrap_or_else(|e| panic!("running cargo {args:?}: {e}"));
-    assert!(status.success(), "cargo {args:?} failed: {status}");
-}
 
 /// Builds what every scenario needs, once: the fixtures (target/fixtures) and kwasm.
 fn prepare() -> PathBuf {
