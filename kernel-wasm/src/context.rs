@@ -38,4 +38,6 @@ pub struct HostContext {
     /// The wall-clock limit as (monotonic deadline in ns, limit in ms): host functions that wait
     /// (`poll_oneoff`) never sleep past it.
     pub time_limit: Option<(u64, u64)>,
+    /// Why the last host call parked the guest, between `execution::park` and the slice's end.
+    pub(crate) parked: Option<crate::Suspend>,
 }

@@ -7,8 +7,9 @@
 //! - finished: the function returned (or the guest exited / trapped);
 //! - out of fuel: the slice is spent; resumable after refuelling ([`Step::Preempted`]);
 //! - host trap: a host function returned an error. `proc_exit` and our own limit errors end the
-//!   call; a [`Suspend`] request parks it ([`Step::Suspended`]) until the host resumes it with the
-//!   host function's results (how a blocking receive waits without threads).
+//!   call; the error of [`park`] parks it ([`Step::Suspended`] with the [`Suspend`] reason) until
+//!   the host resumes it with the host function's results (how a blocking receive waits without
+//!   threads).
 
 use alloc::string::{String, ToString};
 use alloc::vec;
@@ -17,12 +18,12 @@ use core::fmt;
 
 use wasmi::{ResumableCall, ResumableCallHostTrap, ResumableCallOutOfFuel, TrapCode};
 
+use crate::context::HostContext;
 use crate::error::{Error, LimitKind, Result};
 use crate::instance::{CallOutcome, Instance};
 use crate::values::Value;
 
-/// Returned (as a wasmi host error) by a host function that wants its caller parked. The payload
-/// says why, for the scheduler.
+/// Why a host function parked its caller (it returned [`park`]'s error), for the scheduler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Suspend {
     /// Waiting for a message; resume with the receive function's results.
@@ -47,7 +48,25 @@ impl fmt::Display for Suspend {
     }
 }
 
-impl wasmi::errors::HostError for Suspend {}
+/// The host error a parking host function returns (see [`park`]). Zero-sized on purpose: boxing
+/// it as a `dyn HostError` allocates nothing, and a parked receive is every wait for a message.
+#[derive(Debug, Clone, Copy)]
+struct Parked;
+
+impl fmt::Display for Parked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("host function parked the call")
+    }
+}
+
+impl wasmi::errors::HostError for Parked {}
+
+/// Parks the calling guest: records `why` in its context and returns the error the host function
+/// must return. [`Execution`] then ends the slice with [`Step::Suspended`]`(why)`.
+pub fn park(ctx: &mut HostContext, why: Suspend) -> wasmi::Error {
+    ctx.parked = Some(why);
+    wasmi::Error::host(Parked)
+}
 
 /// How far one slice got.
 #[derive(Debug)]
@@ -207,11 +226,14 @@ impl Execution {
                 Step::Preempted
             }
             Ok(ResumableCall::HostTrap(call)) => {
-                if let Some(why) = call.host_error().downcast_ref::<Suspend>().copied() {
-                    self.state = State::HostTrap(call);
-                    return Step::Suspended(why);
+                let parked = inst.context_mut().parked.take();
+                match parked {
+                    Some(why) if call.host_error().downcast_ref::<Parked>().is_some() => {
+                        self.state = State::HostTrap(call);
+                        Step::Suspended(why)
+                    }
+                    _ => Step::Finished(inst.map_error(&self.name, call.into_host_error())),
                 }
-                Step::Finished(inst.map_error(&self.name, call.into_host_error()))
             }
             Err(err) => Step::Finished(inst.map_error(&self.name, err)),
         }

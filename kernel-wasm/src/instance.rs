@@ -177,6 +177,7 @@ impl Instance {
             time_limit: config
                 .time_limit_ms
                 .map(|ms| (started.saturating_add(ms.saturating_mul(1_000_000)), ms)),
+            parked: None,
         };
         let mut store = Store::new(engine, ctx);
         store.limiter(|ctx| &mut ctx.limits);

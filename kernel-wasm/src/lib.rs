@@ -43,7 +43,7 @@ pub mod wasi;
 pub use caps::{CapSet, Capability};
 pub use context::HostContext;
 pub use error::{Error, LimitKind, Result};
-pub use execution::{Execution, Step, Suspend};
+pub use execution::{park, Execution, Step, Suspend};
 pub use instance::{CallOutcome, Instance, InstanceConfig, Stats};
 pub use limits::{Limiter, Pacer};
 pub use manifest::Manifest;

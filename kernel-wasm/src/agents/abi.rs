@@ -22,7 +22,7 @@ use wasmi::Caller;
 
 use crate::caps::Capability;
 use crate::context::HostContext;
-use crate::execution::Suspend;
+use crate::execution::{park, Suspend};
 use crate::guest::GuestPtr;
 use crate::host::{HostCall, Registry};
 use crate::platform::Stream;
@@ -147,7 +147,8 @@ fn spawn(
         path: path.to_string(),
         config: config.to_string(),
     });
-    Err(wasmi::Error::host(Suspend::Spawn))
+    drop(shared);
+    Err(park(ctx, Suspend::Spawn))
 }
 
 fn send_message(
@@ -237,7 +238,8 @@ fn receive(
         buf_len,
         sender_ptr,
     });
-    Err(wasmi::Error::host(why))
+    drop(shared);
+    Err(park(ctx, why))
 }
 
 fn receive_message(

@@ -1,20 +1,23 @@
 //! Mailboxes: bounded FIFO queues of messages, and the one function that moves the head message
 //! into guest memory.
 //!
-//! Hot path: a send allocates once (the message body, exactly its length) and copies once (guest
-//! memory → body); the receive copies the body into the receiver's buffer and frees it. The queue
-//! itself is allocated at creation for up to [`PREALLOCATED_SLOTS`] entries (the whole default
-//! depth), so queueing does not allocate.
+//! Hot path: a send copies once (guest memory → body) into the mailbox's *spare* buffer — the body
+//! of the last message delivered from it, kept when it is at most [`SPARE_MAX_BYTES`] — and
+//! allocates only when there is none or it is too small; the receive copies the body into the
+//! receiver's buffer and keeps it as the spare. So agents trading small messages allocate nothing
+//! per message. The queue itself is allocated at creation for up to [`PREALLOCATED_SLOTS`] entries
+//! (the whole default depth), so queueing does not allocate either.
 //!
 //! Bounds: a mailbox holds at most `depth` messages, and the mailboxes of one agent system draw
 //! their bodies' bytes from one [`Budget`], so the host memory all queued messages take is
 //! bounded however many agents flood however many mailboxes (depth × agents × 64 KiB would be
 //! gigabytes). Every message enters and leaves through [`Mailbox::push`]/[`Mailbox::pop`]/
-//! [`Mailbox::clear`] (or the mailbox's drop), which keep the pool's count.
+//! [`Mailbox::clear`] (or the mailbox's drop), which keep the pool's count. The spare is outside
+//! the pool: one buffer of at most [`SPARE_MAX_BYTES`] per mailbox, freed with it.
 
-use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 
 use crate::guest::{GuestMemory, GuestPtr};
 use crate::limits::Budget;
@@ -24,11 +27,14 @@ use super::abi::{ERR_BAD_POINTER, ERR_BUFFER_TOO_SMALL, ERR_NO_MESSAGE};
 /// Mailbox slots reserved up front (a deeper mailbox grows on demand past this).
 pub const PREALLOCATED_SLOTS: usize = 256;
 
+/// The largest body buffer a mailbox keeps for reuse after delivering it.
+pub const SPARE_MAX_BYTES: usize = 256;
+
 /// One message: who sent it and its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     pub from: u32,
-    pub body: Box<[u8]>,
+    pub body: Vec<u8>,
 }
 
 /// Why a mailbox cannot take a message.
@@ -48,6 +54,8 @@ pub struct Mailbox {
     /// Bytes of the bodies queued here (drawn from `pool`).
     bytes: usize,
     pool: Option<Arc<Budget>>,
+    /// An empty buffer to copy the next message into (see the module documentation).
+    spare: Vec<u8>,
 }
 
 impl Mailbox {
@@ -58,6 +66,7 @@ impl Mailbox {
             depth,
             bytes: 0,
             pool: None,
+            spare: Vec::new(),
         }
     }
 
@@ -108,6 +117,22 @@ impl Mailbox {
         Ok(())
     }
 
+    /// Queues a copy of `body` from `from` (the one copy of a send), in the spare buffer when
+    /// there is one. Refused as [`Mailbox::refusal`] says, before anything is copied.
+    pub fn push_copy(&mut self, from: u32, body: &[u8]) -> Result<(), Refusal> {
+        if self.is_full() {
+            return Err(Refusal::Full);
+        }
+        if self.pool.as_ref().is_some_and(|p| !p.take(body.len())) {
+            return Err(Refusal::NoBytes);
+        }
+        let mut buf = core::mem::take(&mut self.spare);
+        buf.extend_from_slice(body);
+        self.bytes += body.len();
+        self.queue.push_back(Message { from, body: buf });
+        Ok(())
+    }
+
     pub fn front(&self) -> Option<&Message> {
         self.queue.front()
     }
@@ -118,10 +143,22 @@ impl Mailbox {
         Some(message)
     }
 
+    /// Drops the head message (it has been delivered), keeping its buffer as the spare when it
+    /// is small.
+    fn consume_front(&mut self) {
+        if let Some(mut message) = self.pop() {
+            if message.body.capacity() <= SPARE_MAX_BYTES {
+                message.body.clear();
+                self.spare = message.body;
+            }
+        }
+    }
+
     /// Drops every queued message (the owner died).
     pub fn clear(&mut self) {
         self.queue.clear();
         self.queue.shrink_to_fit();
+        self.spare = Vec::new();
         self.release(self.bytes);
     }
 
@@ -172,7 +209,7 @@ pub fn deliver(
     if mem.write(sender, from).is_err() {
         return ERR_BAD_POINTER;
     }
-    mailbox.pop();
+    mailbox.consume_front();
     size as i32
 }
 
@@ -219,6 +256,43 @@ mod tests {
         let mut full = Mailbox::with_pool(1, pool.clone());
         full.push(msg(1, b"x")).unwrap();
         assert_eq!(full.refusal(0), Some(Refusal::Full));
+    }
+
+    #[test]
+    fn delivered_small_bodies_are_reused_for_the_next_send() {
+        let pool = Budget::new(1 << 20);
+        let mut mem_bytes = vec![0u8; 1024];
+        let mut mem = GuestMemory::new(&mut mem_bytes);
+        let mut mb = Mailbox::with_pool(4, pool.clone());
+        mb.push_copy(1, b"ping").unwrap();
+        let first = mb.front().unwrap().body.as_ptr();
+        assert_eq!(deliver(&mut mem, &mut mb, 0, 64, 64), 4);
+        // The next message lands in the same buffer, with its own bytes and length.
+        mb.push_copy(2, b"pong!").unwrap();
+        let head = mb.front().unwrap();
+        assert_eq!((head.from, &head.body[..]), (2, &b"pong!"[..]));
+        assert_eq!(head.body.as_ptr(), first);
+        assert_eq!(pool.used(), 5);
+        assert_eq!(deliver(&mut mem, &mut mb, 0, 64, 64), 5);
+        assert_eq!(mem.slice(0, 5), Ok(&b"pong!"[..]));
+        assert_eq!(pool.used(), 0);
+        // A large body is freed after delivery, not kept.
+        let big = vec![7u8; SPARE_MAX_BYTES + 1];
+        mb.push_copy(3, &big).unwrap();
+        assert_eq!(
+            deliver(&mut mem, &mut mb, 0, 1024 - 64, 1020),
+            big.len() as i32
+        );
+        assert_eq!(mb.spare.capacity(), 0);
+        // Refused sends queue nothing and take nothing from the pool.
+        let tiny = Budget::new(2);
+        let mut limited = Mailbox::with_pool(1, tiny.clone());
+        assert_eq!(limited.push_copy(1, b"abc"), Err(Refusal::NoBytes));
+        limited.push_copy(1, b"ab").unwrap();
+        assert_eq!(limited.push_copy(1, b""), Err(Refusal::Full));
+        assert_eq!((tiny.used(), limited.len()), (2, 1));
+        limited.clear();
+        assert_eq!(tiny.used(), 0);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 
 use spin::Mutex;
 
-use super::mailbox::{Mailbox, Message, Refusal};
+use super::mailbox::{Mailbox, Refusal};
 use super::HOST_ID;
 use crate::limits::Budget;
 
@@ -115,18 +115,12 @@ impl Shared {
                 _ => return Err(SendError::NoSuchAgent),
             }
         };
-        // Check before allocating: a refused message costs the sender nothing.
-        match mailbox.refusal(body.len()) {
-            Some(Refusal::Full) => return Err(SendError::Full),
-            Some(Refusal::NoBytes) => return Err(SendError::NoBytes),
-            None => {}
-        }
         mailbox
-            .push(Message {
-                from,
-                body: body.into(),
+            .push_copy(from, body)
+            .map_err(|refusal| match refusal {
+                Refusal::Full => SendError::Full,
+                Refusal::NoBytes => SendError::NoBytes,
             })
-            .map_err(|_| SendError::Full)
     }
 }
 
