@@ -147,6 +147,17 @@ fn parse_args() -> Result<Opts> {
 }
 
 fn main() -> Result<()> {
+    // A child process of the agents group (see `agents::ROUND_TRIP_PROCESSES`).
+    if std::env::args().any(|a| a == agents::ROUND_TRIP_CHILD) {
+        let opts = Opts {
+            quick: std::env::args().any(|a| a == "--quick"),
+            out: PathBuf::new(),
+            docs: PathBuf::new(),
+            only: Vec::new(),
+        };
+        println!("{}", agents::round_trip_in_process(&opts)?);
+        return Ok(());
+    }
     let opts = parse_args()?;
     std::fs::create_dir_all(opts.wasm_dir())
         .with_context(|| format!("creating {}", opts.wasm_dir().display()))?;
