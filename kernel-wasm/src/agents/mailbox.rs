@@ -108,11 +108,9 @@ impl Mailbox {
     /// Queues `message`, or hands it back when the mailbox is full or the pool has no room for
     /// its body (backpressure).
     pub fn push(&mut self, message: Message) -> Result<(), Message> {
-        let len = message.body.len();
-        if self.is_full() || self.pool.as_ref().is_some_and(|p| !p.take(len)) {
+        if self.admit(message.body.len()).is_err() {
             return Err(message);
         }
-        self.bytes += len;
         self.queue.push_back(message);
         Ok(())
     }
@@ -120,16 +118,23 @@ impl Mailbox {
     /// Queues a copy of `body` from `from` (the one copy of a send), in the spare buffer when
     /// there is one. Refused as [`Mailbox::refusal`] says, before anything is copied.
     pub fn push_copy(&mut self, from: u32, body: &[u8]) -> Result<(), Refusal> {
+        self.admit(body.len())?;
+        let mut buf = core::mem::take(&mut self.spare);
+        buf.extend_from_slice(body);
+        self.queue.push_back(Message { from, body: buf });
+        Ok(())
+    }
+
+    /// Takes the room a body of `len` bytes needs (a slot, bytes from the pool), or says why
+    /// there is none.
+    fn admit(&mut self, len: usize) -> Result<(), Refusal> {
         if self.is_full() {
             return Err(Refusal::Full);
         }
-        if self.pool.as_ref().is_some_and(|p| !p.take(body.len())) {
+        if self.pool.as_ref().is_some_and(|p| !p.take(len)) {
             return Err(Refusal::NoBytes);
         }
-        let mut buf = core::mem::take(&mut self.spare);
-        buf.extend_from_slice(body);
-        self.bytes += body.len();
-        self.queue.push_back(Message { from, body: buf });
+        self.bytes += len;
         Ok(())
     }
 
