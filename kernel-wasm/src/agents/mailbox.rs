@@ -77,8 +77,8 @@ impl Mailbox {
         mailbox
     }
 
-    /// Whether a message of `len` bytes would be refused, and why. Checked before the body is
-    /// allocated, so a refused send costs the sender nothing.
+    /// Whether a message of `len` bytes would be refused now, and why (what [`Mailbox::push`] and
+    /// [`Mailbox::push_copy`] check before they queue or copy anything).
     pub fn refusal(&self, len: usize) -> Option<Refusal> {
         if self.is_full() {
             Some(Refusal::Full)
