@@ -3,7 +3,7 @@
 //! - [`Limiter`] is the wasmi `ResourceLimiter` of every store: it enforces the memory and table
 //!   limits of the instance, records peak usage for [`Stats`](crate::Stats), and, when a limit is
 //!   hit, remembers which one so the instance stops with
-//!   [`Error::LimitExceeded`](crate::Error::LimitExceeded) of the right [`LimitKind`] instead of
+//!   [`Error::LimitExceeded`] of the right [`LimitKind`] instead of
 //!   a generic trap. It also carries the limits that host modules enforce themselves (spawned
 //!   agents, mailbox depth), so a host function finds them in its `Caller<HostContext>`.
 //! - [`Pacer`] turns a budget of credits into fuel, one credit at a time, so a scheduler can

@@ -20,6 +20,13 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
     step("cargo clippy -D warnings");
     cmd!(sh, "cargo clippy --workspace --all-targets -- -D warnings").run()?;
 
+    // The library's API docs are read by embedders: no broken or private links. (kwasm's doc
+    // comments are its --help text, written for a terminal, so they stay out of this check.)
+    step("cargo doc -D warnings (kernel-wasm)");
+    cmd!(sh, "cargo doc -p kernel-wasm --no-deps")
+        .env("RUSTDOCFLAGS", "-D warnings")
+        .run()?;
+
     step("building the WASI test programs (C and Rust)");
     crate::wasi_programs::build(sh)?;
 

@@ -1,6 +1,6 @@
 //! AgentSys: agents as WebAssembly modules.
 //!
-//! An agent is an [`Instance`](crate::Instance) run by the agent [scheduler](scheduler) in fuel
+//! An agent is an [`Instance`](crate::Instance) run by the agent [scheduler] in fuel
 //! slices. Agents talk through bounded [mailboxes](mailbox) with the host functions of the `agent`
 //! module ([`abi`]); a receive on an empty mailbox parks the caller (wasmi resumable call, see
 //! [`Suspend`](crate::Suspend)) until a message arrives, so blocking needs no threads. Spawning is
@@ -10,7 +10,7 @@
 //! Ids: the host (the shell) is agent [`HOST_ID`] = 0; agents get 1, 2, 3 … in spawn order, never
 //! reused. The ABI, error codes and scheduling rules are documented in `docs/agents.md`.
 //!
-//! Data flow: guest → `agent::*` host function → [`shared::Shared`] (mailboxes, pending requests;
+//! Data flow: guest → `agent::*` host function → `shared::Shared` (mailboxes, pending requests;
 //! reached through the [`AgentLink`] in the instance's [`HostContext`](crate::HostContext)) →
 //! the [`System`] picks the result up between slices.
 

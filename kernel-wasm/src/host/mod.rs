@@ -4,7 +4,7 @@
 //!
 //! Data flow of a host call: the guest calls an import → wasmi calls the registered closure with a
 //! `Caller<HostContext>` → the function counts the call, checks its capability, opens the guest's
-//! memory through [`HostCall::memory`] (the checked [`GuestMemory`](crate::guest::GuestMemory)
+//! memory through [`HostCall::memory`] (the checked [`GuestMemory`]
 //! layer) and does its work → it returns a value (e.g. an errno), a trap, or an exit request.
 //!
 //! Architecture invariant: host functions allocate nothing per call on their hot path and reach
