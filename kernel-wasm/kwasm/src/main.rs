@@ -9,6 +9,7 @@
 //! - 134 when the guest traps or hits a limit while running (fuel, memory, time), as wasmtime
 //!   does on Unix;
 //! - 2 for command-line usage errors, one line each (clap's own included);
+//! - 141 (as a shell reports SIGPIPE), quietly, when kwasm's own stdout is a closed pipe;
 //! - 70 if kwasm itself fails internally (a bug; reported on stderr).
 
 mod cli;
@@ -27,6 +28,8 @@ pub const EXIT_TRAP: u8 = 134;
 pub const EXIT_USAGE: u8 = 2;
 /// The status for an internal failure of kwasm.
 pub const EXIT_INTERNAL: u8 = 70;
+/// The status when kwasm's stdout is a closed pipe (128 + SIGPIPE, as a shell reports it).
+pub const EXIT_BROKEN_PIPE: i32 = 141;
 
 fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {
@@ -35,6 +38,17 @@ fn main() -> ExitCode {
     };
     // Last line of defence: no input may produce Rust's panic exit status 101.
     std::panic::set_hook(Box::new(|info| {
+        // `println!` panics when stdout is a closed pipe (Rust ignores SIGPIPE): end quietly, as
+        // a Unix tool killed by SIGPIPE would.
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.contains("failed printing to stdout") {
+            std::process::exit(EXIT_BROKEN_PIPE);
+        }
         eprintln!("kwasm: internal error: {info}");
     }));
     match std::panic::catch_unwind(move || run::dispatch(cli)) {

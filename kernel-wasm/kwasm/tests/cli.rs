@@ -640,3 +640,21 @@ fn shell_dir_refuses_names_that_are_not_utf8() {
         )
     );
 }
+
+#[test]
+fn a_closed_stdout_ends_quietly_with_141() {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kwasm"))
+        .args(["inspect", &fixture("arith.wat")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kwasm runs");
+    // Close the read end before kwasm prints: every write then fails with EPIPE.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("kwasm ends");
+    assert_eq!(
+        (out.status.code(), text(&out.stderr).as_str()),
+        (Some(141), "")
+    );
+}
