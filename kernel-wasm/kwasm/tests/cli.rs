@@ -644,15 +644,17 @@ fn shell_dir_refuses_names_that_are_not_utf8() {
 #[test]
 fn a_closed_stdout_ends_quietly_with_141() {
     use std::process::Stdio;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kwasm"))
+    // The pipe's read end is closed before kwasm starts, so its first write fails with EPIPE
+    // whatever the scheduling (closing it after `spawn` raced with kwasm's writes, which a full
+    // pipe buffer then accepted).
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_kwasm"))
         .args(["inspect", &fixture("arith.wat")])
-        .stdout(Stdio::piped())
+        .stdout(writer)
         .stderr(Stdio::piped())
-        .spawn()
+        .output()
         .expect("kwasm runs");
-    // Close the read end before kwasm prints: every write then fails with EPIPE.
-    drop(child.stdout.take());
-    let out = child.wait_with_output().expect("kwasm ends");
     assert_eq!(
         (out.status.code(), text(&out.stderr).as_str()),
         (Some(141), "")
