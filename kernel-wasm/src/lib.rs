@@ -33,6 +33,7 @@ pub mod guest;
 pub mod host;
 pub mod instance;
 pub mod limits;
+pub mod llm;
 pub mod manifest;
 pub mod module;
 pub mod runtime;
