@@ -38,6 +38,7 @@ pub mod manifest;
 pub mod module;
 pub mod runtime;
 pub mod shell;
+pub mod text;
 pub mod values;
 pub mod wasi;
 
