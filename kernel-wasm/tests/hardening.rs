@@ -33,7 +33,10 @@ fn guest_text_is_escaped_everywhere_it_is_shown() {
         "agent-run",
         "agent-list",
     ]);
-    assert!(!out.contains('\u{1b}'), "raw escape sequence reached the terminal:\n{out}");
+    assert!(
+        !out.contains('\u{1b}'),
+        "raw escape sequence reached the terminal:\n{out}"
+    );
     assert!(
         out.contains("[agent 1 info] \\u{1b}[2J\\nagent 0 (shell) exited with status 0\n"),
         "{out}"
@@ -47,4 +50,24 @@ fn guest_text_is_escaped_everywhere_it_is_shown() {
         !out.lines().any(|l| l.starts_with("agent 0 (shell)")),
         "{out}"
     );
+}
+
+/// Class 7: a start function that calls `proc_exit` ends the program with its status in the
+/// shell too (it was "cannot instantiate ...: the start function exited").
+#[test]
+fn start_function_exit_is_a_program_exit_in_the_shell() {
+    let console = Arc::new(CaptureConsole::default());
+    let platform = platform_with_console(console.clone());
+    let wasm = wat::parse_file(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/start_exit7.wat"
+    ))
+    .unwrap();
+    kernel_wasm::vfs::write_file(&*platform.vfs, "/bin/start_exit7.wasm", &wasm).unwrap();
+    let mut shell = Shell::new(platform);
+    assert_eq!(
+        shell.execute("wasm-run /bin/start_exit7.wasm"),
+        ShellStatus::Continue
+    );
+    assert_eq!(console.text(), "start_exit7.wasm exited with status 7\n");
 }

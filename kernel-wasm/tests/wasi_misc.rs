@@ -150,7 +150,11 @@ fn poll_single_clock_subscription_is_validated() {
     for id in [2, 3, 4, 7, u32::MAX] {
         clock_sub(&mut t, 1024, 9, id, 50_000_000, false);
         t.put32(8, 0xdead);
-        assert_eq!(t.wasi("poll_oneoff", &[1024, 2048, 1, 8]), INVAL, "clock {id}");
+        assert_eq!(
+            t.wasi("poll_oneoff", &[1024, 2048, 1, 8]),
+            INVAL,
+            "clock {id}"
+        );
         assert_eq!(t.u32(8), 0xdead, "clock {id}: nothing written");
     }
     clock_sub(&mut t, 1024, 9, 1, 50_000_000, false);

@@ -280,12 +280,19 @@ fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
         }
         other => other,
     };
-    let mut instance = shell.runtime().instantiate(&module, config)?;
-    let outcome = match func {
-        Some((func, params)) => instance.call_with_text(func, params),
-        None => instance.run_start(),
+    // A start function that exits ends the program there, as its `_start` would have.
+    let outcome = match shell.runtime().instantiate(&module, config) {
+        Ok(mut instance) => {
+            let outcome = match func {
+                Some((func, params)) => instance.call_with_text(func, params),
+                None => instance.run_start(),
+            };
+            shell.last_stats = Some(instance.stats());
+            outcome
+        }
+        Err(Error::Exited { code, .. }) => Ok(CallOutcome::Exited(code)),
+        Err(error) => Err(error),
     };
-    shell.last_stats = Some(instance.stats());
     match outcome? {
         CallOutcome::Returned(values) => {
             let mut out = String::new();

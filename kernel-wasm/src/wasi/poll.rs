@@ -117,10 +117,7 @@ pub fn poll_oneoff(
                 }
                 // Validated as in the general case: the shortcut only changes what is reported.
                 let now = ctx.platform.clock.monotonic_ns();
-                let start = Start {
-                    mono: now,
-                    real: 0,
-                };
+                let start = Start { mono: now, real: 0 };
                 sleep_until(ctx, deadline(start, id, timeout, flags)?)?;
                 let event = Event {
                     userdata: sub.userdata,
