@@ -94,3 +94,115 @@ fn inspect_of_an_invalid_module_reports_on_stderr() {
     );
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+/// Runs `command` to its end, or kills it after `secs` seconds (`None`): a test of a limit that
+/// did not hold fails instead of hanging.
+fn output_within(command: &mut Command, secs: u64) -> Option<Output> {
+    use std::time::{Duration, Instant};
+    let mut child = command.spawn().expect("kwasm starts");
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(secs) {
+        if child.try_wait().expect("wait").is_some() {
+            return Some(child.wait_with_output().expect("output"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// A stdout pipe whose reader is already gone.
+fn closed_stdout() -> std::io::PipeWriter {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    writer
+}
+
+/// Class 2: a guest blocked reading stdin (a pipe that stays open and empty) is stopped at its
+/// `--time-limit-ms` (it waited as long as stdin did).
+#[test]
+fn blocking_stdin_read_honours_the_time_limit() {
+    use std::process::Stdio;
+    let (_reader_kept_open, writer) = std::io::pipe().expect("a pipe");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kwasm"));
+    command
+        .args(["run", "--time-limit-ms", "300", &fixture("read_stdin.wat")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // stdin is a pipe we never write to nor close; `writer` only keeps the other pipe alive.
+    let out = output_within(&mut command, 60).expect("stopped at its time limit");
+    drop(writer);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(134), "{err}");
+    assert!(
+        err.contains("limit time_limit_ms (300) exceeded") && err.contains("stdin"),
+        "{err}"
+    );
+    // Input that comes is still read, time limit or not.
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kwasm"));
+    command
+        .args([
+            "run",
+            "--time-limit-ms",
+            "10000",
+            &fixture("read_stdin.wat"),
+        ])
+        .stdin(std::fs::File::open(fixture("read_stdin.wat")).unwrap())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let out = output_within(&mut command, 60).expect("reads to the end");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+/// Class 5: a guest writing to a closed stdout gets EIO (29), as under wasmtime, instead of
+/// success for ever.
+#[test]
+fn a_guest_writing_to_a_closed_stdout_gets_eio() {
+    use std::process::Stdio;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kwasm"));
+    command
+        .args(["run", &fixture("write_until_error.wat")])
+        .stdout(closed_stdout())
+        .stderr(Stdio::piped());
+    let out = output_within(&mut command, 60).expect("the guest saw an error and exited");
+    assert_eq!(
+        (out.status.code(), text(&out.stderr).as_str()),
+        (Some(29), "")
+    );
+}
+
+/// Class 5: every kwasm verb ends quietly with 141 when its own stdout is a closed pipe:
+/// `run --invoke` printing results, `inspect`, and `shell` (prompt and command output).
+#[test]
+fn every_verb_ends_quietly_on_a_closed_stdout() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let runs: [(&[&str], &[u8]); 3] = [
+        (
+            &["run", "--invoke", "add", &fixture("arith.wat"), "2", "3"],
+            b"",
+        ),
+        (&["inspect", &fixture("arith.wat")], b""),
+        (&["shell"], b"echo hello\nls /\n"),
+    ];
+    for (args, input) in runs {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kwasm"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(closed_stdout())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kwasm starts");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let _ = stdin.write_all(input);
+        drop(stdin);
+        let out = child.wait_with_output().expect("output");
+        assert_eq!(
+            (out.status.code(), text(&out.stderr).as_str()),
+            (Some(141), ""),
+            "{args:?}"
+        );
+    }
+}
