@@ -5,7 +5,7 @@
 //!
 //! Every template is built the way its documentation says a user builds it: the language's
 //! `sdk/` folder and the template are **copied out of the repository** (to
-//! `target/guests/work/<lang>/`, keeping their relative places) and the template's one build
+//! `target/guests-work/<lang>/`, keeping their relative places) and the template's one build
 //! command ([`BUILDS`], the same text as in its source and in docs/guests.md) runs in the copy,
 //! with only the environment pinned (a shared `CARGO_TARGET_DIR`, Go's cache under target/, a
 //! PATH without `wasm-opt`). So a template that only builds inside the repository fails here.
@@ -156,7 +156,7 @@ fn run_build(sh: &Shell, tools: &Toolchains, build: &Build, dir: &Path) -> Resul
         "rust" => cmd!(sh, "cargo build --release --quiet")
             .env(
                 "CARGO_TARGET_DIR",
-                root.join("target/guests/work/rust/target"),
+                root.join("target/guests-work/rust/target"),
             )
             .run(),
         "c" => {
@@ -196,7 +196,7 @@ pub fn module_path(lang: &str, name: &str) -> PathBuf {
 pub fn build(sh: &Shell) -> Result<PathBuf> {
     let root = crate::project_root();
     let tools = ensure_toolchains(sh)?;
-    let work = root.join("target/guests/work");
+    let work = root.join("target/guests-work");
     for lang in LANGS {
         let src = root.join("guests").join(lang);
         let copy = work.join(lang);
@@ -263,7 +263,7 @@ fn gofmt(go: Option<&Path>) -> Option<PathBuf> {
 pub fn lint(sh: &Shell) -> Result<()> {
     let root = crate::project_root();
     let tools = ensure_toolchains(sh)?;
-    let target_dir = root.join("target/guests/work/rust/target");
+    let target_dir = root.join("target/guests-work/rust/target");
     let mut crates = vec![root.join("guests/rust/sdk")];
     crates.extend(
         BUILDS
