@@ -2,7 +2,7 @@
 //!
 //! **Invariant: the same bits on every target.** A dot product sums `LANES` = 8 interleaved
 //! partial sums (lane `j` takes elements `i ≡ j mod 8` of the 8-aligned prefix, multiply then
-//! add, never fused), reduces them in the fixed tree of [`reduce`], then adds the tail in order.
+//! add, never fused), reduces them in a fixed tree (`reduce`), then adds the tail in order.
 //! The portable code (which LLVM vectorizes: 2×SSE on x86-64, 2×NEON on aarch64) and the NEON
 //! intrinsics in the kernel build follow that order exactly, so greedy text on the host and in
 //! the kernel is the same. Fused multiply-add would round differently and is not used.

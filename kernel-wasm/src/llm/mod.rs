@@ -6,10 +6,10 @@
 //! - [`State`] (one per session): KV cache and scratch, allocated up front and bounded by the
 //!   config, plus the session's adapters ([`State::set_loras`], [`State::add_hook`]).
 //!
-//! [`forward`]`(&Weights, &mut State, token, pos)` computes one position's logits;
+//! [`forward()`]`(&Weights, &mut State, token, pos)` computes one position's logits;
 //! [`Tokenizer`] reads `tokenizer.bin` and encodes/decodes piece by piece; [`Sampler`] picks tokens
 //! (greedy, or seeded temperature/top-p); [`Generation`] runs a prompt and then one token per
-//! step under [`Limits`] (what a scheduler drives), and [`generate`] is run.c's `generate`.
+//! step under [`Limits`] (what a scheduler drives), and [`generate()`] is run.c's `generate`.
 //! [`Model`] bundles one `Arc<Weights>` and one `State` for single-session use.
 //!
 //! Every input is treated as hostile: sizes are checked against the file before any allocation

@@ -1,5 +1,5 @@
 //! [`Model`]: shared weights and one session's state in one value, for single-session use (tests,
-//! benchmarks, the simple [`generate`](super::generate) API). Services that run several sessions
+//! benchmarks, the simple [`generate`](super::generate()) API). Services that run several sessions
 //! over one model hold an `Arc<Weights>` and a [`State`] per session instead.
 
 use alloc::sync::Arc;
