@@ -89,6 +89,23 @@ pub trait ActivationHook {
     fn transform(&mut self, layer: usize, x: &mut [f32]) -> Result<(), LlmError>;
 }
 
+/// One hook shared by several sessions (e.g. a WASM adapter loaded once for the whole model):
+/// each call locks it for the duration of the transform.
+impl<H: ActivationHook> ActivationHook for Arc<spin::Mutex<H>> {
+    fn name(&self) -> &str {
+        // The name cannot be borrowed through the lock; shared hooks report a generic one and
+        // their errors carry the real name (see `transform`).
+        "shared adapter"
+    }
+    fn transform(&mut self, layer: usize, x: &mut [f32]) -> Result<(), LlmError> {
+        let mut h = self.lock();
+        h.transform(layer, x).map_err(|e| match e {
+            LlmError::Adapter(_) => e,
+            other => LlmError::Adapter(alloc::format!("{}: {other}", h.name())),
+        })
+    }
+}
+
 /// The adapters one session applies.
 #[derive(Default)]
 pub(crate) struct Adapters {

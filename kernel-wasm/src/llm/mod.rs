@@ -26,6 +26,7 @@ pub mod peft;
 pub mod sampler;
 pub mod state;
 pub mod tokenizer;
+pub mod wasm_adapter;
 pub mod weights;
 
 use alloc::string::String;
@@ -41,6 +42,7 @@ pub use peft::{load_peft, load_peft_archive};
 pub use sampler::Sampler;
 pub use state::State;
 pub use tokenizer::Tokenizer;
+pub use wasm_adapter::{LayerChoice, WasmAdapter, WasmAdapterConfig};
 pub use weights::Weights;
 
 /// Why a checkpoint, tokenizer or request was refused.
