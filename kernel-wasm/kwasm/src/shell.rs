@@ -36,7 +36,7 @@ pub fn run(args: ShellArgs) -> ExitCode {
     loop {
         print!("{}", shell.prompt());
         let _ = std::io::stdout().flush();
-        match next_event(&*console, &mut editor, echo) {
+        match next_event(&console, &mut editor, echo) {
             Some(Event::Line(text)) => match shell.execute(&text) {
                 ShellStatus::Continue => {}
                 ShellStatus::Exit(code) => {

@@ -160,7 +160,7 @@ pub(super) fn run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
             } => print(format!(
                 "agent {parent}: spawn {} failed: {}\n",
                 Escaped::str(&path),
-                Escaped::str(&format!("{reason}"))
+                Escaped::str(&reason)
             )),
         });
     shell.print(&format!("agent-run: {report}\n"));
