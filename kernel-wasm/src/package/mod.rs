@@ -13,6 +13,7 @@
 //!   checked, which are what the [`manager`] installs: nothing is parsed twice;
 //! - [`manager`] installs, upgrades, uninstalls, lists and loads packages under a directory of a
 //!   [`Vfs`](crate::Vfs) (`/pkg` in the shell), each change committed by one rename;
+//! - [`report`] the text of `pkg-list` and `pkg-info` (both hosts);
 //! - [`boot`] installs every package of a directory at boot (both hosts).
 //!
 //! Every input here is hostile: the reader and verifier are bounded by the limits below, never
@@ -22,6 +23,7 @@ pub mod archive;
 pub mod boot;
 pub mod manager;
 pub mod pack;
+pub mod report;
 pub mod signature;
 pub mod statement;
 pub mod trust;
@@ -102,11 +104,6 @@ pub enum PackageError {
     Signature {
         reason: String,
     },
-    /// A key or revocation-list file is malformed.
-    Key {
-        file: String,
-        reason: String,
-    },
     /// `module.wasm` is not a module, imports what no host provides, or needs capabilities its
     /// manifest does not grant (the runtime's own pre-flight text).
     Module {
@@ -162,7 +159,6 @@ impl fmt::Display for PackageError {
             ),
             PackageError::Digest { file, reason } => write!(f, "{file}: {reason}"),
             PackageError::Signature { reason } => write!(f, "signature: {reason}"),
-            PackageError::Key { file, reason } => write!(f, "{file}: {reason}"),
             PackageError::Module { reason } => write!(f, "module.wasm: {reason}"),
             PackageError::AlreadyInstalled { name, version } => write!(
                 f,
