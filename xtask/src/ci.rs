@@ -30,6 +30,10 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
     step("building the WASI test programs (C and Rust)");
     crate::wasi_programs::build(sh)?;
 
+    // The signed packages the kernel boots with (and the QEMU tests install).
+    step("building and signing the packages (cargo xtask packages)");
+    crate::packages::build(sh)?;
+
     step("host tests");
     // Snapshots are reviewed and committed, never written by CI (insta's default when `CI` is
     // set; explicit here so a local `cargo xtask ci` behaves the same).

@@ -8,6 +8,7 @@ mod ci;
 mod demo;
 mod fixtures;
 mod initrd;
+mod packages;
 mod qemu;
 mod tools;
 mod wasi_programs;
@@ -29,6 +30,8 @@ tasks:
   demo        boot the kernel with the example modules, run a tour, then the interactive shell:
               [--script FILE] [--host] (--host: the tour through kwasm shell, no QEMU)
   fixtures    compile the WAT fixtures to target/fixtures/*.wasm
+  packages    build and sign every package (packages/NAME/) into packages/out/*.wap with the
+              development key of packages/keys/
   qemu        build the kernel and boot it in QEMU: [--dir HOST::GUEST]... [--script FILE]
               [--cpu MODEL] [--timeout SECS] [--memory SIZE] [--append ARGS] [--gdb]
   wasi-programs  build the C and Rust WASI test programs to target/wasi-programs
@@ -50,6 +53,7 @@ fn main() -> Result<()> {
         "ci" => ci::run(&sh, rest),
         "demo" => demo::run(&sh, rest),
         "fixtures" => fixtures::build(&sh).map(|dir| println!("fixtures in {}", dir.display())),
+        "packages" => packages::build(&sh).map(|dir| println!("packages in {}", dir.display())),
         "qemu" => qemu::run(&sh, rest),
         "wasi-programs" => {
             wasi_programs::build(&sh).map(|dir| println!("WASI test programs in {}", dir.display()))

@@ -249,7 +249,9 @@ fn collect_assets(dir: &Path, prefix: &str, out: &mut Vec<(String, Vec<u8>)>) ->
             return Err(config(&path, "the file name is not UTF-8".into()));
         };
         let name = format!("{prefix}/{name}");
-        let kind = entry.file_type().map_err(|e| config(&path, e.to_string()))?;
+        let kind = entry
+            .file_type()
+            .map_err(|e| config(&path, e.to_string()))?;
         if kind.is_dir() {
             collect_assets(&path, &name, out)?;
         } else if kind.is_file() {
@@ -266,7 +268,10 @@ fn collect_assets(dir: &Path, prefix: &str, out: &mut Vec<(String, Vec<u8>)>) ->
 }
 
 fn build(dir: &Path, output: &Path) -> Result<(), Error> {
-    let manifest = read(&dir.join("manifest.toml"), kernel_wasm::manifest::MAX_MANIFEST_BYTES as u64)?;
+    let manifest = read(
+        &dir.join("manifest.toml"),
+        kernel_wasm::manifest::MAX_MANIFEST_BYTES as u64,
+    )?;
     let module = read(&dir.join("module.wasm"), package::MAX_MODULE_BYTES as u64)?;
     let mut assets = Vec::new();
     let assets_dir = dir.join("assets");
@@ -310,7 +315,8 @@ fn verify_cmd(path: &Path, trust: &TrustArgs) -> Result<(), Error> {
     let store = trust_of(trust)?;
     let what = path.display().to_string();
     let bytes = read(path, package::MAX_PACKAGE_BYTES as u64)?;
-    let package = verify(&bytes, &store, trust.allow_unsigned).map_err(|e| package_error(&what, e))?;
+    let package =
+        verify(&bytes, &store, trust.allow_unsigned).map_err(|e| package_error(&what, e))?;
     for warning in &package.warnings {
         warn(&format!("{what}: {warning}"));
     }
@@ -328,7 +334,8 @@ fn install(path: &Path, root: &Path, trust: &TrustArgs, force: bool) -> Result<(
     let store = trust_of(trust)?;
     let what = path.display().to_string();
     let bytes = read(path, package::MAX_PACKAGE_BYTES as u64)?;
-    let package = verify(&bytes, &store, trust.allow_unsigned).map_err(|e| package_error(&what, e))?;
+    let package =
+        verify(&bytes, &store, trust.allow_unsigned).map_err(|e| package_error(&what, e))?;
     for warning in &package.warnings {
         warn(&format!("{what}: {warning}"));
     }
@@ -373,7 +380,13 @@ fn info(name: &str, root: &Path) -> Result<(), Error> {
     let info = Manager::new(&fs, "/")
         .info(name)
         .map_err(|e| package_error(name, e))?;
-    print!("{}", report::info(&info).replace("installed in: /", &format!("installed in: {}/", root.display())));
+    print!(
+        "{}",
+        report::info(&info).replace(
+            "installed in: /",
+            &format!("installed in: {}/", root.display())
+        )
+    );
     Ok(())
 }
 

@@ -270,7 +270,14 @@ impl System {
             spawn_limit: limit,
             mailbox_depth: depth,
         };
-        let id = self.spawn_loaded(runtime, tree, module, options.caps, fuel, options.max_memory)?;
+        let id = self.spawn_loaded(
+            runtime,
+            tree,
+            module,
+            options.caps,
+            fuel,
+            options.max_memory,
+        )?;
         self.budgets.push(Budget { used: 0, limit });
         Ok(id)
     }

@@ -774,10 +774,12 @@ fn walk_files(
         return Err(VfsError::Loop);
     }
     for entry in vfs.read_dir(dir)? {
+        // By name, not `entry.ino`: a host directory's inode numbers are not its node ids.
+        let node = vfs.lookup(dir, &entry.name)?;
         let name = format!("{prefix}/{}", entry.name);
         match entry.kind {
-            NodeKind::Dir => walk_files(vfs, entry.ino, &name, depth + 1, out)?,
-            _ => out.push((name, vfs.stat(entry.ino)?.size)),
+            NodeKind::Dir => walk_files(vfs, node, &name, depth + 1, out)?,
+            _ => out.push((name, vfs.stat(node)?.size)),
         }
     }
     Ok(())
@@ -806,7 +808,8 @@ fn remove_tree(
         return vfs.unlink(dir, name);
     }
     for entry in vfs.read_dir(node)? {
-        remove_tree(vfs, node, &entry.name, entry.ino, depth + 1)?;
+        let child = vfs.lookup(node, &entry.name)?;
+        remove_tree(vfs, node, &entry.name, child, depth + 1)?;
     }
     vfs.rmdir(dir, name)
 }

@@ -13,11 +13,16 @@ pub fn list(packages: &[Result<PackageInfo, PackageError>]) -> String {
     if packages.is_empty() {
         return String::from("no packages installed\n");
     }
-    let mut out = format!("{:<20} {:<12} {:<16} {:>10}\n", "NAME", "VERSION", "KEY", "SIZE");
+    let mut out = format!(
+        "{:<20} {:<12} {:<16} {:>10}\n",
+        "NAME", "VERSION", "KEY", "SIZE"
+    );
     for package in packages {
         match package {
             Ok(p) => {
-                let key = p.key.map_or_else(|| String::from("unsigned"), |k| format!("{k}"));
+                let key = p
+                    .key
+                    .map_or_else(|| String::from("unsigned"), |k| format!("{k}"));
                 out.push_str(&format!(
                     "{:<20} {:<12} {:<16} {:>10}\n",
                     p.name,

@@ -65,7 +65,10 @@ fn a_signed_package_verifies_and_round_trips() {
     let wap = small();
     let package = verify(&wap, &trust(), false).unwrap();
     assert_eq!(package.manifest.name, "hello");
-    assert_eq!(package.signer, Signer::Trusted(key().public()));
+    assert_eq!(
+        package.signer,
+        Signer::Trusted(alloc::boxed::Box::new(key().public()))
+    );
     assert!(package.warnings.is_empty());
     let names: Vec<&str> = package.archive.files().map(|(n, _)| n).collect();
     assert_eq!(

@@ -9,6 +9,7 @@
 //!    and the manifest's name and version.
 //! 4. The manifest must parse and must not map host directories (`preopens`).
 
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -25,7 +26,7 @@ use crate::manifest::Manifest;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Signer {
     /// Signed by this trusted key.
-    Trusted(PublicKey),
+    Trusted(Box<PublicKey>),
     /// Accepted without a trusted signature (`--allow-unsigned`): signed by an unknown key, or
     /// not signed.
     Unverified { key: Option<KeyId> },
@@ -98,7 +99,7 @@ pub fn verify<'a>(
                             name: key.name.clone(),
                         });
                     }
-                    Signer::Trusted(key.clone())
+                    Signer::Trusted(Box::new(key.clone()))
                 }
                 None if allow_unsigned => {
                     warnings.push(format!(

@@ -49,7 +49,9 @@ pub(super) fn spawn(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
                 [_, caps] => manifest.capabilities.intersect(&CapSet::parse(caps)?),
                 _ => manifest.capabilities.clone(),
             };
-            let module = shell.runtime.load(&loaded.module, Some(&loaded.info.name))?;
+            let module = shell
+                .runtime
+                .load(&loaded.module, Some(&loaded.info.name))?;
             let mut options = SpawnOptions::new(caps);
             options.fuel = fuel.or(manifest.fuel_limit);
             options.spawn_limit = manifest.spawn_limit;

@@ -80,9 +80,7 @@ pub(super) fn list(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
         return Err(usage("pkg-list"));
     }
     let manager = Manager::new(&*shell.platform.vfs, DEFAULT_ROOT);
-    let packages = manager
-        .list()
-        .map_err(|e| package_error(DEFAULT_ROOT, e))?;
+    let packages = manager.list().map_err(|e| package_error(DEFAULT_ROOT, e))?;
     shell.print(&report::list(&packages));
     Ok(ShellStatus::Continue)
 }
