@@ -9,7 +9,7 @@
 //! - [`pack`] builds and signs packages;
 //! - [`statement`] the signed statement; [`signature`] keys, key ids and the `signature` entry;
 //! - [`trust`] the trust store (public keys and revoked key ids);
-//! - [`verify`] checks a package against a trust store and hands out the very byte slices it
+//! - [`mod@verify`] checks a package against a trust store and hands out the very byte slices it
 //!   checked, which are what the [`manager`] installs: nothing is parsed twice;
 //! - [`manager`] installs, upgrades, uninstalls, lists and loads packages under a directory of a
 //!   [`Vfs`](crate::Vfs) (`/pkg` in the shell), each change committed by one rename;
