@@ -532,7 +532,9 @@ mod tests {
         assert!(CapSet::parse("net:connect")
             .unwrap()
             .allows_connect(sa("[::1]:1")));
-        assert!(!CapSet::parse("clock").unwrap().allows_connect(sa("[::1]:1")));
+        assert!(!CapSet::parse("clock")
+            .unwrap()
+            .allows_connect(sa("[::1]:1")));
         // Intersection keeps the narrower scope and drops disjoint ones.
         let parent = CapSet::parse("net:connect=127.0.0.1:*").unwrap();
         let asked = CapSet::parse("net:connect=127.0.0.1:80,net:connect=10.0.2.2:80").unwrap();
@@ -540,7 +542,9 @@ mod tests {
             parent.intersect(&asked).to_string(),
             "net:connect=127.0.0.1:80"
         );
-        let err = CapSet::parse("net:connect=localhost:80").unwrap_err().to_string();
+        let err = CapSet::parse("net:connect=localhost:80")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("must be HOST:PORT"), "{err}");
         assert!(CapSet::parse("net:send=1.2.3.4:5").is_err());
     }

@@ -388,9 +388,7 @@ impl Stream for StdStream {
                 } else {
                     None
                 };
-                let sndbuf = SockRef::from(&self.stream)
-                    .send_buffer_size()
-                    .unwrap_or(0) as u64;
+                let sndbuf = SockRef::from(&self.stream).send_buffer_size().unwrap_or(0) as u64;
                 Readiness {
                     readable: readable || hangup || error.is_some(),
                     writable: writable || error.is_some(),

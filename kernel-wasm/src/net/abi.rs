@@ -129,10 +129,13 @@ fn start_connect(ctx: &mut HostContext, text: &str) -> WasiResult<i32> {
 /// descriptor and returns the negated errno.
 pub(crate) fn finish_connect(ctx: &mut HostContext, fd: u32, deadline_ns: u64) -> WasiResult<i32> {
     let stream = match ctx.wasi.fds.socket(fd) {
-        Ok((_, SocketDesc {
-            kind: SocketKind::Stream(stream),
-            ..
-        })) => stream.clone(),
+        Ok((
+            _,
+            SocketDesc {
+                kind: SocketKind::Stream(stream),
+                ..
+            },
+        )) => stream.clone(),
         _ => return Ok(neg(Errno::Badf)),
     };
     let failed = match stream.connecting() {
@@ -187,14 +190,24 @@ fn write_addr(
     }
 }
 
-fn local_addr(caller: Caller<'_, HostContext>, fd: u32, ptr: u32, len: u32) -> Result<i32, wasmi::Error> {
+fn local_addr(
+    caller: Caller<'_, HostContext>,
+    fd: u32,
+    ptr: u32,
+    len: u32,
+) -> Result<i32, wasmi::Error> {
     write_addr(caller, fd, ptr, len, |s| match &s.kind {
         SocketKind::Listener(l) => Some(l.local_addr()),
         SocketKind::Stream(s) => s.local_addr(),
     })
 }
 
-fn peer_addr(caller: Caller<'_, HostContext>, fd: u32, ptr: u32, len: u32) -> Result<i32, wasmi::Error> {
+fn peer_addr(
+    caller: Caller<'_, HostContext>,
+    fd: u32,
+    ptr: u32,
+    len: u32,
+) -> Result<i32, wasmi::Error> {
     write_addr(caller, fd, ptr, len, |s| match &s.kind {
         SocketKind::Listener(_) => None,
         SocketKind::Stream(s) => s.peer_addr(),

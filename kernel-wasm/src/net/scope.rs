@@ -93,9 +93,7 @@ mod tests {
         let all = NetScope::parse("*:*").unwrap();
         assert!(!exact.within(&any_port));
         assert!(exact.within(&all) && any_port.within(&all) && !all.within(&exact));
-        assert!(NetScope::parse("127.0.0.1:80")
-            .unwrap()
-            .within(&any_port));
+        assert!(NetScope::parse("127.0.0.1:80").unwrap().within(&any_port));
         for bad in [
             "",
             "10.0.2.2",

@@ -68,7 +68,10 @@ pub enum IoRequest {
         start_real: u64,
     },
     /// `net::connect` waiting for its handshake; the socket is descriptor `fd` already.
-    Connect { fd: u32, deadline_ns: u64 },
+    Connect {
+        fd: u32,
+        deadline_ns: u64,
+    },
 }
 
 impl IoRequest {

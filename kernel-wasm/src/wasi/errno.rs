@@ -201,7 +201,10 @@ pub fn finish(func: &'static str, result: WasiResult<()>) -> Result<i32, wasmi::
         Err(WasiError::Errno(e)) => Ok(e.raw()),
         Err(WasiError::Stop(error)) => Err(wasmi::Error::host(error)),
         Err(WasiError::Park) => Err(wasmi::Error::host(crate::Error::State {
-            message: alloc::format!("{}::{func} would block, but cannot park here", super::MODULE),
+            message: alloc::format!(
+                "{}::{func} would block, but cannot park here",
+                super::MODULE
+            ),
         })),
         Err(WasiError::Trap(message)) => Err(wasmi::Error::host(crate::Error::HostAbort {
             func: alloc::format!("{}::{func}", super::MODULE),

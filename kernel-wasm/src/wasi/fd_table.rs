@@ -262,7 +262,13 @@ impl FdTable {
 
     /// Whether `fd` is an open socket (`fd_read`/`fd_write` hand those to the socket layer).
     pub fn is_socket(&self, fd: u32) -> bool {
-        matches!(self.entries.get(&fd), Some(Entry { desc: Desc::Socket(_), .. }))
+        matches!(
+            self.entries.get(&fd),
+            Some(Entry {
+                desc: Desc::Socket(_),
+                ..
+            })
+        )
     }
 
     /// The open descriptors (`net-info` counts sockets).

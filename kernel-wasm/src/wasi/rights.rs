@@ -141,12 +141,8 @@ pub fn preopen_mask(caps: &CapSet, guest_path: &str) -> Rights {
 
 /// Rights of a connected socket (accepted, or made with `net::connect`), before the network
 /// capabilities narrow them ([`socket_mask`]).
-pub const SOCKET_STREAM: Rights = FD_READ
-    | FD_WRITE
-    | FD_FDSTAT_SET_FLAGS
-    | FD_FILESTAT_GET
-    | POLL_FD_READWRITE
-    | SOCK_SHUTDOWN;
+pub const SOCKET_STREAM: Rights =
+    FD_READ | FD_WRITE | FD_FDSTAT_SET_FLAGS | FD_FILESTAT_GET | POLL_FD_READWRITE | SOCK_SHUTDOWN;
 
 /// Rights of a listening socket (a `--tcplisten` preopen); its inheriting rights are what the
 /// connections it accepts get.

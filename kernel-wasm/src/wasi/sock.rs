@@ -251,6 +251,7 @@ pub fn sock_accept(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn sock_recv(
     mem: &mut GuestMemory<'_>,
     ctx: &mut HostContext,
