@@ -15,6 +15,8 @@ pub struct Tokenizer {
     vocab: Vec<Vec<u8>>,
     scores: Vec<f32>,
     lookup: BTreeMap<Vec<u8>, usize>,
+    /// The longest token actually present, in bytes.
+    max_token_length: usize,
 }
 
 fn c_str(b: &[u8]) -> &[u8] {
@@ -71,15 +73,27 @@ impl Tokenizer {
         for (i, v) in vocab.iter().enumerate() {
             lookup.entry(c_str(v).to_vec()).or_insert(i);
         }
+        let max_token_length = vocab.iter().map(Vec::len).max().unwrap_or(0);
         Ok(Tokenizer {
             vocab,
             scores,
             lookup,
+            max_token_length,
         })
     }
 
     pub fn vocab_size(&self) -> usize {
         self.vocab.len()
+    }
+
+    /// The longest token's length in bytes (measured, not the header's claim).
+    pub fn max_token_length(&self) -> usize {
+        self.max_token_length
+    }
+
+    /// Token `id`'s bytes as stored (up to a NUL), or `None` beyond the vocabulary.
+    pub fn piece(&self, id: usize) -> Option<&[u8]> {
+        self.vocab.get(id).map(|p| c_str(p))
     }
 
     fn find(&self, s: &[u8]) -> Option<usize> {
@@ -159,15 +173,20 @@ impl Tokenizer {
         p
     }
 
-    /// Appends a decoded piece like run.c `safe_printf`: a single byte that is neither printable
-    /// nor whitespace is dropped.
-    pub fn push_piece(out: &mut Vec<u8>, piece: &[u8]) {
+    /// A decoded piece as run.c `safe_printf` prints it: a single byte that is neither printable
+    /// nor whitespace becomes nothing.
+    pub fn safe_piece(piece: &[u8]) -> &[u8] {
         if let [b] = piece {
             if !(b.is_ascii_graphic() || *b == b' ' || b.is_ascii_whitespace() || *b == 0x0b) {
-                return;
+                return &[];
             }
         }
-        out.extend_from_slice(piece);
+        piece
+    }
+
+    /// Appends [`Tokenizer::safe_piece`] of `piece`.
+    pub fn push_piece(out: &mut Vec<u8>, piece: &[u8]) {
+        out.extend_from_slice(Tokenizer::safe_piece(piece));
     }
 
     /// Lossy string of decoded bytes.
