@@ -12,7 +12,7 @@
 //! resolve names). Errors are WASI errno values, negated (`docs/net.md`): -76 (`ENOTCAPABLE`)
 //! for an address outside the instance's `net:connect` scopes, -28 (`EINVAL`) for malformed
 //! text, -14 (`ECONNREFUSED`), -73 (`ETIMEDOUT`), ... `connect` waits for the handshake (the
-//! guest parks; other agents run) at most [`CONNECT_TIMEOUT_NS`](super::CONNECT_TIMEOUT_NS) and
+//! guest parks; other agents run) at most [`CONNECT_TIMEOUT_NS`] and
 //! at most the instance's time limit. Importing `connect` needs `net:connect` (pre-flight).
 
 use alloc::sync::Arc;

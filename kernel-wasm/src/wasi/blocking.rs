@@ -1,6 +1,6 @@
 //! Guests that wait on sockets: a blocking `accept`, `recv`, `send`, `connect` or `poll_oneoff`
 //! that cannot go on now records what it was asked ([`IoRequest`]) and what it waits for
-//! ([`Blocked`]), and parks the guest with [`Suspend::Io`] (wasmi's resumable call: no thread
+//! ([`Blocked`]), and parks the guest with [`Suspend::Io`](crate::Suspend::Io) (wasmi's resumable call: no thread
 //! waits). Whoever drives the guest — [`Execution::run_to_end`](crate::Execution::run_to_end)
 //! for `kwasm run` and `wasm-run`, the agent scheduler for agents — waits for the sockets
 //! ([`crate::net::wait`]) and calls [`retry`], which runs the same operation again with the same
