@@ -88,6 +88,7 @@ impl Runtime {
         let mut registry = Registry::new(&engine);
         crate::wasi::register(&mut registry);
         crate::agents::register(&mut registry);
+        crate::net::abi::register(&mut registry);
         Runtime {
             engine,
             registry,

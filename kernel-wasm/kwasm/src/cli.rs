@@ -18,6 +18,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: the size of the `run` variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a module's `_start`, or one export with --invoke.
@@ -155,6 +157,11 @@ pub struct RunArgs {
     /// Grant access to a host directory: HOST_DIR[::GUEST_DIR] (repeatable).
     #[arg(long = "dir", value_name = "HOST_DIR[::GUEST_DIR]")]
     pub dirs: Vec<String>,
+    /// Listen on a TCP address and hand the socket to the guest as a preopened descriptor (the
+    /// descriptors after the --dir preopens: 3 without any), as wasmtime's `-S tcplisten=ADDR`
+    /// (repeatable).
+    #[arg(long = "tcplisten", value_name = "ADDR:PORT")]
+    pub tcplisten: Vec<String>,
     /// Set an environment variable for the guest: KEY=VALUE, or KEY to pass the host's value
     /// (repeatable).
     #[arg(long = "env", value_name = "KEY=VALUE")]

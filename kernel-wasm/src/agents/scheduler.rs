@@ -219,6 +219,8 @@ pub struct System {
     budgets: Vec<Budget>,
     /// Loaded modules by absolute path (reused while the file's hash is unchanged).
     modules: BTreeMap<String, Module>,
+    /// What the agents parked on sockets wait for (reused between waits).
+    interests: Vec<crate::net::Interest>,
 }
 
 impl System {
@@ -240,6 +242,7 @@ impl System {
             live: 0,
             budgets: Vec::new(),
             modules: BTreeMap::new(),
+            interests: Vec::new(),
         }
     }
 
@@ -364,6 +367,7 @@ impl System {
                 entry,
                 resume: None,
                 deadline: None,
+                on_socket: false,
                 budget,
                 spawn_limit,
                 mailbox_depth,
@@ -512,6 +516,9 @@ impl System {
             let mut id = 0u32;
             while id < self.agents.last_id() {
                 id += 1;
+                if self.on_socket(id) {
+                    self.retry_socket(id, sink);
+                }
                 if !self.runnable(id) {
                     continue;
                 }
@@ -532,6 +539,27 @@ impl System {
                     .filter(|a| a.state == AgentState::Blocked)
                     .filter_map(|a| a.deadline)
                     .min();
+                if self.agents.values().any(|a| a.on_socket) {
+                    // Agents wait on sockets: wait for the network (bounded by the run's
+                    // deadline and an interrupt), then look again.
+                    let wake = match (next_deadline, limits.deadline_ns) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                    self.collect_interests();
+                    match crate::net::wait::wait_step(&self.platform, &self.interests, wake) {
+                        crate::net::wait::Woke::Interrupted => {
+                            return self.report(slices, StopReason::Interrupted)
+                        }
+                        _ if limits
+                            .deadline_ns
+                            .is_some_and(|d| self.platform.clock.monotonic_ns() >= d) =>
+                        {
+                            return self.report(slices, StopReason::TimeLimit)
+                        }
+                        _ => continue,
+                    }
+                }
                 let Some(wake) = next_deadline else {
                     return self.report(slices, StopReason::Idle);
                 };
@@ -575,6 +603,54 @@ impl System {
         report
     }
 
+    /// Whether agent `id` is parked on a socket.
+    fn on_socket(&self, id: u32) -> bool {
+        self.agents
+            .get(id)
+            .is_some_and(|a| a.on_socket && a.state == AgentState::Blocked)
+    }
+
+    /// Tries the socket call agent `id` is parked in again: done, the agent is ready to resume
+    /// with its result; still blocked, nothing changes; failed, the agent ends.
+    fn retry_socket(&mut self, id: u32, sink: &mut dyn FnMut(Event)) {
+        let Some(agent) = self.agents.get_mut(id) else {
+            return;
+        };
+        let Some(instance) = agent.instance.as_mut() else {
+            return;
+        };
+        match crate::wasi::blocking::retry(instance) {
+            crate::wasi::blocking::Retry::Blocked => {}
+            crate::wasi::blocking::Retry::Done(value) => {
+                agent.resume = Some(value);
+                agent.on_socket = false;
+                agent.deadline = None;
+                agent.state = AgentState::Ready;
+            }
+            crate::wasi::blocking::Retry::Stop(error) => {
+                self.end(id, AgentState::Trapped(error.to_string()));
+                if let Some(agent) = self.agents.get(id) {
+                    sink(Event::Ended {
+                        id,
+                        name: agent.name.clone(),
+                        state: agent.state.clone(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Gathers what every agent parked on a socket waits for into `self.interests`.
+    fn collect_interests(&mut self) {
+        self.interests.clear();
+        for agent in self.agents.values() {
+            if let (true, Some(instance)) = (agent.on_socket, agent.instance.as_ref()) {
+                self.interests
+                    .extend_from_slice(&instance.context().blocked.interests);
+            }
+        }
+    }
+
     /// Whether agent `id` can use a slice now.
     fn runnable(&self, id: u32) -> bool {
         let Some(agent) = self.agents.get(id) else {
@@ -582,6 +658,7 @@ impl System {
         };
         match agent.state {
             AgentState::Ready => true,
+            AgentState::Blocked if agent.on_socket => false,
             AgentState::Blocked => {
                 let has_mail = self
                     .link
@@ -705,6 +782,12 @@ impl System {
                         agent.deadline = Some(deadline);
                         return After::Nothing;
                     }
+                    Suspend::Io => {
+                        agent.state = AgentState::Blocked;
+                        agent.on_socket = true;
+                        agent.deadline = instance.context().blocked.deadline_ns;
+                        return After::Nothing;
+                    }
                     Suspend::Yield => agent.resume = Some(0),
                     Suspend::Spawn => {
                         agent.state = AgentState::Ready;
@@ -808,6 +891,7 @@ impl System {
         agent.exec = None;
         agent.resume = None;
         agent.deadline = None;
+        agent.on_socket = false;
         agent.state = state;
         self.live = self.live.saturating_sub(1);
         if let Some(slot) = self.link.shared.lock().slots.get_mut(id) {

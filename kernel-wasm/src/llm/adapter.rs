@@ -4,9 +4,11 @@
 //! outputs bit for bit.
 
 use alloc::boxed::Box;
+use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::cell::RefCell;
 
 use super::lora::Lora;
 use super::LlmError;
@@ -87,6 +89,25 @@ pub trait ActivationHook {
     /// A name for messages.
     fn name(&self) -> &str;
     fn transform(&mut self, layer: usize, x: &mut [f32]) -> Result<(), LlmError>;
+}
+
+/// One hook shared by several sessions (e.g. a WASM adapter loaded once for the whole model).
+/// `Rc`, not `Arc`: like the platform, hooks are single-threaded (a WASM adapter's instance is not
+/// `Send`). Each call borrows it for the duration of the transform.
+impl<H: ActivationHook> ActivationHook for Rc<RefCell<H>> {
+    fn name(&self) -> &str {
+        // The name cannot be borrowed out of the cell; errors carry the real name.
+        "shared adapter"
+    }
+    fn transform(&mut self, layer: usize, x: &mut [f32]) -> Result<(), LlmError> {
+        let mut h = self
+            .try_borrow_mut()
+            .map_err(|_| LlmError::Adapter("shared adapter: already running".into()))?;
+        h.transform(layer, x).map_err(|e| match e {
+            LlmError::Adapter(_) => e,
+            other => LlmError::Adapter(alloc::format!("{}: {other}", h.name())),
+        })
+    }
 }
 
 /// The adapters one session applies.

@@ -29,6 +29,17 @@ pub struct Lora {
     floats: usize,
 }
 
+impl core::fmt::Debug for Lora {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Lora")
+            .field("name", &self.name)
+            .field("pairs", &self.pair_count())
+            .field("max_rank", &self.max_rank())
+            .field("targets", &self.targets())
+            .finish()
+    }
+}
+
 fn same_shape(a: &Config, b: &Config) -> bool {
     a.dim == b.dim
         && a.hidden_dim == b.hidden_dim

@@ -22,9 +22,11 @@ pub mod generate;
 pub mod lora;
 pub mod matmul;
 pub mod model;
+pub mod peft;
 pub mod sampler;
 pub mod state;
 pub mod tokenizer;
+pub mod wasm_adapter;
 pub mod weights;
 
 use alloc::string::String;
@@ -36,9 +38,11 @@ pub use forward::forward;
 pub use generate::{generate, generate_with, Generation, Limits, Step, Stop};
 pub use lora::{Lora, LoraPair};
 pub use model::Model;
+pub use peft::{load_peft, load_peft_archive};
 pub use sampler::Sampler;
 pub use state::State;
 pub use tokenizer::Tokenizer;
+pub use wasm_adapter::{LayerChoice, WasmAdapter, WasmAdapterConfig};
 pub use weights::Weights;
 
 /// Why a checkpoint, tokenizer or request was refused.

@@ -110,6 +110,15 @@ pub struct Weights {
     rope: Vec<f32>,
 }
 
+impl core::fmt::Debug for Weights {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Weights")
+            .field("config", &self.config)
+            .field("bytes", &self.memory_bytes())
+            .finish()
+    }
+}
+
 impl Weights {
     /// Parses a llama2.c legacy checkpoint. Sizes are checked against the file before anything is
     /// allocated ([`Config::check`]); the weights then take exactly the file's size once.
