@@ -51,8 +51,8 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         name: "wasm-run",
-        usage: "wasm-run [--fuel N] [--time-limit-ms MS] [--dir DIR]... PATH [FUNC [ARGS...] | -- ARGS...]",
-        help: "run a module's _start (with ARGS after --, DIRs preopened), or call FUNC with ARGS and print its results",
+        usage: "wasm-run [--fuel N] [--time-limit-ms MS] [--caps LIST] [--dir DIR]... [--tcplisten [IP:]PORT]... PATH [FUNC [ARGS...] | -- ARGS...]",
+        help: "run a module's _start (with ARGS after --, DIRs preopened, listening sockets after them), or call FUNC with ARGS and print its results",
         run: wasm_run,
     },
     Command {
@@ -90,6 +90,12 @@ pub static COMMANDS: &[Command] = &[
         usage: "agent-run [--time-limit-ms MS] [MAX_SLICES]",
         help: "run the agents until all are blocked or done (default bounds 100000 slices, 10 minutes)",
         run: super::agent_cmds::run,
+    },
+    Command {
+        name: "net-info",
+        usage: "net-info",
+        help: "the network: address, open sockets, counters",
+        run: super::net_cmds::info,
     },
     Command {
         name: "bench",
@@ -246,6 +252,8 @@ fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     let mut fuel = DEFAULT_RUN_FUEL;
     let mut time_limit_ms = DEFAULT_RUN_TIME_LIMIT_MS;
     let mut preopens = Vec::new();
+    let mut sockets = Vec::new();
+    let mut caps = None;
     let mut rest = args;
     while let Some((first, tail)) = rest.split_first() {
         match *first {
@@ -270,6 +278,16 @@ fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
                 preopens.push(preopen(shell, dir)?);
                 rest = tail;
             }
+            "--caps" => {
+                let (list, tail) = tail.split_first().ok_or_else(|| usage("wasm-run"))?;
+                caps = Some(crate::caps::CapSet::parse(list)?);
+                rest = tail;
+            }
+            "--tcplisten" => {
+                let (spec, tail) = tail.split_first().ok_or_else(|| usage("wasm-run"))?;
+                sockets.push(super::net_cmds::listen(shell, spec)?);
+                rest = tail;
+            }
             // An option this command does not know (a module path starting with `--` can be
             // written `./--name`).
             option if option.starts_with("--") => return Err(usage("wasm-run")),
@@ -288,6 +306,10 @@ fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     config.time_limit_ms = Some(time_limit_ms);
     config.args = alloc::vec![name.clone()];
     config.preopens = preopens;
+    config.sockets = sockets;
+    if let Some(caps) = caps {
+        config.caps = caps;
+    }
     // `PATH -- ARGS...`: the command's arguments (argv[0] is its name); `PATH FUNC ARGS...`: a call.
     let func = match call.split_first() {
         Some((&"--", argv)) => {
