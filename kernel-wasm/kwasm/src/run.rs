@@ -20,6 +20,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Run(args) => run(args),
         Command::Inspect(args) => inspect(args),
         Command::Shell(args) => crate::shell::run(args),
+        Command::Pkg(command) => crate::pkg::dispatch(command),
     }
 }
 

@@ -170,6 +170,8 @@ pub struct SpawnOptions {
     pub spawn_limit: Option<u32>,
     /// Its mailbox depth (`None`: the system's default); children inherit it.
     pub mailbox_depth: Option<usize>,
+    /// Its largest linear memory in bytes (`None`: unlimited but for the runtime's budget).
+    pub max_memory: Option<usize>,
 }
 
 impl SpawnOptions {
@@ -179,6 +181,7 @@ impl SpawnOptions {
             fuel: None,
             spawn_limit: None,
             mailbox_depth: None,
+            max_memory: None,
         }
     }
 }
@@ -249,6 +252,17 @@ impl System {
 
     /// Spawns an agent for the host from the module at absolute VFS path `path`.
     pub fn spawn(&mut self, runtime: &Runtime, path: &str, options: SpawnOptions) -> Result<u32> {
+        let module = self.module(runtime, path)?;
+        self.spawn_module(runtime, module, options)
+    }
+
+    /// Spawns an agent for the host from a loaded module (an installed package's, say).
+    pub fn spawn_module(
+        &mut self,
+        runtime: &Runtime,
+        module: Module,
+        options: SpawnOptions,
+    ) -> Result<u32> {
         let limit = options.spawn_limit.unwrap_or(self.config.spawn_limit);
         let depth = options.mailbox_depth.unwrap_or(self.config.mailbox_depth);
         let fuel = options.fuel.or(self.config.fuel);
@@ -259,7 +273,14 @@ impl System {
             spawn_limit: limit,
             mailbox_depth: depth,
         };
-        let id = self.spawn_agent(runtime, tree, path, options.caps, fuel)?;
+        let id = self.spawn_loaded(
+            runtime,
+            tree,
+            module,
+            options.caps,
+            fuel,
+            options.max_memory,
+        )?;
         self.budgets.push(Budget { used: 0, limit });
         Ok(id)
     }
@@ -271,6 +292,26 @@ impl System {
         path: &str,
         caps: CapSet,
         fuel: Option<u64>,
+    ) -> Result<u32> {
+        if self.live >= self.config.max_agents {
+            return Err(Error::LimitExceeded {
+                kind: LimitKind::Spawn,
+                limit: self.config.max_agents as u64,
+                detail: format!("{} agents are alive already", self.live),
+            });
+        }
+        let module = self.module(runtime, path)?;
+        self.spawn_loaded(runtime, tree, module, caps, fuel, None)
+    }
+
+    fn spawn_loaded(
+        &mut self,
+        runtime: &Runtime,
+        tree: Tree,
+        module: Module,
+        caps: CapSet,
+        fuel: Option<u64>,
+        max_memory: Option<usize>,
     ) -> Result<u32> {
         let Tree {
             parent,
@@ -285,7 +326,6 @@ impl System {
                 detail: format!("{} agents are alive already", self.live),
             });
         }
-        let module = self.module(runtime, path)?;
         let entry = Entry::first(&module).map_err(|reason| Error::Instantiate {
             module: module.name().to_string(),
             reason,
@@ -300,6 +340,7 @@ impl System {
         config.slice_fuel = self.config.slice_fuel;
         config.spawn_limit = Some(spawn_limit);
         config.mailbox_depth = Some(mailbox_depth);
+        config.max_memory = max_memory;
         let mut instance = runtime.instantiate(&module, config)?;
         instance.context_mut().agent = Some(self.link.clone());
         self.next_id += 1;
