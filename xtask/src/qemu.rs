@@ -4,7 +4,12 @@
 //! ```text
 //! cargo xtask qemu [--dir HOST_DIR::GUEST_DIR]... [--script FILE] [--cpu MODEL]
 //!                  [--timeout SECS] [--memory SIZE] [--append ARGS] [--gdb]
+//!                  [--packages DIR | --no-packages]
 //! ```
+//!
+//! The initrd holds the signed packages under `/boot/packages`, which the kernel installs at
+//! boot: by default those `cargo xtask packages` builds (built first, `packages/out/*.wap`),
+//! `--packages DIR` those of DIR instead, `--no-packages` none.
 //!
 //! The console-driving logic (wait for the prompt, feed a line, collect the transcript) lives in
 //! the `integration` crate so the integration tests use exactly the same code.
@@ -26,7 +31,32 @@ pub const TARGET: &str = "aarch64-unknown-none";
 pub const TARGET_DIR: &str = "target/qemu";
 
 const USAGE: &str = "usage: cargo xtask qemu [--dir HOST_DIR::GUEST_DIR]... [--script FILE] \
-                     [--cpu MODEL] [--timeout SECS] [--memory SIZE] [--append ARGS] [--gdb]";
+                     [--cpu MODEL] [--timeout SECS] [--memory SIZE] [--append ARGS] [--gdb] \
+                     [--packages DIR | --no-packages]";
+
+/// Where the kernel finds the packages of its initrd (`kernel_wasm::package::BOOT_DIR`).
+pub const BOOT_PACKAGES: &str = "/boot/packages";
+
+/// Which packages the initrd holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Packages {
+    /// `cargo xtask packages`' output, built first.
+    Built,
+    /// The `*.wap` files of a directory.
+    Dir(PathBuf),
+    None,
+}
+
+impl Packages {
+    /// The directory to pack at [`BOOT_PACKAGES`] (building the packages when needed).
+    pub fn dir(&self, sh: &Shell) -> Result<Option<PathBuf>> {
+        match self {
+            Packages::Built => crate::packages::build(sh).map(Some),
+            Packages::Dir(dir) => Ok(Some(dir.clone())),
+            Packages::None => Ok(None),
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
@@ -42,6 +72,7 @@ pub struct Options {
     pub append: Option<String>,
     /// Wait for gdb on tcp::1234 before the first instruction (`-s -S`).
     pub gdb: bool,
+    pub packages: Packages,
 }
 
 impl Default for Options {
@@ -54,6 +85,7 @@ impl Default for Options {
             memory: "1G".into(),
             append: None,
             gdb: false,
+            packages: Packages::Built,
         }
     }
 }
@@ -91,6 +123,8 @@ pub fn parse_args(args: &[String]) -> Result<Options> {
             "--memory" => opts.memory = value("--memory")?,
             "--append" => opts.append = Some(value("--append")?),
             "--gdb" => opts.gdb = true,
+            "--packages" => opts.packages = Packages::Dir(PathBuf::from(value("--packages")?)),
+            "--no-packages" => opts.packages = Packages::None,
             "-h" | "--help" => bail!("{USAGE}"),
             other => bail!("unknown argument {other:?}\n{USAGE}"),
         }
@@ -105,7 +139,11 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
     let root = root.as_path();
     ensure_qemu(sh)?;
     let image = build_kernel(sh, root)?;
-    let initrd = build_initrd(root, &opts.dirs)?;
+    let mut dirs = opts.dirs.clone();
+    if let Some(packages) = opts.packages.dir(sh)? {
+        dirs.push((packages, BOOT_PACKAGES.to_string()));
+    }
+    let initrd = build_initrd(root, &dirs)?;
     let qemu = qemu_command(&opts, &image, &initrd);
     let result = boot(qemu, &opts);
     let _ = fs::remove_file(&initrd);
