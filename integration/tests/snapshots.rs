@@ -326,5 +326,5 @@ fn demo_script_replaces_the_tour_and_sets_the_status() {
         ),
         "{text}"
     );
-    assert!(!text.contains("pong"), "the tour ran too: {text}");
+    assert!(!text.contains("[agent 1] pong"), "the tour ran too: {text}");
 }
