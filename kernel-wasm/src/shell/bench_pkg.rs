@@ -1,7 +1,7 @@
 //! `bench-pkg [--quick] PATH`: the package benchmark, in the shell so the kernel runs it too.
 //!
 //! Two figures for the signed package at PATH (`cargo xtask bench` uses the ~2.8 MB Go package):
-//! - `kernel-wasm`: what `pkg-install` does — [`verify`] (archive, key, signature, the SHA-256 of
+//! - `kernel-wasm`: what `pkg-install` does — [`verify()`] (archive, key, signature, the SHA-256 of
 //!   every entry, manifest) and [`Manager::install`] (the runtime's import pre-flight, then the
 //!   files written into a fresh in-memory file system and committed);
 //! - `direct`: the least any verifier must do with the same bytes — SHA-256 over all of them and one
