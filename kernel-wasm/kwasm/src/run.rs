@@ -261,6 +261,12 @@ fn try_run(args: &RunArgs) -> Result<ExitCode, Error> {
     if args.time_limit_ms.is_some() {
         config.time_limit_ms = args.time_limit_ms;
     }
+    if let Some(elements) = args.max_table_elements {
+        config.max_table_elements = Some(usize::try_from(elements).map_err(|_| Error::Config {
+            what: "--max-table-elements".into(),
+            message: format!("{elements} is larger than this machine can address"),
+        })?);
+    }
     if let Some(bytes) = args.max_memory {
         config.max_memory = Some(usize::try_from(bytes).map_err(|_| Error::Config {
             what: "--max-memory".into(),

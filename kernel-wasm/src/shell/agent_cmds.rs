@@ -27,15 +27,22 @@ fn number<T: core::str::FromStr>(what: &str, text: &str) -> Result<T> {
 
 pub(super) fn spawn(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     let mut fuel = None;
+    let mut max_memory = None;
     let mut rest = args;
-    match rest {
-        ["--fuel", value, tail @ ..] => {
-            fuel = Some(number::<u64>("--fuel", value)?);
-            rest = tail;
+    loop {
+        match rest {
+            ["--fuel", value, tail @ ..] => {
+                fuel = Some(number::<u64>("--fuel", value)?);
+                rest = tail;
+            }
+            ["--max-memory", value, tail @ ..] => {
+                max_memory = Some(number::<usize>("--max-memory", value)?);
+                rest = tail;
+            }
+            // An option without its value, or one this command does not know.
+            [option, ..] if option.starts_with("--") => return Err(usage("agent-spawn")),
+            _ => break,
         }
-        // `--fuel` without its value, or an option this command does not know.
-        [option, ..] if option.starts_with("--") => return Err(usage("agent-spawn")),
-        _ => {}
     }
     let (path, caps) = match rest {
         [path] => (*path, DEFAULT_AGENT_CAPS),
@@ -57,7 +64,7 @@ pub(super) fn spawn(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
             options.fuel = fuel.or(manifest.fuel_limit);
             options.spawn_limit = manifest.spawn_limit;
             options.mailbox_depth = manifest.mailbox_depth;
-            options.max_memory = manifest.memory_limit;
+            options.max_memory = max_memory.or(manifest.memory_limit);
             shell.agents.spawn_module(&shell.runtime, module, options)?
         }
         None => {
@@ -65,6 +72,7 @@ pub(super) fn spawn(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
             let abs = shell.absolute(path);
             let mut options = SpawnOptions::new(caps);
             options.fuel = fuel;
+            options.max_memory = max_memory;
             shell.agents.spawn(&shell.runtime, &abs, options)?
         }
     };

@@ -64,8 +64,8 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         name: "agent-spawn",
-        usage: "agent-spawn [--fuel N] PATH|PACKAGE [CAPS]",
-        help: "start an agent (CAPS default: agent:spawn,agent:send,agent:receive; a PACKAGE: its manifest's, narrowed by CAPS)",
+        usage: "agent-spawn [--fuel N] [--max-memory BYTES] PATH|PACKAGE [CAPS]",
+        help: "start an agent (CAPS default: agent:spawn,agent:send,agent:receive; a PACKAGE: its manifest's, narrowed by CAPS; memory default 64 MiB)",
         run: super::agent_cmds::spawn,
     },
     Command {
