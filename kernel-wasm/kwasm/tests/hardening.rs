@@ -209,3 +209,42 @@ fn every_verb_ends_quietly_on_a_closed_stdout() {
         );
     }
 }
+
+/// Class 4: `kwasm run` bounds tables by default: growing one by 200 million elements under
+/// `--max-memory 16777216` stops the guest (it allocated gigabytes); `--max-table-elements`
+/// sets another bound.
+#[test]
+fn kwasm_run_bounds_tables() {
+    let out = kwasm(&[
+        "run",
+        "--max-memory",
+        "16777216",
+        "--invoke",
+        "grow",
+        &fixture("big_ops.wat"),
+        "200000000",
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(134), "{err}");
+    assert!(err.contains("limit table_limit (10000000) exceeded"), "{err}");
+    let out = kwasm(&[
+        "run",
+        "--max-table-elements",
+        "1000",
+        "--invoke",
+        "grow",
+        &fixture("big_ops.wat"),
+        "1001",
+    ]);
+    assert!(text(&out.stderr).contains("limit table_limit (1000) exceeded"));
+    let out = kwasm(&[
+        "run",
+        "--max-table-elements",
+        "1000",
+        "--invoke",
+        "grow",
+        &fixture("big_ops.wat"),
+        "1000",
+    ]);
+    assert_eq!(text(&out.stdout), "1000\n");
+}
