@@ -226,7 +226,10 @@ fn kwasm_run_bounds_tables() {
     ]);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(134), "{err}");
-    assert!(err.contains("limit table_limit (10000000) exceeded"), "{err}");
+    assert!(
+        err.contains("limit table_limit (10000000) exceeded"),
+        "{err}"
+    );
     let out = kwasm(&[
         "run",
         "--max-table-elements",
