@@ -90,7 +90,7 @@ pub(super) fn bench_pkg(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus>
     verify_install(&wap, &trust, &runtime)?;
     verified()?;
     let clock = shell.platform().clock.clone();
-    let runs = if quick { 3 } else { 11 };
+    let runs = if quick { 11 } else { 21 };
     let mut install = Vec::with_capacity(runs);
     let mut baseline = Vec::with_capacity(runs);
     for _ in 0..runs {
