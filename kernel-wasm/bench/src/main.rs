@@ -7,8 +7,9 @@
 //! `kernel-wasm-bench [--quick] --out <dir>`; this binary measures, checks that every runtime computed
 //! the same checksum, prints a table, and writes `<out>/results.json` and `docs/benchmarks.md`.
 //!
-//! Groups and their modules: `compute`, `hostcall`, `wasi`, `startup`, `agents`, `net` (TCP echo
-//! against native, kernel-wasm and the kernel under QEMU, see [`net`]), and `kernel` (the
+//! Groups and their modules: `compute`, `hostcall`, `wasi`, `startup`, `agents`, `packages`,
+//! `net` (TCP echo against native, kernel-wasm and the kernel under QEMU, see [`net`]), and
+//! `kernel` (the
 //! compute set measured inside the kernel under QEMU by xtask in the same run, see [`kernel`]);
 //! `llm` is reported as not measurable until that subsystem exists (see [`pending`]). Everything that touches the
 //! kernel-wasm runtime API lives in [`kw`].
@@ -21,6 +22,7 @@ mod kernel;
 mod kw;
 mod measure;
 mod net;
+mod packages;
 mod pending;
 mod report;
 mod startup;
@@ -192,6 +194,10 @@ fn main() -> Result<()> {
     if opts.wants("agents") {
         eprintln!("bench: agents");
         agents::run(&opts, &mut results)?;
+    }
+    if opts.wants("packages") {
+        eprintln!("bench: packages");
+        packages::run(&opts, &mut results)?;
     }
     if opts.wants("net") {
         eprintln!("bench: net");
