@@ -278,7 +278,7 @@ fn kernel(opts: &Opts, sizes: Sizes) -> Result<(f64, f64)> {
     let script = dir.join("script.txt");
     std::fs::write(
         &script,
-        &format!(
+        format!(
             "wasm-run --fuel 100000000000 --time-limit-ms 1200000 --tcplisten 8080 /net/echo.wasm serve 3 {}\nexit 0\n",
             1 + sizes.runs
         ),

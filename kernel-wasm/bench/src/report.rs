@@ -15,7 +15,14 @@ const GROUPS: &[&str] = &[
     "compute", "hostcall", "wasi", "startup", "agents", "packages", "net", "llm",
 ];
 /// Runtime columns in report order (`kernel`: the bare-metal kernel under QEMU, group `net`).
-const RUNTIMES: &[&str] = &["kernel-wasm", "wasmi", "wasmtime", "kernel", "native", "direct"];
+const RUNTIMES: &[&str] = &[
+    "kernel-wasm",
+    "wasmi",
+    "wasmtime",
+    "kernel",
+    "native",
+    "direct",
+];
 
 /// `(numerator, denominator)` ratio columns of a group.
 fn ratios(group: &str) -> &'static [(&'static str, &'static str)] {
