@@ -86,10 +86,17 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
         }
     }
 
-    let quick_flag: &[&str] = if quick { &["--quick"] } else { &[] };
+    let mut flags: Vec<&str> = Vec::new();
+    if quick {
+        flags.push("--quick");
+    }
+    // Group `net` boots the kernel itself (through `cargo xtask qemu --hostfwd`).
+    if kernel {
+        flags.push("--kernel");
+    }
     cmd!(
         sh,
-        "{cargo} run --release --manifest-path {manifest} -- {quick_flag...} --out {OUT}"
+        "{cargo} run --release --manifest-path {manifest} -- {flags...} --out {OUT}"
     )
     .run()?;
     Ok(())

@@ -49,11 +49,13 @@ pub const BUILDS: &[Build] = builds! {
     "rust" "examples/echo" "echo": "cargo build --release" => "target/wasm32-wasip1/release/echo.wasm";
     "rust" "examples/ping" "ping": "cargo build --release" => "target/wasm32-wasip1/release/ping.wasm";
     "rust" "examples/llm-ask" "llm-ask": "cargo build --release" => "target/wasm32-wasip1/release/llm-ask.wasm";
+    "rust" "examples/http-get" "http-get": "cargo build --release" => "target/wasm32-wasip1/release/http-get.wasm";
     "rust" "sdk-check" "sdk-check": "cargo build --release" => "target/wasm32-wasip1/release/sdk-check.wasm";
     "c" "examples/hello" "hello": "clang --target=wasm32-wasi -O2 -s -o hello.wasm hello.c" => "hello.wasm";
     "c" "examples/echo" "echo": "clang --target=wasm32-wasi -O2 -s -I../../sdk -o echo.wasm echo.c" => "echo.wasm";
     "c" "examples/ping" "ping": "clang --target=wasm32-wasi -O2 -s -I../../sdk -o ping.wasm ping.c" => "ping.wasm";
     "c" "examples/llm-ask" "llm-ask": "clang --target=wasm32-wasi -O2 -s -I../../sdk -o llm-ask.wasm llm-ask.c" => "llm-ask.wasm";
+    "c" "examples/http-get" "http-get": "clang --target=wasm32-wasi -O2 -s -I../../sdk -o http-get.wasm http-get.c" => "http-get.wasm";
     "c" "sdk-check" "sdk-check": "clang --target=wasm32-wasi -O2 -s -I../sdk -o sdk-check.wasm sdk-check.c" => "sdk-check.wasm";
     "go" "examples/hello" "hello": "GOOS=wasip1 GOARCH=wasm go build -o hello.wasm ." => "hello.wasm";
     "go" "examples/echo" "echo": "GOOS=wasip1 GOARCH=wasm go build -o echo.wasm ." => "echo.wasm";

@@ -7,7 +7,9 @@
 //! `kernel-wasm-bench [--quick] --out <dir>`; this binary measures, checks that every runtime computed
 //! the same checksum, prints a table, and writes `<out>/results.json` and `docs/benchmarks.md`.
 //!
-//! Groups and their modules: `compute`, `hostcall`, `wasi`, `startup`, `agents`, `packages`, and `kernel` (the
+//! Groups and their modules: `compute`, `hostcall`, `wasi`, `startup`, `agents`, `packages`,
+//! `net` (TCP echo against native, kernel-wasm and the kernel under QEMU, see [`net`]), and
+//! `kernel` (the
 //! compute set measured inside the kernel under QEMU by xtask in the same run, see [`kernel`]);
 //! `llm` is reported as not measurable until that subsystem exists (see [`pending`]). Everything that touches the
 //! kernel-wasm runtime API lives in [`kw`].
@@ -19,6 +21,7 @@ mod hostcall;
 mod kernel;
 mod kw;
 mod measure;
+mod net;
 mod packages;
 mod pending;
 mod report;
@@ -95,6 +98,9 @@ pub struct Opts {
     /// Run only these groups (`--only GROUP`, repeatable; for development — the report then lacks
     /// the other groups, so send it elsewhere with `--docs`).
     pub only: Vec<String>,
+    /// Also measure inside the kernel under QEMU where a group does so itself (`net` boots it
+    /// through `cargo xtask qemu`); `cargo xtask bench` passes `--kernel` unless `--no-kernel`.
+    pub kernel: bool,
 }
 
 impl Opts {
@@ -125,6 +131,7 @@ fn parse_args() -> Result<Opts> {
         "/../../docs/benchmarks.md"
     ));
     let mut only = Vec::new();
+    let mut kernel = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -132,8 +139,9 @@ fn parse_args() -> Result<Opts> {
             "--out" => out = args.next().context("--out needs a directory")?.into(),
             "--docs" => docs = args.next().context("--docs needs a file")?.into(),
             "--only" => only.push(args.next().context("--only needs a group")?),
+            "--kernel" => kernel = true,
             "-h" | "--help" => {
-                println!("usage: kernel-wasm-bench [--quick] [--out DIR] [--docs FILE] [--only GROUP]...");
+                println!("usage: kernel-wasm-bench [--quick] [--kernel] [--out DIR] [--docs FILE] [--only GROUP]...");
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other:?} (try --help)"),
@@ -144,6 +152,7 @@ fn parse_args() -> Result<Opts> {
         out,
         docs,
         only,
+        kernel,
     })
 }
 
@@ -155,6 +164,7 @@ fn main() -> Result<()> {
             out: PathBuf::new(),
             docs: PathBuf::new(),
             only: Vec::new(),
+            kernel: false,
         };
         println!("{}", agents::round_trip_in_process(&opts)?);
         return Ok(());
@@ -188,6 +198,10 @@ fn main() -> Result<()> {
     if opts.wants("packages") {
         eprintln!("bench: packages");
         packages::run(&opts, &mut results)?;
+    }
+    if opts.wants("net") {
+        eprintln!("bench: net");
+        net::run(&opts, &mut results)?;
     }
     if opts.wants("kernel") {
         kernel::run(&opts, &mut results);

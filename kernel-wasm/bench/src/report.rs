@@ -12,10 +12,17 @@ use crate::{compute, Opts, Results};
 
 /// Groups in report order (the Markdown report gives `kernel` a section of its own, after these).
 const GROUPS: &[&str] = &[
-    "compute", "hostcall", "wasi", "startup", "agents", "packages", "llm",
+    "compute", "hostcall", "wasi", "startup", "agents", "packages", "net", "llm",
 ];
-/// Runtime columns in report order.
-const RUNTIMES: &[&str] = &["kernel-wasm", "wasmi", "wasmtime", "native", "direct"];
+/// Runtime columns in report order (`kernel`: the bare-metal kernel under QEMU, group `net`).
+const RUNTIMES: &[&str] = &[
+    "kernel-wasm",
+    "wasmi",
+    "wasmtime",
+    "kernel",
+    "native",
+    "direct",
+];
 
 /// `(numerator, denominator)` ratio columns of a group.
 fn ratios(group: &str) -> &'static [(&'static str, &'static str)] {
@@ -29,6 +36,7 @@ fn ratios(group: &str) -> &'static [(&'static str, &'static str)] {
         "wasi" => &[("kernel-wasm", "native")],
         "startup" => &[("kernel-wasm", "wasmi"), ("wasmtime", "wasmi")],
         "kernel" => &[("kernel-wasm", "wasmi")],
+        "net" => &[("kernel-wasm", "native"), ("kernel", "native")],
         "packages" => &[("kernel-wasm", "direct")],
         _ => &[],
     }
@@ -532,6 +540,7 @@ pub fn write_markdown(
             "wasi" => "WASI file I/O into the in-memory file system (`MemFs`).",
             "startup" => "Load + instantiate of real toolchain output (sources in `kernel-wasm/bench/startup/`). Milliseconds.",
             "agents" => "The agent scheduler (`kernel_wasm::agents::System`) on the host: message round trip between two agents, message throughput, heap per idle agent, and a ring of 10 000 agents (kernel-wasm only; no other runtime has agents).",
+            "net" => "TCP echo over loopback (`kernel-wasm/bench/src/net.rs`): the same Rust client against a native std echo server, the WAT echo guest on kernel-wasm with a preopened host socket (what `kwasm run --tcplisten` does), and the same guest in the kernel under QEMU (smoltcp over virtio-net, QEMU user networking, a port forwarded on 127.0.0.1). Round-trip latency of 64-byte messages (µs, lower is better) and throughput of 64 KiB writes echoed back (MB/s, higher is better).",
             "packages" => "Verifying and installing a signed package (`kernel_wasm::package`, what `pkg-install` does) against SHA-256 + Ed25519 of the same bytes done directly (`direct`), on the host and, as `verify_install_kernel`, in the kernel under QEMU TCG (its `bench-pkg` shell command). Milliseconds.",
             "llm" => "The `llm` host interface.",
             _ => "",
