@@ -8,6 +8,7 @@
 mod agent_cmds;
 pub mod bench_cmd;
 mod commands;
+mod pkg_cmds;
 mod words;
 
 use alloc::format;
@@ -20,6 +21,7 @@ use crate::platform::{Platform, Stream};
 use crate::runtime::{Runtime, RuntimeConfig};
 
 pub use commands::{Command, COMMANDS};
+pub use pkg_cmds::PackageSettings;
 pub use words::split_words;
 
 /// Fuel a `wasm-run` gets unless `--fuel` says otherwise: enough for real programs, small enough
@@ -52,6 +54,8 @@ pub struct Shell {
     last_stats: Option<Stats>,
     /// The agents started from this shell (the shell is agent 0).
     agents: System,
+    /// What `pkg-install` trusts ([`Shell::set_packages`]).
+    packages: PackageSettings,
 }
 
 impl Shell {
@@ -68,6 +72,7 @@ impl Shell {
             runtime: Runtime::new(config),
             cwd: String::from("/"),
             last_stats: None,
+            packages: PackageSettings::default(),
         }
     }
 
