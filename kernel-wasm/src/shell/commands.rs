@@ -51,8 +51,8 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         name: "wasm-run",
-        usage: "wasm-run [--fuel N] [--time-limit-ms MS] [--dir DIR]... PATH|PACKAGE [FUNC [ARGS...] | -- ARGS...]",
-        help: "run a module's _start (with ARGS after --, DIRs preopened), or call FUNC with ARGS and print its results; a PACKAGE runs with its manifest's capabilities and limits",
+        usage: "wasm-run [--fuel N] [--time-limit-ms MS] [--caps LIST] [--dir DIR]... [--tcplisten [IP:]PORT]... PATH|PACKAGE [FUNC [ARGS...] | -- ARGS...]",
+        help: "run a module's _start (with ARGS after --, DIRs preopened, listening sockets after them), or call FUNC with ARGS and print its results; a PACKAGE runs with its manifest's capabilities and limits (--caps narrows them)",
         run: wasm_run,
     },
     Command {
@@ -90,6 +90,12 @@ pub static COMMANDS: &[Command] = &[
         usage: "agent-run [--time-limit-ms MS] [MAX_SLICES]",
         help: "run the agents until all are blocked or done (default bounds 100000 slices, 10 minutes)",
         run: super::agent_cmds::run,
+    },
+    Command {
+        name: "net-info",
+        usage: "net-info",
+        help: "the network: address, open sockets, counters",
+        run: super::net_cmds::info,
     },
     Command {
         name: "pkg-list",
@@ -271,6 +277,8 @@ fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     let mut fuel: Option<u64> = None;
     let mut time_limit_ms: Option<u64> = None;
     let mut preopens = Vec::new();
+    let mut sockets = Vec::new();
+    let mut caps = None;
     let mut rest = args;
     while let Some((first, tail)) = rest.split_first() {
         match *first {
@@ -293,6 +301,16 @@ fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
             "--dir" => {
                 let (dir, tail) = tail.split_first().ok_or_else(|| usage("wasm-run"))?;
                 preopens.push(preopen(shell, dir)?);
+                rest = tail;
+            }
+            "--caps" => {
+                let (list, tail) = tail.split_first().ok_or_else(|| usage("wasm-run"))?;
+                caps = Some(crate::caps::CapSet::parse(list)?);
+                rest = tail;
+            }
+            "--tcplisten" => {
+                let (spec, tail) = tail.split_first().ok_or_else(|| usage("wasm-run"))?;
+                sockets.push(super::net_cmds::listen(shell, spec)?);
                 rest = tail;
             }
             // An option this command does not know (a module path starting with `--` can be
@@ -318,6 +336,7 @@ fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     let mut config = InstanceConfig::new(shell.platform().clone());
     config.args = alloc::vec![name.clone()];
     config.preopens = preopens;
+    config.sockets = sockets;
     // `PATH -- ARGS...`: the command's arguments (argv[0] is its name); `PATH FUNC ARGS...`: a call.
     let func = match call.split_first() {
         Some((&"--", argv)) => {
@@ -331,6 +350,13 @@ fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     let entry = package.as_ref().map(|p| p.info.manifest.entry.clone());
     if let Some(loaded) = &package {
         loaded.info.manifest.apply_to(&mut config);
+    }
+    // --caps sets a module's capabilities; a package's it can only narrow.
+    if let Some(caps) = caps {
+        config.caps = match &package {
+            Some(_) => config.caps.intersect(&caps),
+            None => caps,
+        };
     }
     config.fuel = fuel.or(config.fuel).or(Some(DEFAULT_RUN_FUEL));
     config.time_limit_ms = time_limit_ms

@@ -8,6 +8,7 @@
 mod agent_cmds;
 pub mod bench_cmd;
 mod commands;
+mod net_cmds;
 mod pkg_cmds;
 mod words;
 
