@@ -57,6 +57,12 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
         Ok(version) => toolchains.push(version),
         Err(e) => unavailable(sh, &wasm_dir, "hello_go", &e)?,
     }
+    // Group `packages`: the signed Go package (~2.8 MB), verified and installed on the host and in
+    // the kernel (whose built-in trust root is the same development key).
+    match crate::packages::build(sh) {
+        Ok(dir) => sh.copy_file(dir.join("go-hello.wap"), wasm_dir.join("go-hello.wap"))?,
+        Err(e) => unavailable(sh, &wasm_dir, "go-hello.wap", &e)?,
+    }
     sh.write_file(
         wasm_dir.join("toolchains.txt"),
         toolchains.join("\n") + "\n",
@@ -110,7 +116,17 @@ fn kernel_bench(sh: &Shell, wasm_dir: &Path, quick: bool) -> Result<String> {
     let initrd = qemu::build_initrd(&root, &opts.dirs)?;
     let command = qemu::qemu_command(&opts, &image, &initrd);
     let line = if quick { "bench --quick" } else { "bench" };
-    let outcome = integration::run_script(command, &[line, "exit"], qemu::PROMPT, opts.timeout);
+    let packages = if quick {
+        "bench-pkg --quick /bench/go-hello.wap"
+    } else {
+        "bench-pkg /bench/go-hello.wap"
+    };
+    let outcome = integration::run_script(
+        command,
+        &[line, packages, "exit"],
+        qemu::PROMPT,
+        opts.timeout,
+    );
     let _ = std::fs::remove_file(&initrd);
     let outcome = outcome.context("running the kernel in QEMU")?;
     let transcript = outcome.transcript;

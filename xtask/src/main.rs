@@ -5,6 +5,7 @@
 
 mod bench;
 mod ci;
+mod coverage;
 mod demo;
 mod fixtures;
 mod guests;
@@ -28,6 +29,8 @@ tasks:
               writes target/bench/results.json and docs/benchmarks.md
   ci          fmt check, clippy -D warnings, host tests, the no_std aarch64 build, the kernel
               and bench crates checked (what CI runs)
+  coverage    line coverage of kernel-wasm by its host tests (cargo-llvm-cov summary table);
+              fails under 90% of lines: [--html] [--min PERCENT]
   demo        boot the kernel with the example modules, run a tour, then the interactive shell:
               [--script FILE] [--host] (--host: the tour through kwasm shell, no QEMU)
   fixtures    compile the WAT fixtures to target/fixtures/*.wasm
@@ -56,6 +59,7 @@ fn main() -> Result<()> {
     match task {
         "bench" => bench::run(&sh, rest),
         "ci" => ci::run(&sh, rest),
+        "coverage" => coverage::run(&sh, rest),
         "demo" => demo::run(&sh, rest),
         "fixtures" => fixtures::build(&sh).map(|dir| println!("fixtures in {}", dir.display())),
         "guests" => {

@@ -7,7 +7,7 @@
 //! `kernel-wasm-bench [--quick] --out <dir>`; this binary measures, checks that every runtime computed
 //! the same checksum, prints a table, and writes `<out>/results.json` and `docs/benchmarks.md`.
 //!
-//! Groups and their modules: `compute`, `hostcall`, `wasi`, `startup`, `agents`, and `kernel` (the
+//! Groups and their modules: `compute`, `hostcall`, `wasi`, `startup`, `agents`, `packages`, and `kernel` (the
 //! compute set measured inside the kernel under QEMU by xtask in the same run, see [`kernel`]);
 //! `llm` is reported as not measurable until that subsystem exists (see [`pending`]). Everything that touches the
 //! kernel-wasm runtime API lives in [`kw`].
@@ -19,6 +19,7 @@ mod hostcall;
 mod kernel;
 mod kw;
 mod measure;
+mod packages;
 mod pending;
 mod report;
 mod startup;
@@ -183,6 +184,10 @@ fn main() -> Result<()> {
     if opts.wants("agents") {
         eprintln!("bench: agents");
         agents::run(&opts, &mut results)?;
+    }
+    if opts.wants("packages") {
+        eprintln!("bench: packages");
+        packages::run(&opts, &mut results)?;
     }
     if opts.wants("kernel") {
         kernel::run(&opts, &mut results);

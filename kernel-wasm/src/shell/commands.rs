@@ -128,6 +128,12 @@ pub static COMMANDS: &[Command] = &[
         run: super::bench_cmd::bench,
     },
     Command {
+        name: "bench-pkg",
+        usage: "bench-pkg [--quick] PATH",
+        help: "time verify+install of the package at PATH against SHA-256 + Ed25519 of its bytes; JSON rows",
+        run: super::bench_pkg::bench_pkg,
+    },
+    Command {
         name: "exit",
         usage: "exit [CODE]",
         help: "end the session with CODE (default 0)",

@@ -989,6 +989,20 @@ fn packages_round_trip_through_the_shell() {
     let (_, text) = run(&mut sh, &out, "pkg-uninstall hi");
     assert_eq!(text, "error: package hi: package hi is not installed\n");
 
+    // The package benchmark the kernel runs: two JSON rows.
+    let (_, text) = run(&mut sh, &out, "bench-pkg --quick /data/pong.wap");
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    assert!(
+        rows[0].starts_with(
+            "{\"group\": \"packages\", \"case\": \"verify_install\", \"runtime\": \"kernel-wasm\""
+        ),
+        "{text}"
+    );
+    assert!(rows[1].contains("\"runtime\": \"direct\""), "{text}");
+    let (_, text) = run(&mut sh, &out, "bench-pkg /data/bad.wap");
+    assert!(text.starts_with("error: "), "{text}");
+
     // The boot install: every .wap of /boot/packages, one line each.
     write_file(&*sh.platform().vfs, "/boot/packages/hi.wap", &wap).unwrap();
     write_file(&*sh.platform().vfs, "/boot/packages/zz-bad.wap", &tampered).unwrap();
