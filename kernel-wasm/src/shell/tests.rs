@@ -568,7 +568,7 @@ fn agent_messages_are_one_line_each() {
         message_line(3, b"\x1b[2J\0\t"),
         "[agent 3] \\u{1b}[2J\\u{0}\\t\n"
     );
-    assert_eq!(message_line(3, b"\xff\x1b"), "[agent 3] \\xff\\x1b\n");
+    assert_eq!(message_line(3, b"\xff\x1b"), "[agent 3] \\xff\\u{1b}\n");
     assert_eq!(message_line(3, b""), "[agent 3] \n");
 }
 
