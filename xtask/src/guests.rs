@@ -183,33 +183,35 @@ fn run_build(sh: &Shell, tools: &Toolchains, build: &Build, dir: &Path) -> Resul
     let _cd = sh.push_dir(dir);
     let output = build.output;
     let name = build.name;
+    // The compilers' output goes to stderr (see `build`).
     let result = match build.lang {
         // One target directory for every Rust template: the SDK is compiled once per profile.
-        "rust" => cmd!(sh, "cargo build --release --quiet")
-            .env(
-                "CARGO_TARGET_DIR",
-                root.join("target/guests-work/rust/target"),
-            )
-            .run(),
+        "rust" => crate::tools::run_on_stderr(cmd!(sh, "cargo build --release --quiet").env(
+            "CARGO_TARGET_DIR",
+            root.join("target/guests-work/rust/target"),
+        )),
         "c" => {
             let words: Vec<&str> = build.command.split_whitespace().skip(1).collect();
-            cmd!(sh, "clang {words...}")
-                .env("PATH", path_without_wasm_opt())
-                .run()
+            crate::tools::run_on_stderr(
+                cmd!(sh, "clang {words...}").env("PATH", path_without_wasm_opt()),
+            )
         }
         "go" => match (&tools.tinygo, &tools.go) {
-            (Some(tinygo), _) => cmd!(sh, "{tinygo} build -target=wasip1 -o {output} .").run(),
-            (None, Some(go)) => cmd!(sh, "{go} build -o {output} .")
-                .env("GOOS", "wasip1")
-                .env("GOARCH", "wasm")
-                .env("GOTOOLCHAIN", "local")
-                .env("GOFLAGS", "")
-                .env("GOCACHE", root.join("target/tools/go-cache"))
-                .env("GOPATH", root.join("target/tools/gopath"))
-                .run(),
+            (Some(tinygo), _) => {
+                crate::tools::run_on_stderr(cmd!(sh, "{tinygo} build -target=wasip1 -o {output} ."))
+            }
+            (None, Some(go)) => crate::tools::run_on_stderr(
+                cmd!(sh, "{go} build -o {output} .")
+                    .env("GOOS", "wasip1")
+                    .env("GOARCH", "wasm")
+                    .env("GOTOOLCHAIN", "local")
+                    .env("GOFLAGS", "")
+                    .env("GOCACHE", root.join("target/tools/go-cache"))
+                    .env("GOPATH", root.join("target/tools/gopath")),
+            ),
             (None, None) => bail!("neither TinyGo nor Go is installed"),
         },
-        "assemblyscript" => cmd!(sh, "npx asc {name}.ts -o {output}").run(),
+        "assemblyscript" => crate::tools::run_on_stderr(cmd!(sh, "npx asc {name}.ts -o {output}")),
         other => bail!("no toolchain for {other}"),
     };
     result.with_context(|| format!("building {}/{} ({})", build.lang, build.dir, build.command))?;
@@ -290,7 +292,9 @@ pub fn build(sh: &Shell) -> Result<PathBuf> {
             npm_ci(sh, &copy)?;
         }
     }
-    println!(
+    // Everything on stderr: `xtask qemu --script`, which builds the packages and so the guests,
+    // prints only the kernel's console on stdout.
+    eprintln!(
         "{:<16} {:<10} {:>9}  build command",
         "language", "module", "bytes"
     );
@@ -313,7 +317,7 @@ pub fn build(sh: &Shell) -> Result<PathBuf> {
         std::fs::copy(&built, &dest)
             .with_context(|| format!("copying {} to {}", built.display(), dest.display()))?;
         let size = std::fs::metadata(&dest)?.len();
-        println!(
+        eprintln!(
             "{:<16} {:<10} {:>9}  {}",
             build.lang, build.name, size, build.command
         );
