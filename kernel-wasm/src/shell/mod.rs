@@ -7,6 +7,7 @@
 
 mod agent_cmds;
 pub mod bench_cmd;
+pub mod bench_llm;
 mod commands;
 mod words;
 
