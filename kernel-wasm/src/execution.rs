@@ -35,6 +35,9 @@ pub enum Suspend {
     /// Asks the agent scheduler to create an agent (the request is left in the agent system's
     /// shared state); resume with the new id or an error code.
     Spawn,
+    /// Waiting on a socket (`HostContext::blocked` says which, and for what); resume with the
+    /// result of [`wasi::blocking::retry`](crate::wasi::blocking::retry) once it no longer blocks.
+    Io,
 }
 
 impl fmt::Display for Suspend {
@@ -44,6 +47,7 @@ impl fmt::Display for Suspend {
             Suspend::ReceiveUntil(_) => f.write_str("blocked in receive with a timeout"),
             Suspend::Yield => f.write_str("yielded"),
             Suspend::Spawn => f.write_str("spawning an agent"),
+            Suspend::Io => f.write_str("blocked on a socket"),
         }
     }
 }
@@ -149,10 +153,13 @@ impl Execution {
 
     /// Runs to completion in slices of `slice` fuel, checking the time limit and for an
     /// interrupt ([`Console::take_interrupt`](crate::Console::take_interrupt)) between slices.
-    /// A suspension cannot be served here (no scheduler): it ends the call with an error.
+    /// A guest waiting on a socket ([`Suspend::Io`]) is served here: the host waits for the
+    /// socket (bounded by the time limit and an interrupt) and resumes it. Other suspensions
+    /// need the agent scheduler: they end the call with an error.
     pub fn run_to_end(&mut self, inst: &mut Instance, slice: u64) -> Result<CallOutcome> {
+        let mut step = self.resume(inst, slice);
         loop {
-            match self.resume(inst, slice) {
+            step = match step {
                 Step::Finished(result) => return result,
                 Step::Preempted if inst.take_interrupt() => {
                     self.state = State::Done;
@@ -160,15 +167,57 @@ impl Execution {
                         func: self.name.clone(),
                     });
                 }
-                Step::Preempted => continue,
-                Step::Suspended(Suspend::Yield) => {
-                    match self.resume_with(inst, &[Value::I32(0)], slice) {
-                        Step::Finished(result) => return result,
-                        Step::Preempted | Step::Suspended(Suspend::Yield) => continue,
-                        Step::Suspended(why) => return Err(self.unserved(why)),
+                Step::Preempted => self.resume(inst, slice),
+                Step::Suspended(Suspend::Yield) => self.resume_with(inst, &[Value::I32(0)], slice),
+                Step::Suspended(Suspend::Io) => match self.wait_io(inst) {
+                    Ok(value) => self.resume_with(inst, &[Value::I32(value)], slice),
+                    Err(e) => {
+                        self.state = State::Done;
+                        return Err(e);
                     }
-                }
+                },
                 Step::Suspended(why) => return Err(self.unserved(why)),
+            };
+        }
+    }
+
+    /// Waits until the socket operation `inst` is parked in can finish; its result.
+    fn wait_io(&mut self, inst: &mut Instance) -> Result<i32> {
+        use crate::net::wait::{wait_step, Woke};
+        use crate::wasi::blocking::{retry, Retry};
+        loop {
+            let deadline = {
+                let ctx = inst.context();
+                match (ctx.blocked.deadline_ns, ctx.time_limit) {
+                    (Some(d), Some((limit, _))) => Some(d.min(limit)),
+                    (d, limit) => d.or(limit.map(|(l, _)| l)),
+                }
+            };
+            let woke = {
+                let ctx = inst.context();
+                wait_step(&ctx.platform, &ctx.blocked.interests, deadline)
+            };
+            if woke == Woke::Interrupted {
+                return Err(Error::Interrupted {
+                    func: alloc::format!("{} (waiting on a socket)", self.name),
+                });
+            }
+            match retry(inst) {
+                Retry::Done(value) => return Ok(value),
+                Retry::Stop(error) => return Err(error),
+                Retry::Blocked => {}
+            }
+            if let Some((limit, ms)) = inst.context().time_limit {
+                if inst.now() >= limit {
+                    return Err(Error::LimitExceeded {
+                        kind: LimitKind::Time,
+                        limit: ms,
+                        detail: alloc::format!(
+                            "{} waited on a socket past its {ms} ms of wall time",
+                            inst.module().name()
+                        ),
+                    });
+                }
             }
         }
     }

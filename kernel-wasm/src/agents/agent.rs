@@ -5,7 +5,7 @@
 //! `i32`, which becomes the exit code. States:
 //!
 //! ```text
-//! spawn → ready ⇄ running ⇄ blocked (receive)      (preempted: running → ready)
+//! spawn → ready ⇄ running ⇄ blocked (receive, socket)   (preempted: running → ready)
 //!                    └→ exited(code) | trapped(reason)      any live state → killed
 //! ```
 //!
@@ -27,7 +27,8 @@ pub enum AgentState {
     Ready,
     /// Its slice is running (only observable from inside a host call).
     Running,
-    /// Parked in a receive until a message (or its timeout) arrives.
+    /// Parked in a receive until a message (or its timeout) arrives, or on a socket until it is
+    /// ready.
     Blocked,
     /// Returned from its entry point or called `exit`/`proc_exit`; the exit code.
     Exited(i32),
@@ -142,8 +143,11 @@ pub(crate) struct Agent {
     pub entry: Entry,
     /// The result to resume a parked host call with.
     pub resume: Option<i32>,
-    /// When a blocked receive with a timeout gives up (monotonic ns).
+    /// When a blocked receive with a timeout gives up, or a parked socket call is retried
+    /// anyway (monotonic ns).
     pub deadline: Option<u64>,
+    /// Blocked on a socket ([`Suspend::Io`](crate::Suspend)) rather than in a receive.
+    pub on_socket: bool,
     /// Index of the spawn budget shared by the agent's spawn tree.
     pub budget: usize,
     /// What its children inherit.
