@@ -163,10 +163,16 @@ fn stage_llm_models(sh: &Shell, wasm_dir: &Path) -> Result<()> {
     if shared.exists() {
         sh.copy_file(&shared, dir.join("stories260K.bin"))?;
     } else {
-        eprintln!("bench: {} is missing: the stories260K cases are not measured", shared.display());
+        eprintln!(
+            "bench: {} is missing: the stories260K cases are not measured",
+            shared.display()
+        );
     }
     for f in ["model.bin", "tokenizer.bin"] {
-        sh.copy_file(root.join("models/tinystories").join(f), dir.join("tinystories").join(f))?;
+        sh.copy_file(
+            root.join("models/tinystories").join(f),
+            dir.join("tinystories").join(f),
+        )?;
     }
     Ok(())
 }

@@ -71,9 +71,42 @@ fn measure(opts: &Opts, case: &LlmCase) -> Result<Option<(Vec<f64>, u32)>> {
     Ok(Some((rates, hash)))
 }
 
+/// The extra time per token of `case`'s adapter, in percent: base and adapted runs alternate
+/// (which goes first alternates too) and the median of the per-pair time ratios is reported, so
+/// a change in machine load during the run does not land on one side.
+fn lora_cost(opts: &Opts, case: &LlmCase) -> Result<f64> {
+    let mut read = |f: &str| {
+        std::fs::read(host_path(f)).map_err(|e| kernel_wasm::Error::State {
+            message: format!("{}: {e}", host_path(f).display()),
+        })
+    };
+    let w = case_weights(case, &mut read).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut adapted = case_state(case, &w).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut base = kernel_wasm::llm::State::new(w.config()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let n = positions(opts, case).min(base.context());
+    let time = |s: &mut kernel_wasm::llm::State| -> Result<f64> {
+        let t = std::time::Instant::now();
+        greedy_positions(&w, s, n).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(t.elapsed().as_secs_f64())
+    };
+    time(&mut base)?;
+    time(&mut adapted)?;
+    let mut ratios = Vec::new();
+    for rep in 0..3 * opts.runs() {
+        let (b, a) = if rep % 2 == 0 {
+            let b = time(&mut base)?;
+            (b, time(&mut adapted)?)
+        } else {
+            let a = time(&mut adapted)?;
+            (time(&mut base)?, a)
+        };
+        ratios.push(a / b);
+    }
+    Ok((median(&mut ratios) - 1.0) * 100.0)
+}
+
 pub fn run(opts: &Opts, results: &mut Results) -> Result<()> {
     let kernel = kernel_rows(opts, results);
-    let mut base_rates = None;
     for case in LLM_CASES {
         let (mut rates, hash) = match measure(opts, case) {
             Ok(Some(m)) => m,
@@ -83,13 +116,10 @@ pub fn run(opts: &Opts, results: &mut Results) -> Result<()> {
                 continue;
             }
         };
-        if case.name == "stories260K" {
-            base_rates = Some(rates.clone());
-        }
-        if case.name == "stories260K_lora8" {
-            if let Some(base) = &base_rates {
-                let cost = (median(&mut base.clone()) / median(&mut rates.clone()) - 1.0) * 100.0;
-                results.row("llm", "lora8_cost", HOST, cost, "%");
+        if case.lora_rank.is_some() {
+            match lora_cost(opts, case) {
+                Ok(cost) => results.row("llm", "lora8_cost", HOST, cost, "%"),
+                Err(e) => results.note("llm", format!("lora8_cost: not measured: {e:#}")),
             }
         }
         results.row("llm", case.name, HOST, median(&mut rates), "tok/s");
@@ -104,7 +134,9 @@ pub fn run(opts: &Opts, results: &mut Results) -> Result<()> {
             results.row("llm", case.name, KERNEL, *tok_s, "tok/s");
             agreed.push(KERNEL);
         }
-        results.checksums.push(("llm", case.name.to_string(), hash, agreed));
+        results
+            .checksums
+            .push(("llm", case.name.to_string(), hash, agreed));
         let source = match case.model {
             ModelSource::File(f) => host_path(f).display().to_string(),
             ModelSource::Synthetic(_) => "generated weights".into(),
@@ -122,7 +154,7 @@ pub fn run(opts: &Opts, results: &mut Results) -> Result<()> {
     if let Some(cost) = results.value("llm", "lora8_cost", HOST) {
         results.note(
             "llm",
-            format!("lora8_cost: stories260K's time per token with the rank-8 adapter, {cost:+.1}% (unmerged: W·x + s·B·(A·x) on every projection)"),
+            format!("lora8_cost: stories260K's time per token with the rank-8 adapter, {cost:+.1}% (unmerged: W·x + s·B·(A·x) on every projection; the median of {} alternating base/adapted pairs)", 3 * opts.runs()),
         );
     }
     results.note(

@@ -13,7 +13,14 @@ use crate::{compute, Opts, Results};
 /// Groups in report order (the Markdown report gives `kernel` a section of its own, after these).
 const GROUPS: &[&str] = &["compute", "hostcall", "wasi", "startup", "agents", "llm"];
 /// Runtime columns in report order.
-const RUNTIMES: &[&str] = &["kernel-wasm", "wasmi", "wasmtime", "native", "host", "qemu-tcg"];
+const RUNTIMES: &[&str] = &[
+    "kernel-wasm",
+    "wasmi",
+    "wasmtime",
+    "native",
+    "host",
+    "qemu-tcg",
+];
 
 /// `(numerator, denominator)` ratio columns of a group.
 fn ratios(group: &str) -> &'static [(&'static str, &'static str)] {

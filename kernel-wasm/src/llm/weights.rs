@@ -147,7 +147,9 @@ impl Weights {
     pub fn synthetic(config: &Config, seed: u64) -> Result<Weights, LlmError> {
         let c = Config::from_header(config.to_header())?;
         let need = c.file_size()?;
-        let budget = need.saturating_mul(4).saturating_add(super::checkpoint::STATE_SLACK_BYTES);
+        let budget = need
+            .saturating_mul(4)
+            .saturating_add(super::checkpoint::STATE_SLACK_BYTES);
         if c.state_bytes(c.seq_len)? > budget {
             return Err(LlmError::StateTooLarge);
         }

@@ -50,7 +50,7 @@ fn arg(args: &[String], name: &str) -> Option<String> {
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let steps: usize = arg(&args, "--steps").map_or(Ok(600), |s| s.parse())?;
+    let steps: usize = arg(&args, "--steps").map_or(Ok(400), |s| s.parse())?;
     let out = PathBuf::from(arg(&args, "--out").unwrap_or_else(|| "models/tinystories".into()));
     let started = Instant::now();
 
