@@ -54,9 +54,13 @@ fn xtask_qemu(name: &str, script: &str, args: &[&str]) -> (Option<i32>, String) 
 fn exit_status_reaches_the_host() {
     let (code, text) = xtask_qemu("exit", "echo hello from the kernel\nexit 3\n", &[]);
     assert_eq!(code, Some(3), "{text}");
+    // The packages `cargo xtask packages` builds are installed at boot, in name order.
     assert_eq!(
         text,
         "[boot] sis-kernel: heap [N] MiB, boot [N] ms\n\
+         [boot] pkg: go-hello 1.0.0 installed (key 8be9222c0d745b35 development)\n\
+         [boot] pkg: hello 1.0.0 installed (key 8be9222c0d745b35 development)\n\
+         [boot] pkg: pong 1.0.0 installed (key 8be9222c0d745b35 development)\n\
          sis> echo hello from the kernel\nhello from the kernel\nsis> exit 3"
     );
 }
@@ -137,7 +141,19 @@ fn kernel_and_kwasm_shell_print_the_same_transcript() {
     let mut kwasm = Command::new(env!("CARGO"))
         .current_dir(root())
         .args([
-            "run", "--quiet", "-p", "kwasm", "--", "shell", "--dir", &fixtures,
+            "run",
+            "--quiet",
+            "-p",
+            "kwasm",
+            "--",
+            "shell",
+            "--dir",
+            &fixtures,
+            // What the kernel boots with: `cargo xtask packages`' output and the key it trusts.
+            "--packages",
+            "packages/out",
+            "--trust",
+            "packages/keys/development.pub",
         ])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -280,7 +296,12 @@ fn guest_sdk_ping_echo_matrix_runs_in_the_kernel() {
         ));
     }
     script.push_str("agent-run\nexit 0\n");
-    let (code, text) = xtask_qemu("guests", &script, &["--dir", &modules, "--timeout", "900"]);
+    // Without the boot packages: `kwasm shell` below runs without them too.
+    let (code, text) = xtask_qemu(
+        "guests",
+        &script,
+        &["--dir", &modules, "--timeout", "900", "--no-packages"],
+    );
     assert_eq!(code, Some(0), "{text}");
     let mut kwasm = Command::new(env!("CARGO"))
         .current_dir(root())
@@ -337,4 +358,203 @@ fn guest_sdk_ping_echo_matrix_runs_in_the_kernel() {
         text.contains(" slices (0 ready, 8 blocked, 4 done)\nsis> exit 0"),
         "{text}"
     );
+}
+
+/// The packages of the initrd are installed at boot against the kernel's built-in trust root: a
+/// tampered one is refused with its reason on the console, the kernel boots on, and the shell
+/// lists, runs, spawns, uninstalls and reinstalls packages — the same transcript as `kwasm shell
+/// --packages` with the same trust.
+#[test]
+fn the_kernel_installs_its_packages_at_boot_and_refuses_a_tampered_one() {
+    let guard = serial();
+    cargo(&["run", "--quiet", "-p", "xtask", "--", "packages"]);
+    cargo(&["build", "--quiet", "-p", "kwasm"]);
+    drop(guard);
+    let out = root().join("packages/out");
+    let dir = std::env::temp_dir().join(format!("sis-qemu-packages-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["hello.wap", "pong.wap"] {
+        std::fs::copy(out.join(name), dir.join(name)).unwrap();
+    }
+    // hello.wap with one byte of its module flipped.
+    let mut tampered = std::fs::read(out.join("hello.wap")).unwrap();
+    let module = tampered.windows(4).position(|w| w == b"\0asm").unwrap();
+    tampered[module + 40] ^= 0x01;
+    std::fs::write(dir.join("tampered.wap"), &tampered).unwrap();
+    let script = "pkg-list\nwasm-run hello\npkg-info pong\nagent-spawn pong\nagent-send 1 ping 3\n\
+                  agent-run 100\npkg-uninstall hello\nwasm-run hello\npkg-install /boot/packages/tampered.wap\n\
+                  pkg-install /boot/packages/hello.wap\nwasm-run hello\npkg-list\nexit 0\n";
+    let packages = dir.display().to_string();
+    let (code, kernel) = xtask_qemu("packages", script, &["--packages", &packages]);
+    let mut kwasm = Command::new(root().join("target/debug/kwasm"))
+        .current_dir(root())
+        .args([
+            "shell",
+            "--packages",
+            &packages,
+            "--trust",
+            "packages/keys/development.pub",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("running kwasm shell");
+    use std::io::Write;
+    kwasm
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(script.as_bytes())
+        .expect("writing the script to kwasm");
+    let hosted = kwasm.wait_with_output().expect("waiting for kwasm");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, Some(0), "{kernel}");
+    let key = "key 8be9222c0d745b35 development";
+    for needle in [
+        format!("[boot] pkg: hello 1.0.0 installed ({key})\n[boot] pkg: pong 1.0.0 installed ({key})\n"),
+        "[boot] pkg: /boot/packages/tampered.wap refused: module.wasm: SHA-256 ".to_string(),
+        "sis> wasm-run hello\nHello from kernel-wasm!\n".to_string(),
+        "[agent 1] pong 3\n".to_string(),
+        "sis> pkg-uninstall hello\nhello 1.0.0 uninstalled\n".to_string(),
+        "sis> pkg-install /boot/packages/tampered.wap\nerror: package /boot/packages/tampered.wap: module.wasm: SHA-256 ".to_string(),
+        format!("sis> pkg-install /boot/packages/hello.wap\nhello 1.0.0 installed ({key})\n"),
+    ] {
+        assert!(kernel.contains(&needle), "missing {needle:?} in {kernel}");
+    }
+    // The shell is alive after the refusal, and prints what kwasm's shell prints.
+    assert!(kernel.ends_with("sis> exit 0"), "{kernel}");
+    let kernel_body = kernel
+        .split_once('\n')
+        .map(|(_, rest)| rest)
+        .unwrap_or_default();
+    assert_eq!(hosted.status.code(), Some(0));
+    assert_eq!(
+        kernel_body,
+        String::from_utf8_lossy(&hosted.stdout).trim_end_matches('\n')
+    );
+}
+
+/// A free port on the host's loopback (bound, read, released).
+fn free_loopback_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// Networking in the kernel (issue acceptance 2), over QEMU user networking: the example HTTP
+/// server guest (`guests/net/http_server.rs`) answers a request from the host through the
+/// forwarded port (127.0.0.1 only), and the client guest (`http_get.rs`) reaches a test server
+/// on the host's loopback as 10.0.2.2. A connect outside its `net:connect` scope is refused.
+/// The test server and client bind and connect to 127.0.0.1 only and stop on their own.
+#[test]
+fn guest_server_and_client_reach_the_host_through_user_networking() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let guard = serial();
+    cargo(&["run", "--quiet", "-p", "xtask", "--", "wasi-programs"]);
+    drop(guard);
+    let www = std::env::temp_dir().join(format!("sis-qemu-net-{}", std::process::id()));
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::write(
+        www.join("index.html"),
+        "hello from the kernel's guest server\n",
+    )
+    .unwrap();
+    // The host test server: one connection, then it stops (or gives up after 4 minutes).
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let server_port = server.local_addr().unwrap().port();
+    server.set_nonblocking(true).unwrap();
+    let host_server = std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(240);
+        let (mut s, _) = loop {
+            match server.accept() {
+                Ok(conn) => break conn,
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                Err(e) => panic!("the kernel's client never came: {e}"),
+            }
+        };
+        s.set_nonblocking(false).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") && s.read(&mut byte).unwrap_or(0) == 1 {
+            head.push(byte[0]);
+        }
+        let body = "body from the host test server\n";
+        write!(
+            s,
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        String::from_utf8_lossy(&head).into_owned()
+    });
+    let fwd = free_loopback_port();
+    let script = format!(
+        "wasm-run --tcplisten 8080 --dir /www /bin/http_server.wasm -- 1\n\
+         wasm-run --caps net:connect=10.0.2.2:{server_port},net:send,net:recv /bin/http_get.wasm -- http://10.0.2.2:{server_port}/from-the-kernel\n\
+         wasm-run --caps net:connect=10.0.2.2:1,net:send,net:recv /bin/http_get.wasm -- http://10.0.2.2:{server_port}/\n\
+         net-info\n\
+         exit 0\n"
+    );
+    let programs = format!(
+        "{}::/bin",
+        root().join("target/wasi-programs/net").display()
+    );
+    let www_arg = format!("{}::/www", www.display());
+    let fwd_arg = format!("{fwd}:8080");
+    let kernel = std::thread::spawn(move || {
+        xtask_qemu(
+            "net",
+            &script,
+            &["--hostfwd", &fwd_arg, "--dir", &programs, "--dir", &www_arg],
+        )
+    });
+    // The host's request to the kernel's server, through the forward: retried until the kernel
+    // has booted and listens (a connection before that is accepted by QEMU and closed).
+    let deadline = Instant::now() + Duration::from_secs(240);
+    let answer = loop {
+        let attempt = std::net::TcpStream::connect(("127.0.0.1", fwd)).and_then(|mut s| {
+            s.set_read_timeout(Some(Duration::from_secs(60)))?;
+            s.write_all(b"GET / HTTP/1.1\r\nHost: kernel\r\n\r\n")?;
+            let mut out = Vec::new();
+            s.read_to_end(&mut out)?;
+            Ok(String::from_utf8_lossy(&out).into_owned())
+        });
+        match attempt {
+            Ok(text) if !text.is_empty() => break text,
+            _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(500)),
+            other => panic!("the kernel's server never answered: {other:?}"),
+        }
+    };
+    let (code, text) = kernel.join().unwrap();
+    let _ = std::fs::remove_dir_all(&www);
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(
+        answer.ends_with("\r\n\r\nhello from the kernel's guest server\n"),
+        "{answer}"
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("listening on 10.0.2.15:8080"), "{text}");
+    let request = host_server.join().unwrap();
+    assert!(
+        request.starts_with("GET /from-the-kernel HTTP/1.1\r\n"),
+        "{request}"
+    );
+    assert!(text.contains("body from the host test server\n"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "http_get: connect 10.0.2.2:{server_port}: errno 76\n"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("network: smoltcp, address 10.0.2.15/24, gateway 10.0.2.2\n"),
+        "{text}"
+    );
+    assert!(text.contains("connections: 1 accepted, 1 made\n"), "{text}");
 }

@@ -227,9 +227,13 @@ impl Instance {
                         module: module.name().to_string(),
                         reason: other.to_string(),
                     },
-                    Ok(_) => Error::Instantiate {
+                    Ok(CallOutcome::Exited(code)) => Error::Exited {
                         module: module.name().to_string(),
-                        reason: "the start function exited".to_string(),
+                        code,
+                    },
+                    Ok(CallOutcome::Returned(_)) => Error::Instantiate {
+                        module: module.name().to_string(),
+                        reason: "the start function failed".to_string(),
                     },
                 }
             })?;

@@ -22,6 +22,7 @@ use core::fmt::Write;
 
 use kernel_wasm::line_editor::Event;
 use kernel_wasm::memmap::{for_each_free, Range};
+use kernel_wasm::package::TrustStore;
 use kernel_wasm::shell::{Shell, ShellStatus};
 use kernel_wasm::vfs::cpio;
 use kernel_wasm::{Console, MemFs, Platform, RuntimeConfig, Stream, Vfs};
@@ -144,13 +145,14 @@ extern "C" fn kernel_main(dtb: usize) -> ! {
 
     selftest(info.bootargs());
 
+    let net = network(info.virtio_mmio.as_slice(), &*entropy, clock.clone());
     let console = Arc::new(platform::UartConsole::new(board::virt::uart()));
     let platform = Platform {
         console: console.clone(),
         clock: clock.clone(),
         entropy,
         vfs: fs,
-        net: None,
+        net,
     };
     // Guest memory, all instances together, gets a quarter of the heap: with the file system's
     // half, a quarter stays for the kernel itself (modules, compiled code, messages), so no
@@ -161,6 +163,7 @@ extern "C" fn kernel_main(dtb: usize) -> ! {
         ..RuntimeConfig::default()
     };
     let mut shell = Shell::with_runtime(platform, runtime);
+    shell.set_packages(trust_root(), false);
 
     let boot_ms = arch::timer::ticks_to_ns(arch::timer::ticks(), clock.frequency()) / 1_000_000;
     kprintln!(
@@ -168,6 +171,12 @@ extern "C" fn kernel_main(dtb: usize) -> ! {
         heap::size() / (1024 * 1024),
         boot_ms
     );
+    // The signed packages of the initrd (/boot/packages): installed under /pkg, each refusal
+    // reported with its reason; the kernel boots on either way.
+    for line in shell.install_boot_packages() {
+        console.write(Stream::Stdout, line.as_bytes());
+        console.write(Stream::Stdout, b"\n");
+    }
 
     loop {
         console.write(Stream::Stdout, shell.prompt().as_bytes());
@@ -184,6 +193,46 @@ extern "C" fn kernel_main(dtb: usize) -> ! {
             }
         }
     }
+}
+
+/// The package trust root built into the image (`qemu/build.rs`: the development key unless
+/// `SIS_TRUST_ROOT` names another), never read from the initrd it checks.
+static TRUST_ROOT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/trust-root.pub"));
+/// Revoked key ids built into the image (`SIS_REVOKED`; empty by default).
+static REVOKED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/revoked"));
+
+fn trust_root() -> TrustStore {
+    let mut trust = TrustStore::new();
+    if let Err(e) = trust.add_key_file(TRUST_ROOT) {
+        kprintln!("[boot] trust root: {e} (no signed package will verify)");
+    }
+    if let Err(e) = trust.add_revocation_list(REVOKED) {
+        kprintln!("[boot] revocation list: {e}");
+    }
+    trust
+}
+
+/// The TCP/IP stack over the virtio-net device, if QEMU has one (`cargo xtask qemu --net`),
+/// with QEMU user networking's fixed addresses (10.0.2.15/24, gateway 10.0.2.2).
+fn network(
+    transports: &[usize],
+    entropy: &dyn kernel_wasm::Entropy,
+    clock: Arc<platform::KernelClock>,
+) -> Option<Arc<dyn kernel_wasm::net::Network>> {
+    let device = board::virt::virtio_net::VirtioNet::probe(transports)?;
+    let mut seed = [0u8; 8];
+    entropy.fill(&mut seed);
+    let config = kernel_wasm::net::smol::SmolConfig {
+        mac: device.mac(),
+        seed: u64::from_le_bytes(seed),
+        ..Default::default()
+    };
+    // One core: `Send`/`Sync` do not matter (as for the file system).
+    #[allow(clippy::arc_with_non_send_sync)]
+    let net = Arc::new(kernel_wasm::net::smol::SmolNetwork::new(
+        device, config, clock,
+    ));
+    Some(net)
 }
 
 /// Fault-path checks, reachable only through the kernel command line (`cargo xtask qemu

@@ -57,6 +57,12 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
         Ok(version) => toolchains.push(version),
         Err(e) => unavailable(sh, &wasm_dir, "hello_go", &e)?,
     }
+    // Group `packages`: the signed Go package (~2.8 MB), verified and installed on the host and in
+    // the kernel (whose built-in trust root is the same development key).
+    match crate::packages::build(sh) {
+        Ok(dir) => sh.copy_file(dir.join("go-hello.wap"), wasm_dir.join("go-hello.wap"))?,
+        Err(e) => unavailable(sh, &wasm_dir, "go-hello.wap", &e)?,
+    }
     sh.write_file(
         wasm_dir.join("toolchains.txt"),
         toolchains.join("\n") + "\n",
@@ -116,9 +122,14 @@ fn kernel_bench(sh: &Shell, wasm_dir: &Path, quick: bool) -> Result<String> {
     } else {
         "bench --llm"
     };
+    let packages = if quick {
+        "bench-pkg --quick /bench/go-hello.wap"
+    } else {
+        "bench-pkg /bench/go-hello.wap"
+    };
     let outcome = integration::run_script(
         command,
-        &[line, llm_line, "exit"],
+        &[line, packages, llm_line, "exit"],
         qemu::PROMPT,
         opts.timeout,
     );

@@ -15,7 +15,6 @@ use xshell::{cmd, Shell};
 pub const OUT_DIR: &str = "packages/out";
 /// The development key pair: NOT a release key (see packages/keys/README.md).
 pub const DEV_SECRET_KEY: &str = "packages/keys/development.key";
-#[allow(dead_code)] // the trust root `cargo xtask qemu` boots with (next step)
 pub const DEV_PUBLIC_KEY: &str = "packages/keys/development.pub";
 
 /// Where a package's `module.wasm` comes from.
@@ -144,7 +143,8 @@ pub fn build(sh: &Shell) -> Result<PathBuf> {
             .ignore_stdout()
             .run()?;
         let size = std::fs::metadata(&wap)?.len();
-        println!("{}: {size} bytes, signed", wap.display());
+        // On stderr: `xtask qemu --script` prints only the console on stdout.
+        eprintln!("{}: {size} bytes, signed", wap.display());
     }
     Ok(out)
 }

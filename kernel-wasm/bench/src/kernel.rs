@@ -50,6 +50,21 @@ pub fn run(opts: &Opts, results: &mut Results) {
             }
         }
     }
+    // `bench-pkg`: group `packages`, set beside the host's rows as case `verify_install_kernel`.
+    for runtime in ["kernel-wasm", "direct"] {
+        let value = text.lines().find_map(|l| {
+            let matches = json_str(l, "group") == Some("packages")
+                && json_str(l, "runtime") == Some(runtime)
+                && json_str(l, "unit") == Some("ms");
+            matches.then(|| json_num(l, "value")).flatten()
+        });
+        match value {
+            Some(ms) if ms.is_finite() && ms > 0.0 => {
+                results.row("packages", "verify_install_kernel", runtime, ms, "ms")
+            }
+            _ => missing.push(format!("bench-pkg on {runtime}")),
+        }
+    }
     if !missing.is_empty() {
         results.note(
             "kernel",

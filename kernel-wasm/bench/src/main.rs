@@ -7,10 +7,10 @@
 //! `kernel-wasm-bench [--quick] --out <dir>`; this binary measures, checks that every runtime computed
 //! the same checksum, prints a table, and writes `<out>/results.json` and `docs/benchmarks.md`.
 //!
-//! Groups and their modules: `compute`, `hostcall`, `wasi`, `startup`, `agents`, and `kernel` (the
-//! compute set measured inside the kernel under QEMU by xtask in the same run, see [`kernel`]),
-//! and `llm` (the LLM engine's tokens/s on the host and in the kernel, see [`llm`]). Everything
-//! that touches the kernel-wasm runtime API lives in [`kw`].
+//! Groups and their modules: `compute`, `hostcall`, `wasi`, `startup`, `agents`, `packages`,
+//! `kernel` (the compute set measured inside the kernel under QEMU by xtask in the same run, see
+//! [`kernel`]), and `llm` (the LLM engine's tokens/s on the host and in the kernel, see [`llm`]).
+//! Everything that touches the kernel-wasm runtime API lives in [`kw`].
 
 mod agents;
 mod alloc;
@@ -20,6 +20,7 @@ mod kernel;
 mod kw;
 mod llm;
 mod measure;
+mod packages;
 mod report;
 mod startup;
 mod wasi;
@@ -183,6 +184,10 @@ fn main() -> Result<()> {
     if opts.wants("agents") {
         eprintln!("bench: agents");
         agents::run(&opts, &mut results)?;
+    }
+    if opts.wants("packages") {
+        eprintln!("bench: packages");
+        packages::run(&opts, &mut results)?;
     }
     if opts.wants("kernel") {
         kernel::run(&opts, &mut results);

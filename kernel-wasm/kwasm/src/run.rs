@@ -159,6 +159,11 @@ fn run(args: RunArgs) -> ExitCode {
             return usage(&message);
         }
     }
+    if let Some(list) = &args.caps {
+        if let Err(error) = CapSet::parse(list) {
+            return usage(&format!("--caps: {error}"));
+        }
+    }
     match try_run(&args) {
         Ok(code) => code,
         Err(error) => fail(&error),
@@ -275,6 +280,8 @@ fn try_run(args: &RunArgs) -> Result<ExitCode, Error> {
             eprintln!("kwasm: {}", one_line(&error.to_string()));
             return Ok(ExitCode::from(EXIT_ERROR));
         }
+        // `proc_exit` in the start function: the program's exit status, as wasmtime.
+        Err(Error::Exited { code, .. }) => return Ok(ExitCode::from(code as u8)),
         Err(error) => return Err(error),
     };
     let outcome = match &invoke {
@@ -404,7 +411,9 @@ fn inspect(args: InspectArgs) -> ExitCode {
         }
         Err(e) => {
             println!("runnable: no, {e}");
-            ExitCode::from(EXIT_ERROR)
+            // The report above is the answer to `inspect`; the error goes to stderr too, as
+            // every failure of kwasm does.
+            fail(&e)
         }
     }
 }

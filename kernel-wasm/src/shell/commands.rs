@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 use super::{Shell, ShellStatus, DEFAULT_RUN_FUEL, DEFAULT_RUN_TIME_LIMIT_MS};
 use crate::error::{Error, Result};
 use crate::instance::{CallOutcome, InstanceConfig};
+use crate::text::Escaped;
 use crate::vfs::{self, path, NodeKind, VfsError};
 use crate::wasi::Preopen;
 
@@ -51,8 +52,8 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         name: "wasm-run",
-        usage: "wasm-run [--fuel N] [--time-limit-ms MS] [--dir DIR]... PATH|PACKAGE [FUNC [ARGS...] | -- ARGS...]",
-        help: "run a module's _start (with ARGS after --, DIRs preopened), or call FUNC with ARGS and print its results; a PACKAGE runs with its manifest's capabilities and limits",
+        usage: "wasm-run [--fuel N] [--time-limit-ms MS] [--caps LIST] [--dir DIR]... [--tcplisten [IP:]PORT]... PATH|PACKAGE [FUNC [ARGS...] | -- ARGS...]",
+        help: "run a module's _start (with ARGS after --, DIRs preopened, listening sockets after them), or call FUNC with ARGS and print its results; a PACKAGE runs with its manifest's capabilities and limits (--caps narrows them)",
         run: wasm_run,
     },
     Command {
@@ -92,6 +93,12 @@ pub static COMMANDS: &[Command] = &[
         run: super::agent_cmds::run,
     },
     Command {
+        name: "net-info",
+        usage: "net-info",
+        help: "the network: address, open sockets, counters",
+        run: super::net_cmds::info,
+    },
+    Command {
         name: "pkg-list",
         usage: "pkg-list",
         help: "list the installed packages: name, version, key id, size",
@@ -120,6 +127,12 @@ pub static COMMANDS: &[Command] = &[
         usage: "bench [--quick] [--case NAME]... [PATH] | bench --llm [--quick] [DIR]",
         help: "time the compute workloads (default /bench/workloads.wasm) on kernel-wasm and raw wasmi, or with --llm the LLM engine's tokens/s (models in /bench/llm); JSON rows",
         run: super::bench_cmd::bench,
+    },
+    Command {
+        name: "bench-pkg",
+        usage: "bench-pkg [--quick] PATH",
+        help: "time verify+install of the package at PATH against SHA-256 + Ed25519 of its bytes; JSON rows",
+        run: super::bench_pkg::bench_pkg,
     },
     Command {
         name: "exit",
@@ -174,23 +187,6 @@ pub(super) fn read_bounded(shell: &Shell, command: &str, path: &str, max: u64) -
     }
 }
 
-/// A file name as `ls` prints it: control characters (a newline, an escape sequence from a
-/// hostile initrd) are escaped, so one entry is one line and the terminal is left alone.
-fn printable_name(name: &str) -> String {
-    if !name.chars().any(char::is_control) {
-        return String::from(name);
-    }
-    let mut out = String::with_capacity(name.len() + 8);
-    for c in name.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 fn help(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     if !args.is_empty() {
         return Err(usage("help"));
@@ -239,7 +235,7 @@ fn ls(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     let mut out = String::new();
     if meta.kind == NodeKind::Dir {
         for entry in fs.read_dir(node).map_err(|e| fs_error(shell, target, e))? {
-            out.push_str(&printable_name(&entry.name));
+            out.push_str(&format!("{}", Escaped::str(&entry.name)));
             match entry.kind {
                 NodeKind::Dir => out.push('/'),
                 NodeKind::Symlink => out.push('@'),
@@ -248,7 +244,7 @@ fn ls(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
             out.push('\n');
         }
     } else {
-        out.push_str(&format!("{}\n", printable_name(target)));
+        out.push_str(&format!("{}\n", Escaped::str(target)));
     }
     shell.print(&out);
     Ok(ShellStatus::Continue)
@@ -271,6 +267,8 @@ fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     let mut fuel: Option<u64> = None;
     let mut time_limit_ms: Option<u64> = None;
     let mut preopens = Vec::new();
+    let mut sockets = Vec::new();
+    let mut caps = None;
     let mut rest = args;
     while let Some((first, tail)) = rest.split_first() {
         match *first {
@@ -293,6 +291,16 @@ fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
             "--dir" => {
                 let (dir, tail) = tail.split_first().ok_or_else(|| usage("wasm-run"))?;
                 preopens.push(preopen(shell, dir)?);
+                rest = tail;
+            }
+            "--caps" => {
+                let (list, tail) = tail.split_first().ok_or_else(|| usage("wasm-run"))?;
+                caps = Some(crate::caps::CapSet::parse(list)?);
+                rest = tail;
+            }
+            "--tcplisten" => {
+                let (spec, tail) = tail.split_first().ok_or_else(|| usage("wasm-run"))?;
+                sockets.push(super::net_cmds::listen(shell, spec)?);
                 rest = tail;
             }
             // An option this command does not know (a module path starting with `--` can be
@@ -318,6 +326,7 @@ fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     let mut config = InstanceConfig::new(shell.platform().clone());
     config.args = alloc::vec![name.clone()];
     config.preopens = preopens;
+    config.sockets = sockets;
     // `PATH -- ARGS...`: the command's arguments (argv[0] is its name); `PATH FUNC ARGS...`: a call.
     let func = match call.split_first() {
         Some((&"--", argv)) => {
@@ -332,17 +341,31 @@ fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     if let Some(loaded) = &package {
         loaded.info.manifest.apply_to(&mut config);
     }
+    // --caps sets a module's capabilities; a package's it can only narrow.
+    if let Some(caps) = caps {
+        config.caps = match &package {
+            Some(_) => config.caps.intersect(&caps),
+            None => caps,
+        };
+    }
     config.fuel = fuel.or(config.fuel).or(Some(DEFAULT_RUN_FUEL));
     config.time_limit_ms = time_limit_ms
         .or(config.time_limit_ms)
         .or(Some(DEFAULT_RUN_TIME_LIMIT_MS));
-    let mut instance = shell.runtime().instantiate(&module, config)?;
-    let outcome = match (func, entry.as_deref()) {
-        (Some((func, params)), _) => instance.call_with_text(func, params),
-        (None, Some(entry)) if entry != "_start" => instance.call_with_text(entry, &[]),
-        (None, _) => instance.run_start(),
+    // A start function that exits ends the program there, as its `_start` would have.
+    let outcome = match shell.runtime().instantiate(&module, config) {
+        Ok(mut instance) => {
+            let outcome = match (func, entry.as_deref()) {
+                (Some((func, params)), _) => instance.call_with_text(func, params),
+                (None, Some(entry)) if entry != "_start" => instance.call_with_text(entry, &[]),
+                (None, _) => instance.run_start(),
+            };
+            shell.last_stats = Some(instance.stats());
+            outcome
+        }
+        Err(Error::Exited { code, .. }) => Ok(CallOutcome::Exited(code)),
+        Err(error) => Err(error),
     };
-    shell.last_stats = Some(instance.stats());
     match outcome? {
         CallOutcome::Returned(values) => {
             let mut out = String::new();
@@ -352,7 +375,10 @@ fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
             shell.print(&out);
         }
         CallOutcome::Exited(0) => {}
-        CallOutcome::Exited(code) => shell.print(&format!("{name} exited with status {code}\n")),
+        CallOutcome::Exited(code) => shell.print(&format!(
+            "{} exited with status {code}\n",
+            Escaped::str(&name)
+        )),
     }
     Ok(ShellStatus::Continue)
 }
