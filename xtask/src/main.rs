@@ -13,6 +13,7 @@ mod initrd;
 mod packages;
 mod qemu;
 mod tools;
+mod train_model;
 mod wasi_programs;
 
 use std::path::{Path, PathBuf};
@@ -42,6 +43,8 @@ tasks:
   qemu        build the kernel and boot it in QEMU: [--dir HOST::GUEST]... [--script FILE]
               [--cpu MODEL] [--timeout SECS] [--memory SIZE] [--append ARGS] [--gdb]
               [--net] [--hostfwd HOST_PORT:GUEST_PORT]... (user networking, forwards on 127.0.0.1)
+  train-model train the default LLM (tools/train-model, candle, CPU, deterministic) into
+              models/tinystories/: [--steps N] [--out DIR]
   wasi-programs  build the C and Rust WASI test programs to target/wasi-programs
 ";
 
@@ -73,6 +76,7 @@ fn main() -> Result<()> {
         }
         "packages" => packages::build(&sh).map(|dir| println!("packages in {}", dir.display())),
         "qemu" => qemu::run(&sh, rest),
+        "train-model" => train_model::run(&sh, rest),
         "wasi-programs" => {
             wasi_programs::build(&sh).map(|dir| println!("WASI test programs in {}", dir.display()))
         }

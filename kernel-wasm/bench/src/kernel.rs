@@ -79,14 +79,14 @@ pub fn run(opts: &Opts, results: &mut Results) {
 
 /// The string value of `"key": "..."` in one line of `results.json`-style JSON (what the kernel's
 /// `bench` command prints: flat objects, no escapes).
-fn json_str<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+pub fn json_str<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     let start = line.find(&format!("\"{key}\": \""))? + key.len() + 5;
     let len = line[start..].find('"')?;
     Some(&line[start..start + len])
 }
 
 /// The number value of `"key": N` in one line of `results.json`-style JSON.
-fn json_num(line: &str, key: &str) -> Option<f64> {
+pub fn json_num(line: &str, key: &str) -> Option<f64> {
     let start = line.find(&format!("\"{key}\": "))? + key.len() + 4;
     let end = line[start..].find([',', '}'])?;
     line[start..start + end].trim().parse().ok()

@@ -8,11 +8,10 @@
 //! the same checksum, prints a table, and writes `<out>/results.json` and `docs/benchmarks.md`.
 //!
 //! Groups and their modules: `compute`, `hostcall`, `wasi`, `startup`, `agents`, `packages`,
-//! `net` (TCP echo against native, kernel-wasm and the kernel under QEMU, see [`net`]), and
-//! `kernel` (the
-//! compute set measured inside the kernel under QEMU by xtask in the same run, see [`kernel`]);
-//! `llm` is reported as not measurable until that subsystem exists (see [`pending`]). Everything that touches the
-//! kernel-wasm runtime API lives in [`kw`].
+//! `net` (TCP echo against native, kernel-wasm and the kernel under QEMU, see [`net`]),
+//! `kernel` (the compute set measured inside the kernel under QEMU by xtask in the same run, see
+//! [`kernel`]), and `llm` (the LLM engine's tokens/s on the host and in the kernel, see [`llm`]).
+//! Everything that touches the kernel-wasm runtime API lives in [`kw`].
 
 mod agents;
 mod alloc;
@@ -20,10 +19,10 @@ mod compute;
 mod hostcall;
 mod kernel;
 mod kw;
+mod llm;
 mod measure;
 mod net;
 mod packages;
-mod pending;
 mod report;
 mod startup;
 mod wasi;
@@ -206,7 +205,10 @@ fn main() -> Result<()> {
     if opts.wants("kernel") {
         kernel::run(&opts, &mut results);
     }
-    pending::run(&opts, &mut results);
+    if opts.wants("llm") {
+        eprintln!("bench: llm");
+        llm::run(&opts, &mut results)?;
+    }
 
     let elapsed = started.elapsed();
     let machine = report::Machine::detect(&opts);

@@ -14,7 +14,8 @@ use crate::{compute, Opts, Results};
 const GROUPS: &[&str] = &[
     "compute", "hostcall", "wasi", "startup", "agents", "packages", "net", "llm",
 ];
-/// Runtime columns in report order (`kernel`: the bare-metal kernel under QEMU, group `net`).
+/// Runtime columns in report order (`kernel`: the bare-metal kernel under QEMU, group `net`;
+/// `host` and `qemu-tcg`: the LLM engine on this machine and in the kernel, group `llm`).
 const RUNTIMES: &[&str] = &[
     "kernel-wasm",
     "wasmi",
@@ -22,6 +23,8 @@ const RUNTIMES: &[&str] = &[
     "kernel",
     "native",
     "direct",
+    "host",
+    "qemu-tcg",
 ];
 
 /// `(numerator, denominator)` ratio columns of a group.
@@ -38,6 +41,7 @@ fn ratios(group: &str) -> &'static [(&'static str, &'static str)] {
         "kernel" => &[("kernel-wasm", "wasmi")],
         "net" => &[("kernel-wasm", "native"), ("kernel", "native")],
         "packages" => &[("kernel-wasm", "direct")],
+        "llm" => &[("host", "qemu-tcg")],
         _ => &[],
     }
 }
@@ -447,6 +451,19 @@ fn targets(results: &Results) -> Vec<Target> {
         );
     }
 
+    out.push(match results.value("llm", "stories260K", "host") {
+        Some(v) => Target {
+            name: "llm: stories260K ≥ 4,500 tok/s on the host (llama2.c run.c, gcc -O3)",
+            measured: format!("{v:.0} tok/s"),
+            status: status(v >= 4500.0),
+        },
+        None => Target {
+            name: "llm: stories260K ≥ 4,500 tok/s on the host (llama2.c run.c, gcc -O3)",
+            measured: unavailable_reason(results, "llm", "stories260K"),
+            status: "not measured".into(),
+        },
+    });
+
     out.push(match results.value("startup", "go_hello", "kernel-wasm") {
         Some(ms) => Target {
             name: "Go module start ≤ 30 ms",
@@ -542,7 +559,7 @@ pub fn write_markdown(
             "agents" => "The agent scheduler (`kernel_wasm::agents::System`) on the host: message round trip between two agents, message throughput, heap per idle agent, and a ring of 10 000 agents (kernel-wasm only; no other runtime has agents).",
             "net" => "TCP echo over loopback (`kernel-wasm/bench/src/net.rs`): the same Rust client against a native std echo server, the WAT echo guest on kernel-wasm with a preopened host socket (what `kwasm run --tcplisten` does), and the same guest in the kernel under QEMU (smoltcp over virtio-net, QEMU user networking, a port forwarded on 127.0.0.1). Round-trip latency of 64-byte messages (µs, lower is better) and throughput of 64 KiB writes echoed back (MB/s, higher is better).",
             "packages" => "Verifying and installing a signed package (`kernel_wasm::package`, what `pkg-install` does) against SHA-256 + Ed25519 of the same bytes done directly (`direct`), on the host and, as `verify_install_kernel`, in the kernel under QEMU TCG (its `bench-pkg` shell command). Milliseconds.",
-            "llm" => "The `llm` host interface.",
+            "llm" => "The LLM engine (`kernel-wasm/src/llm/`, docs/llm.md): tokens per second, greedy from BOS, one thread, every position computed (run.c's timing loop), the median of the runs; `host` on this machine, `qemu-tcg` the kernel's `bench --llm` under QEMU TCG in this run (its greedy tokens must hash the same as the host's). `lora8_cost`: the extra time per token of one rank-8 LoRA adapter on all 7 projections of every layer.",
             _ => "",
         }
     };

@@ -124,8 +124,8 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         name: "bench",
-        usage: "bench [--quick] [--case NAME]... [PATH]",
-        help: "time the compute workloads (default /bench/workloads.wasm) on kernel-wasm and raw wasmi; JSON rows",
+        usage: "bench [--quick] [--case NAME]... [PATH] | bench --llm [--quick] [DIR]",
+        help: "time the compute workloads (default /bench/workloads.wasm) on kernel-wasm and raw wasmi, or with --llm the LLM engine's tokens/s (models in /bench/llm); JSON rows",
         run: super::bench_cmd::bench,
     },
     Command {

@@ -7,6 +7,7 @@
 
 mod agent_cmds;
 pub mod bench_cmd;
+pub mod bench_llm;
 pub mod bench_pkg;
 mod commands;
 mod net_cmds;
