@@ -156,6 +156,11 @@ pub enum Error {
     State {
         message: String,
     },
+    /// The LLM service refused or failed: no model, a malformed checkpoint, tokenizer or
+    /// adapter, a prompt too long.
+    Llm {
+        message: String,
+    },
 }
 
 pub type Result<T, E = Error> = core::result::Result<T, E>;
@@ -214,6 +219,7 @@ impl fmt::Display for Error {
                 write!(f, ": {message}")
             }
             Error::State { message } => f.write_str(message),
+            Error::Llm { message } => write!(f, "llm: {message}"),
         }
     }
 }

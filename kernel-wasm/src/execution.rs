@@ -35,6 +35,9 @@ pub enum Suspend {
     /// Asks the agent scheduler to create an agent (the request is left in the agent system's
     /// shared state); resume with the new id or an error code.
     Spawn,
+    /// `llm.infer` left an inference in the instance's `LlmLink`: serve it one token step at a
+    /// time (`llm::abi::serve`), then resume with its result.
+    Infer,
 }
 
 impl fmt::Display for Suspend {
@@ -44,6 +47,7 @@ impl fmt::Display for Suspend {
             Suspend::ReceiveUntil(_) => f.write_str("blocked in receive with a timeout"),
             Suspend::Yield => f.write_str("yielded"),
             Suspend::Spawn => f.write_str("spawning an agent"),
+            Suspend::Infer => f.write_str("running an inference"),
         }
     }
 }
@@ -149,27 +153,59 @@ impl Execution {
 
     /// Runs to completion in slices of `slice` fuel, checking the time limit and for an
     /// interrupt ([`Console::take_interrupt`](crate::Console::take_interrupt)) between slices.
-    /// A suspension cannot be served here (no scheduler): it ends the call with an error.
+    /// A yield resumes at once; an `llm.infer` is served here one token step at a time, with the
+    /// same checks between tokens. Other suspensions cannot be served without the agent
+    /// scheduler: they end the call with an error.
     pub fn run_to_end(&mut self, inst: &mut Instance, slice: u64) -> Result<CallOutcome> {
+        let mut step = self.resume(inst, slice);
         loop {
-            match self.resume(inst, slice) {
+            step = match step {
                 Step::Finished(result) => return result,
-                Step::Preempted if inst.take_interrupt() => {
-                    self.state = State::Done;
-                    return Err(Error::Interrupted {
-                        func: self.name.clone(),
-                    });
-                }
-                Step::Preempted => continue,
-                Step::Suspended(Suspend::Yield) => {
-                    match self.resume_with(inst, &[Value::I32(0)], slice) {
-                        Step::Finished(result) => return result,
-                        Step::Preempted | Step::Suspended(Suspend::Yield) => continue,
-                        Step::Suspended(why) => return Err(self.unserved(why)),
+                Step::Preempted => {
+                    if inst.take_interrupt() {
+                        return Err(self.interrupted());
                     }
+                    self.resume(inst, slice)
+                }
+                Step::Suspended(Suspend::Yield) => self.resume_with(inst, &[Value::I32(0)], slice),
+                Step::Suspended(Suspend::Infer) => {
+                    let result = self.serve_inference(inst)?;
+                    self.resume_with(inst, &[Value::I32(result)], slice)
                 }
                 Step::Suspended(why) => return Err(self.unserved(why)),
-            }
+            };
+        }
+    }
+
+    /// Serves a parked `llm.infer` to its end, token step by token step, stopping between two
+    /// steps on an interrupt or the instance's time limit (the call then ends with that error).
+    fn serve_inference(&mut self, inst: &mut Instance) -> Result<i32> {
+        use crate::llm::abi::{cancel, serve, Served};
+        loop {
+            let stop = if inst.take_interrupt() {
+                Some(self.interrupted())
+            } else {
+                inst.check_time().err()
+            };
+            let stop = match stop {
+                Some(error) => error,
+                None => match serve(inst, false) {
+                    Served::Pending => continue,
+                    Served::Done(result) => return Ok(result),
+                    Served::Failed(error) => error,
+                },
+            };
+            // The call ends here: the session gives its slot back now, not when the instance goes.
+            cancel(inst);
+            self.state = State::Done;
+            return Err(stop);
+        }
+    }
+
+    fn interrupted(&mut self) -> Error {
+        self.state = State::Done;
+        Error::Interrupted {
+            func: self.name.clone(),
         }
     }
 

@@ -5,10 +5,13 @@
 //! input is treated as hostile: sizes are checked against the file before any allocation and
 //! failures are an [`LlmError`], never a panic. See `docs/llm.md`.
 
+pub mod abi;
 pub mod checkpoint;
 pub mod math;
 pub mod model;
 pub mod sampler;
+pub mod service;
+pub mod session;
 pub mod tokenizer;
 
 use alloc::string::String;
@@ -18,6 +21,8 @@ use core::fmt;
 pub use checkpoint::Config;
 pub use model::Model;
 pub use sampler::Sampler;
+pub use service::{LlmLimits, LlmService};
+pub use session::Session;
 pub use tokenizer::Tokenizer;
 
 /// Why a checkpoint, tokenizer or request was refused.

@@ -6,6 +6,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use super::{Shell, ShellStatus, DEFAULT_RUN_FUEL, DEFAULT_RUN_TIME_LIMIT_MS};
+use crate::caps::CapSet;
 use crate::error::{Error, Result};
 use crate::instance::{CallOutcome, InstanceConfig};
 use crate::vfs::{self, path, NodeKind, VfsError};
@@ -51,8 +52,8 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         name: "wasm-run",
-        usage: "wasm-run [--fuel N] [--time-limit-ms MS] [--dir DIR]... PATH [FUNC [ARGS...] | -- ARGS...]",
-        help: "run a module's _start (with ARGS after --, DIRs preopened), or call FUNC with ARGS and print its results",
+        usage: "wasm-run [--fuel N] [--time-limit-ms MS] [--caps LIST] [--dir DIR]... PATH [FUNC [ARGS...] | -- ARGS...]",
+        help: "run a module's _start (with ARGS after --, DIRs preopened), or call FUNC with ARGS and print its results; --caps grants exactly LIST (default: the WASI set)",
         run: wasm_run,
     },
     Command {
@@ -90,6 +91,18 @@ pub static COMMANDS: &[Command] = &[
         usage: "agent-run [--time-limit-ms MS] [MAX_SLICES]",
         help: "run the agents until all are blocked or done (default bounds 100000 slices, 10 minutes)",
         run: super::agent_cmds::run,
+    },
+    Command {
+        name: "llm-info",
+        usage: "llm-info",
+        help: "the loaded model: name, dimensions, adapters",
+        run: super::llm_cmds::info,
+    },
+    Command {
+        name: "llm-infer",
+        usage: "llm-infer [--max-tokens N] TEXT...",
+        help: "print the model's greedy completion of TEXT (default at most 256 tokens)",
+        run: super::llm_cmds::infer,
     },
     Command {
         name: "bench",
@@ -246,6 +259,7 @@ fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     let mut fuel = DEFAULT_RUN_FUEL;
     let mut time_limit_ms = DEFAULT_RUN_TIME_LIMIT_MS;
     let mut preopens = Vec::new();
+    let mut caps = None;
     let mut rest = args;
     while let Some((first, tail)) = rest.split_first() {
         match *first {
@@ -270,6 +284,11 @@ fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
                 preopens.push(preopen(shell, dir)?);
                 rest = tail;
             }
+            "--caps" => {
+                let (list, tail) = tail.split_first().ok_or_else(|| usage("wasm-run"))?;
+                caps = Some(CapSet::parse(list)?);
+                rest = tail;
+            }
             // An option this command does not know (a module path starting with `--` can be
             // written `./--name`).
             option if option.starts_with("--") => return Err(usage("wasm-run")),
@@ -288,6 +307,9 @@ fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     config.time_limit_ms = Some(time_limit_ms);
     config.args = alloc::vec![name.clone()];
     config.preopens = preopens;
+    if let Some(caps) = caps {
+        config.caps = caps;
+    }
     // `PATH -- ARGS...`: the command's arguments (argv[0] is its name); `PATH FUNC ARGS...`: a call.
     let func = match call.split_first() {
         Some((&"--", argv)) => {

@@ -118,7 +118,7 @@ fn wasm_run_start_call_trap_and_fuel() {
     );
     assert_eq!(
         run(&mut sh, &out, "wasm-run").1,
-        "error: wasm-run: usage: wasm-run [--fuel N] [--time-limit-ms MS] [--dir DIR]... PATH [FUNC [ARGS...] | -- ARGS...]\n"
+        "error: wasm-run: usage: wasm-run [--fuel N] [--time-limit-ms MS] [--caps LIST] [--dir DIR]... PATH [FUNC [ARGS...] | -- ARGS...]\n"
     );
     // The shell goes on after every failure.
     assert_eq!(run(&mut sh, &out, "echo still here").1, "still here\n");

@@ -96,3 +96,39 @@ impl Env {
             .collect()
     }
 }
+
+/// The reference checkpoint's files (`../shared/llm/` of the repository root); the tests fail,
+/// not skip, when they are missing.
+pub fn llm_file(name: &str) -> Vec<u8> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/llm/");
+    std::fs::read(format!("{path}{name}")).unwrap_or_else(|e| panic!("{path}{name}: {e}"))
+}
+
+/// stories260K + tok512 as a service with `limits`.
+pub fn llm_service(limits: kernel_wasm::llm::LlmLimits) -> Arc<kernel_wasm::llm::LlmService> {
+    Arc::new(
+        kernel_wasm::llm::LlmService::from_bytes(
+            "stories260K",
+            &llm_file("stories260K.bin"),
+            &llm_file("tok512.bin"),
+            limits,
+        )
+        .expect("the reference model loads"),
+    )
+}
+
+/// The greedy completion of `prompt` computed directly with a session (no guest involved).
+pub fn llm_direct(service: &Arc<kernel_wasm::llm::LlmService>, prompt: &str) -> String {
+    use kernel_wasm::llm::session::{Progress, Sampling};
+    let max = service.limits().max_tokens;
+    let mut session = service
+        .begin(prompt, max, Sampling::default())
+        .expect("begins");
+    loop {
+        match session.step().expect("steps") {
+            Progress::Finished(_) => return session.text(),
+            Progress::Stepped => {}
+            Progress::Queued => panic!("the model is busy"),
+        }
+    }
+}

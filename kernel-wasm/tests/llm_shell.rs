@@ -1,0 +1,109 @@
+//! The LLM from the shell, as `kwasm shell` and the kernel's UART show it: the `llm-*` commands,
+//! a guest calling `llm.infer` through `wasm-run`, and an agent doing so under `agent-run`. The
+//! transcript is snapshotted and must be identical across runs.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::llm_service;
+use kernel_wasm::hosted::{platform_with_console, CaptureConsole};
+use kernel_wasm::llm::LlmLimits;
+use kernel_wasm::shell::PROMPT;
+use kernel_wasm::{Console, Shell, ShellStatus, Stream};
+
+const SCRIPT: &[&str] = &[
+    "llm-info",
+    "llm-infer --max-tokens 30 Once upon a time",
+    "llm-infer --max-tokens 12 \"Lily and Tom\"",
+    "llm-infer --max-tokens 0 Once",
+    "wasm-run /llm/complete.wasm -- Once upon a time",
+    "wasm-run --caps llm:infer /llm/complete.wasm -- The little dog",
+    "agent-spawn /agents/storyteller.wasm agent:send,agent:receive,llm:infer",
+    "agent-send 1 One day, a girl",
+    "agent-run",
+    "agent-list",
+];
+
+fn transcript(shell: &mut Shell, console: &CaptureConsole, script: &[&str]) -> String {
+    console.output.lock().unwrap().clear();
+    for line in script {
+        console.write(Stream::Stdout, format!("{PROMPT}{line}\n").as_bytes());
+        assert_eq!(shell.execute(line), ShellStatus::Continue, "{line}");
+    }
+    console.text()
+}
+
+fn shell(with_model: bool) -> (Shell, Arc<CaptureConsole>) {
+    let console = Arc::new(CaptureConsole::default());
+    let platform = platform_with_console(console.clone());
+    common::install_fixtures(&platform);
+    let complete = wat::parse_file(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/llm/complete.wat"
+    ))
+    .expect("fixture compiles");
+    kernel_wasm::vfs::write_file(&*platform.vfs, "/llm/complete.wasm", &complete).unwrap();
+    let mut shell = Shell::new(platform);
+    if with_model {
+        shell.set_llm(Some(llm_service(LlmLimits {
+            max_tokens: 40,
+            ..LlmLimits::default()
+        })));
+    }
+    (shell, console)
+}
+
+#[test]
+fn llm_session_transcript() {
+    let (mut first_shell, console) = shell(true);
+    let first = transcript(&mut first_shell, &console, SCRIPT);
+    let (mut second_shell, console) = shell(true);
+    let second = transcript(&mut second_shell, &console, SCRIPT);
+    assert_eq!(first, second, "two runs of the same session differ");
+    insta::assert_snapshot!(first);
+}
+
+#[test]
+fn llm_commands_check_their_arguments_and_need_a_model() {
+    let (mut shell, console) = shell(true);
+    let mut out = |line: &str| transcript(&mut shell, &console, &[line]);
+    assert_eq!(
+        out("llm-infer"),
+        "sis> llm-infer\nerror: llm-infer: usage: llm-infer [--max-tokens N] TEXT...\n"
+    );
+    assert_eq!(
+        out("llm-infer --max-tokens many words"),
+        "sis> llm-infer --max-tokens many words\nerror: --max-tokens: \"many\" is not a number of tokens\n"
+    );
+    assert_eq!(
+        out("llm-infer --temperature 2 hi"),
+        "sis> llm-infer --temperature 2 hi\nerror: llm-infer: usage: llm-infer [--max-tokens N] TEXT...\n"
+    );
+    assert_eq!(
+        out("llm-info now"),
+        "sis> llm-info now\nerror: llm-info: usage: llm-info\n"
+    );
+    let long = format!("llm-infer {}", "a".repeat(3000));
+    assert!(
+        out(&long).ends_with("error: llm: the prompt has 3000 bytes, the limit is 2048\n"),
+        "a prompt over the limit is refused before anything runs"
+    );
+
+    let (mut bare, console) = self::shell(false);
+    let text = transcript(
+        &mut bare,
+        &console,
+        &[
+            "llm-info",
+            "llm-infer hello",
+            "wasm-run --caps llm:infer /llm/complete.wasm",
+        ],
+    );
+    assert_eq!(
+        text,
+        "sis> llm-info\nerror: llm: no model loaded\n\
+         sis> llm-infer hello\nerror: llm: no model loaded\n\
+         sis> wasm-run --caps llm:infer /llm/complete.wasm\ncomplete.wasm exited with status 3\n"
+    );
+}
