@@ -25,7 +25,12 @@ pub fn run(args: ShellArgs) -> ExitCode {
             return crate::run::fail(&e);
         }
     }
+    let llm = match crate::llm::for_shell(&args.llm, &*platform.vfs) {
+        Ok(llm) => llm,
+        Err(e) => return crate::run::fail(&e),
+    };
     let mut shell = Shell::new(platform);
+    shell.set_llm(llm);
     let echo = !std::io::stdin().is_terminal();
     let mut editor = LineEditor::default();
     loop {

@@ -6,6 +6,7 @@
 //! failures are an [`LlmError`], never a panic. See `docs/llm.md`.
 
 pub mod abi;
+pub mod boot;
 pub mod checkpoint;
 pub mod math;
 pub mod model;
