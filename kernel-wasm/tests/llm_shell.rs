@@ -107,3 +107,45 @@ fn llm_commands_check_their_arguments_and_need_a_model() {
          sis> wasm-run --caps llm:infer /llm/complete.wasm\ncomplete.wasm exited with status 3\n"
     );
 }
+
+/// A console whose user presses Ctrl-C at the `after`-th time the shell looks.
+struct CtrlCAfter {
+    looks: std::sync::atomic::AtomicU64,
+    after: u64,
+    out: std::sync::Mutex<Vec<u8>>,
+}
+
+impl Console for CtrlCAfter {
+    fn write(&self, _stream: Stream, bytes: &[u8]) {
+        self.out.lock().unwrap().extend_from_slice(bytes);
+    }
+    fn read(&self, _buf: &mut [u8]) -> usize {
+        0
+    }
+    fn take_interrupt(&self) -> bool {
+        self.looks.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == self.after
+    }
+}
+
+#[test]
+fn ctrl_c_stops_llm_infer_between_two_tokens() {
+    let console = Arc::new(CtrlCAfter {
+        looks: Default::default(),
+        after: 6,
+        out: Default::default(),
+    });
+    let mut shell = Shell::new(platform_with_console(console.clone()));
+    let service = llm_service(LlmLimits::default());
+    shell.set_llm(Some(service.clone()));
+    assert_eq!(
+        shell.execute("llm-infer Once upon a time"),
+        ShellStatus::Continue
+    );
+    let text = String::from_utf8(console.out.lock().unwrap().clone()).unwrap();
+    // Five token steps ran (four prompt tokens after BOS, one generated), then the interrupt.
+    assert_eq!(
+        text,
+        "Once upon a time,\nerror: llm-infer interrupted (Ctrl-C)\n"
+    );
+    assert_eq!(service.sessions(), (0, 0));
+}

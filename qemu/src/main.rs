@@ -22,6 +22,8 @@ use core::fmt::Write;
 
 use kernel_wasm::line_editor::Event;
 use kernel_wasm::memmap::{for_each_free, Range};
+use kernel_wasm::llm::boot::load_default;
+use kernel_wasm::llm::LlmLimits;
 use kernel_wasm::shell::{Shell, ShellStatus};
 use kernel_wasm::vfs::cpio;
 use kernel_wasm::{Console, MemFs, Platform, RuntimeConfig, Stream, Vfs};
@@ -159,7 +161,14 @@ extern "C" fn kernel_main(dtb: usize) -> ! {
         guest_memory: Some(usize::try_from(heap::size() / 4).unwrap_or(usize::MAX)),
         ..RuntimeConfig::default()
     };
-    let mut shell = Shell::with_runtime(platform, runtime);
+    let mut shell = Shell::with_runtime(platform.clone(), runtime);
+    // The default model, found as `kwasm shell` finds it (kernel_wasm::llm::boot). Loaded
+    // quietly, so both shells print the same transcript (`llm-info` describes it); a model that is
+    // there but broken is reported and the kernel goes on without one.
+    match load_default(&*platform.vfs, LlmLimits::default()) {
+        Ok(model) => shell.set_llm(model.map(Arc::new)),
+        Err(e) => kprintln!("[boot] llm: {e} (no model loaded)"),
+    }
 
     let boot_ms = arch::timer::ticks_to_ns(arch::timer::ticks(), clock.frequency()) / 1_000_000;
     kprintln!(
