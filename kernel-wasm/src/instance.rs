@@ -385,6 +385,17 @@ impl Instance {
         Some((GuestMemory::new(bytes), ctx))
     }
 
+    /// Whether the pacing budget holds `credits` (an instance without a budget always does);
+    /// the error is the one that stops the instance.
+    pub(crate) fn check_credits(&self, credits: u64) -> Result<()> {
+        match &self.pacer {
+            Some(pacer) if pacer.credits_left() < credits => {
+                Err(pacer.exhausted(self.module.name()))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Spends `credits` of the pacing budget on work the host does for the instance (an
     /// inference's token steps); an instance without a budget pays nothing. When the budget
     /// cannot pay, nothing is spent and the error is the one that stops the instance.

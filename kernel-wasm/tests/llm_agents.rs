@@ -66,6 +66,7 @@ fn an_echo_agent_keeps_answering_while_another_agent_runs_a_long_inference() {
 fn inferences_of_several_agents_queue_for_the_model_and_each_gets_its_own_text() {
     let service = llm_service(LlmLimits {
         max_tokens: 40,
+        max_sessions: 1,
         ..LlmLimits::default()
     });
     let prompts = ["Once upon a time", "Lily went to", "The little dog"];
@@ -94,8 +95,44 @@ fn inferences_of_several_agents_queue_for_the_model_and_each_gets_its_own_text()
 }
 
 #[test]
+fn inferences_compute_side_by_side_up_to_the_session_limit() {
+    let service = llm_service(LlmLimits {
+        max_tokens: 30,
+        max_sessions: 2,
+        ..LlmLimits::default()
+    });
+    let prompts = ["Once upon a time", "Lily went to", "The little dog"];
+    let mut env = llm_env(&service);
+    let ids: Vec<u32> = prompts.iter().map(|_| teller(&mut env)).collect();
+    for (id, prompt) in ids.iter().zip(prompts) {
+        env.system.send(*id, prompt.as_bytes()).unwrap();
+    }
+    env.run(10);
+    // Two compute (each with its own KV cache), interleaved token by token; one waits.
+    assert_eq!(service.sessions(), (2, 1));
+    env.run(100_000);
+    for (id, prompt) in ids.iter().zip(prompts) {
+        let got: Vec<Vec<u8>> = env
+            .host_messages()
+            .iter()
+            .filter(|m| m.from == *id)
+            .map(|m| m.body.to_vec())
+            .collect();
+        assert_eq!(
+            got,
+            vec![llm_direct(&service, prompt).into_bytes()],
+            "agent {id}"
+        );
+    }
+    assert_eq!(service.sessions(), (0, 0));
+}
+
+#[test]
 fn killing_an_agent_mid_inference_frees_the_model() {
-    let service = llm_service(LlmLimits::default());
+    let service = llm_service(LlmLimits {
+        max_sessions: 1,
+        ..LlmLimits::default()
+    });
     let mut env = llm_env(&service);
     let first = teller(&mut env);
     let second = teller(&mut env);

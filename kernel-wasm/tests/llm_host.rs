@@ -392,11 +392,14 @@ fn a_time_limit_stops_an_inference_between_two_tokens() {
 }
 
 /// `load_lora` resolves its path in the guest's own view: through its preopens, with
-/// `file:read`, never outside them.
+/// `file:read`, never outside them; a directory of the two PEFT files or an archive of them.
+/// Adapters apply to inferences that start after they are loaded, and unloading restores the
+/// base model's text exactly.
 #[test]
-fn load_lora_resolves_paths_through_the_guests_preopens() {
+fn load_lora_resolves_paths_in_the_guests_view_and_adapters_change_later_inferences() {
+    use common::{lora_files, ustar};
     use kernel_wasm::llm::abi::{
-        ERR_BAD_ADAPTER, ERR_NOT_FOUND, ERR_NO_MODEL, ERR_NO_SUCH_ADAPTER,
+        ERR_ADAPTER_LIMIT, ERR_BAD_ADAPTER, ERR_NOT_FOUND, ERR_NO_MODEL, ERR_NO_SUCH_ADAPTER, OK,
     };
     use kernel_wasm::vfs::{mkdir_all, write_file};
     use kernel_wasm::wasi::Preopen;
@@ -404,11 +407,23 @@ fn load_lora_resolves_paths_through_the_guests_preopens() {
     let console = Arc::new(CaptureConsole::default());
     let platform = platform_with_console(console.clone());
     let vfs = platform.vfs.clone();
-    write_file(&*vfs, "/srv/models/lora-a/adapter_config.json", b"{}").unwrap();
-    write_file(&*vfs, "/srv/models/lora-a/adapter_model.safetensors", b"").unwrap();
+    let (config, weights) = lora_files(7, 0.5);
+    write_file(&*vfs, "/srv/models/lora-a/adapter_config.json", &config).unwrap();
+    write_file(
+        &*vfs,
+        "/srv/models/lora-a/adapter_model.safetensors",
+        &weights,
+    )
+    .unwrap();
+    let (config_b, weights_b) = lora_files(11, 0.5);
+    let archive = ustar(&[
+        ("adapter_config.json", &config_b),
+        ("adapter_model.safetensors", &weights_b),
+    ]);
+    write_file(&*vfs, "/srv/models/lora.tar", &archive).unwrap();
     write_file(&*vfs, "/srv/models/file.txt", b"not an adapter").unwrap();
     mkdir_all(&*vfs, "/srv/models/empty").unwrap();
-    write_file(&*vfs, "/srv/secret/lora/adapter_config.json", b"{}").unwrap();
+    write_file(&*vfs, "/srv/secret/lora/adapter_config.json", &config).unwrap();
     let models = mkdir_all(&*vfs, "/srv/models").unwrap();
 
     let make = |service: Option<Arc<LlmService>>, caps: &str, mount: &str| {
@@ -426,31 +441,66 @@ fn load_lora_resolves_paths_through_the_guests_preopens() {
             console: console.clone(),
         }
     };
-    let service = llm_service(LlmLimits::default());
-    let mut g = make(Some(service.clone()), "llm:adapter,file:read", "/models");
     let load =
         |g: &mut Guest, ptr: i32, len: i32| g.i32("load", &[Value::I32(ptr), Value::I32(len)]);
-    // Found and read: the engine refuses it (it does not apply adapters yet; an empty
-    // safetensors file would be refused as malformed anyway).
-    assert_eq!(load(&mut g, 0, 14), ERR_BAD_ADAPTER);
-    assert_eq!(
-        load(&mut g, 192, 14),
-        ERR_BAD_ADAPTER,
-        "relative, trailing slash"
-    );
-    // A directory without the adapter's files.
-    assert_eq!(load(&mut g, 160, 13), ERR_BAD_ADAPTER);
-    // Not there, not a directory, outside every preopen, or escaping the preopen.
+    let service = llm_service(LlmLimits {
+        max_tokens: 30,
+        max_adapters: 2,
+        ..LlmLimits::default()
+    });
+    let base = llm_direct(&service, PROMPT);
+    let mut g = make(Some(service.clone()), "llm:adapter,file:read", "/models");
+
+    // Not there, not a directory or archive, outside every preopen, or escaping the preopen.
     assert_eq!(load(&mut g, 32, 15), ERR_NOT_FOUND);
-    assert_eq!(load(&mut g, 128, 16), ERR_NOT_FOUND);
-    assert_eq!(load(&mut g, 256, 34), ERR_NOT_FOUND);
     assert_eq!(load(&mut g, 96, 8), ERR_NOT_FOUND);
     assert_eq!(load(&mut g, 64, 22), ERR_NOT_FOUND);
+    // Found but not an adapter: a directory without its files, files that are no archive.
+    assert_eq!(load(&mut g, 160, 13), ERR_BAD_ADAPTER);
+    assert_eq!(load(&mut g, 128, 16), ERR_BAD_ADAPTER);
+    assert_eq!(load(&mut g, 256, 34), ERR_BAD_ADAPTER);
     // Hostile pointers and sizes.
     assert_eq!(load(&mut g, 224, 1), ERR_BAD_POINTER);
     assert_eq!(load(&mut g, 65530, 100), ERR_BAD_POINTER);
     assert_eq!(load(&mut g, 0, 5000), ERR_TOO_LARGE);
     assert_eq!(g.i32("unload", &[Value::I32(1)]), ERR_NO_SUCH_ADAPTER);
+    assert_eq!(service.adapters(), vec![]);
+
+    // A session that started before the load keeps the base model to its end.
+    let mut early = service
+        .begin(PROMPT, 30, Default::default())
+        .expect("begins");
+    assert!(early.acquire().unwrap());
+    // The directory, by absolute and by relative path: two adapters, ids 1 and 2.
+    assert_eq!(load(&mut g, 0, 14), 1);
+    assert_eq!(load(&mut g, 192, 14), 2);
+    assert_eq!(load(&mut g, 320, 16), ERR_ADAPTER_LIMIT);
+    assert!(
+        service
+            .info_text()
+            .ends_with("adapters=2\nadapter=1 lora-a\nadapter=2 lora-a\n"),
+        "{}",
+        service.info_text()
+    );
+    while early.stop_reason().is_none() {
+        early.step().unwrap();
+    }
+    assert_eq!(early.text(), base);
+    let both = llm_direct(&service, PROMPT);
+    assert_ne!(both, base, "two adapters on o_proj change the greedy text");
+    assert_eq!(g.i32("unload", &[Value::I32(2)]), OK);
+    assert_eq!(g.i32("unload", &[Value::I32(2)]), ERR_NO_SUCH_ADAPTER);
+    let one = llm_direct(&service, PROMPT);
+    assert!(one != base && one != both, "{one}");
+    // The archive: id 3 (ids are never reused).
+    assert_eq!(load(&mut g, 320, 16), 3);
+    assert!(service
+        .info_text()
+        .ends_with("adapters=2\nadapter=1 lora-a\nadapter=3 lora.tar\n"));
+    assert_eq!(g.i32("unload", &[Value::I32(1)]), OK);
+    assert_eq!(g.i32("unload", &[Value::I32(3)]), OK);
+    // Unloaded: the base model's text, exactly.
+    assert_eq!(llm_direct(&service, PROMPT), base);
 
     // Without file:read on that preopen the directory is not in the guest's view.
     let mut scoped = make(
@@ -459,10 +509,24 @@ fn load_lora_resolves_paths_through_the_guests_preopens() {
         "/models",
     );
     assert_eq!(load(&mut scoped, 0, 14), ERR_NOT_FOUND);
-    let mut unread = make(Some(service), "llm:adapter", "/models");
+    let mut unread = make(Some(service.clone()), "llm:adapter", "/models");
     assert_eq!(load(&mut unread, 0, 14), ERR_NOT_FOUND);
     // Without a model.
     let mut bare = make(None, "llm:adapter,file:read", "/models");
     assert_eq!(load(&mut bare, 0, 14), ERR_NO_MODEL);
     assert_eq!(bare.i32("unload", &[Value::I32(1)]), ERR_NO_MODEL);
+    assert_eq!(service.sessions(), (0, 0));
+}
+
+#[test]
+fn a_zero_adapter_changes_no_token() {
+    let service = llm_service(LlmLimits {
+        max_tokens: 40,
+        ..LlmLimits::default()
+    });
+    let base = llm_direct(&service, PROMPT);
+    let (config, weights) = common::lora_files(3, 0.0);
+    let id = service.load_adapter("zero", &config, &weights).unwrap();
+    assert_eq!(llm_direct(&service, PROMPT), base);
+    service.unload_adapter(id).unwrap();
 }

@@ -23,6 +23,16 @@ const SCRIPT: &[&str] = &[
     "agent-send 1 One day, a girl",
     "agent-run",
     "agent-list",
+    "llm-load-lora /adapters/story",
+    "llm-load-lora /adapters/story.tar",
+    "llm-info",
+    "llm-infer --max-tokens 20 Once upon a time",
+    "llm-unload-lora 1",
+    "llm-unload-lora 2",
+    "llm-unload-lora 2",
+    "llm-infer --max-tokens 20 Once upon a time",
+    "llm-load-lora /adapters/missing",
+    "llm-load-lora /adapters/broken",
 ];
 
 fn transcript(shell: &mut Shell, console: &CaptureConsole, script: &[&str]) -> String {
@@ -44,6 +54,20 @@ fn shell(with_model: bool) -> (Shell, Arc<CaptureConsole>) {
     ))
     .expect("fixture compiles");
     kernel_wasm::vfs::write_file(&*platform.vfs, "/llm/complete.wasm", &complete).unwrap();
+    let (config, weights) = common::lora_files(7, 0.2);
+    let vfs = &*platform.vfs;
+    kernel_wasm::vfs::write_file(vfs, "/adapters/story/adapter_config.json", &config).unwrap();
+    kernel_wasm::vfs::write_file(vfs, "/adapters/story/adapter_model.safetensors", &weights)
+        .unwrap();
+    let archive = common::ustar(&[
+        ("adapter_config.json", &config),
+        ("adapter_model.safetensors", &weights),
+    ]);
+    kernel_wasm::vfs::write_file(vfs, "/adapters/story.tar", &archive).unwrap();
+    kernel_wasm::vfs::write_file(vfs, "/adapters/broken/adapter_config.json", b"{\"r\": 2}")
+        .unwrap();
+    kernel_wasm::vfs::write_file(vfs, "/adapters/broken/adapter_model.safetensors", &weights)
+        .unwrap();
     let mut shell = Shell::new(platform);
     if with_model {
         shell.set_llm(Some(llm_service(LlmLimits {
@@ -83,6 +107,14 @@ fn llm_commands_check_their_arguments_and_need_a_model() {
     assert_eq!(
         out("llm-info now"),
         "sis> llm-info now\nerror: llm-info: usage: llm-info\n"
+    );
+    assert_eq!(
+        out("llm-load-lora"),
+        "sis> llm-load-lora\nerror: llm-load-lora: usage: llm-load-lora PATH\n"
+    );
+    assert_eq!(
+        out("llm-unload-lora x"),
+        "sis> llm-unload-lora x\nerror: adapter id: \"x\" is not a number\n"
     );
     let long = format!("llm-infer {}", "a".repeat(3000));
     assert!(

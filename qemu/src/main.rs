@@ -21,9 +21,9 @@ use alloc::sync::Arc;
 use core::fmt::Write;
 
 use kernel_wasm::line_editor::Event;
-use kernel_wasm::memmap::{for_each_free, Range};
 use kernel_wasm::llm::boot::load_default;
 use kernel_wasm::llm::LlmLimits;
+use kernel_wasm::memmap::{for_each_free, Range};
 use kernel_wasm::shell::{Shell, ShellStatus};
 use kernel_wasm::vfs::cpio;
 use kernel_wasm::{Console, MemFs, Platform, RuntimeConfig, Stream, Vfs};

@@ -30,6 +30,10 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
     step("building the WASI test programs (C and Rust)");
     crate::wasi_programs::build(sh)?;
 
+    step("guest SDKs and templates: lint, then build each from a copy outside the repository");
+    crate::guests::lint(sh)?;
+    crate::guests::build(sh)?;
+
     step("host tests");
     // Snapshots are reviewed and committed, never written by CI (insta's default when `CI` is
     // set; explicit here so a local `cargo xtask ci` behaves the same).
@@ -37,6 +41,7 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
         .env("INSTA_UPDATE", "no")
         // The WASI programs were built above: a test must not pass by skipping them.
         .env("KWASM_REQUIRE_WASI_PROGRAMS", "1")
+        .env("KWASM_REQUIRE_GUESTS", "1")
         .run()?;
 
     step("no_std build of kernel-wasm for aarch64-unknown-none");

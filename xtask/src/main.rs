@@ -7,6 +7,7 @@ mod bench;
 mod ci;
 mod demo;
 mod fixtures;
+mod guests;
 mod initrd;
 mod qemu;
 mod tools;
@@ -29,6 +30,9 @@ tasks:
   demo        boot the kernel with the example modules, run a tour, then the interactive shell:
               [--script FILE] [--host] (--host: the tour through kwasm shell, no QEMU)
   fixtures    compile the WAT fixtures to target/fixtures/*.wasm
+  guests      build every guest template (guests/<lang>/examples/*, sdk-check) from a copy
+              outside the repository to target/guests/<lang>/*.wasm, installing toolchains
+              (--lint: rustfmt, clippy, clang -Werror, gofmt and go vet on them first)
   qemu        build the kernel and boot it in QEMU: [--dir HOST::GUEST]... [--script FILE]
               [--cpu MODEL] [--timeout SECS] [--memory SIZE] [--append ARGS] [--gdb]
   wasi-programs  build the C and Rust WASI test programs to target/wasi-programs
@@ -50,6 +54,15 @@ fn main() -> Result<()> {
         "ci" => ci::run(&sh, rest),
         "demo" => demo::run(&sh, rest),
         "fixtures" => fixtures::build(&sh).map(|dir| println!("fixtures in {}", dir.display())),
+        "guests" => {
+            if let Some(other) = rest.iter().find(|a| *a != "--lint") {
+                bail!("guests takes only --lint, got {other:?}");
+            }
+            if rest.iter().any(|a| a == "--lint") {
+                guests::lint(&sh)?;
+            }
+            guests::build(&sh).map(|dir| println!("guests in {}", dir.display()))
+        }
         "qemu" => qemu::run(&sh, rest),
         "wasi-programs" => {
             wasi_programs::build(&sh).map(|dir| println!("WASI test programs in {}", dir.display()))

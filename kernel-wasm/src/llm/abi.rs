@@ -31,9 +31,7 @@ use alloc::vec::Vec;
 
 use wasmi::Caller;
 
-use super::service::{
-    AdapterError, InferError, LlmService, MAX_ADAPTER_CONFIG_BYTES, MAX_ADAPTER_WEIGHTS_BYTES,
-};
+use super::service::{AdapterError, InferError, LlmService};
 use super::session::{Progress, Sampling, Session};
 use crate::caps::Capability;
 use crate::context::HostContext;
@@ -42,7 +40,6 @@ use crate::execution::{park, Suspend};
 use crate::guest::GuestMemory;
 use crate::host::{HostCall, Registry};
 use crate::instance::Instance;
-use crate::vfs::{NodeId, NodeKind, Vfs};
 
 /// The import module name.
 pub const MODULE: &str = "llm";
@@ -78,11 +75,6 @@ pub const ERR_ADAPTER_LIMIT: i32 = -9;
 /// `unload_lora`: no adapter has this id.
 pub const ERR_NO_SUCH_ADAPTER: i32 = -10;
 
-/// The adapter's configuration file in its directory (PEFT's name).
-pub const ADAPTER_CONFIG_FILE: &str = "adapter_config.json";
-/// The adapter's weights in its directory (PEFT's name).
-pub const ADAPTER_WEIGHTS_FILE: &str = "adapter_model.safetensors";
-
 /// The longest adapter path `load_lora` accepts.
 pub const MAX_PATH_BYTES: u32 = 4096;
 
@@ -115,6 +107,7 @@ pub fn infer_error_code(error: &InferError) -> i32 {
 struct Pending {
     session: Session,
     prompt: Vec<u8>,
+    adapter_changes: u64,
     out_ptr: u32,
     out_max: u32,
 }
@@ -122,6 +115,8 @@ struct Pending {
 /// A completion that did not fit the caller's buffer, kept for the retry.
 struct Kept {
     prompt: Vec<u8>,
+    /// The service's adapter changes when it was computed: a change makes it stale.
+    adapter_changes: u64,
     text: String,
 }
 
@@ -213,7 +208,7 @@ fn infer(
         return Ok(ERR_BAD_POINTER);
     };
     if let Some(kept) = ctx.llm.kept.take() {
-        if kept.prompt == prompt.as_bytes() {
+        if kept.prompt == prompt.as_bytes() && kept.adapter_changes == service.adapter_changes() {
             let len = write_out(&mut mem, out_ptr, out_max, kept.text.as_bytes());
             if kept.text.len() > out_max as usize {
                 ctx.llm.kept = Some(kept);
@@ -226,9 +221,11 @@ fn infer(
         Err(error) => return Ok(infer_error_code(&error)),
     };
     let prompt = prompt.as_bytes().to_vec();
+    let adapter_changes = service.adapter_changes();
     ctx.llm.pending = Some(Box::new(Pending {
         session,
         prompt,
+        adapter_changes,
         out_ptr,
         out_max,
     }));
@@ -269,46 +266,27 @@ fn load_lora(mut caller: Caller<'_, HostContext>, path_ptr: u32, path_len: u32) 
     let Ok(path) = mem.str(path_ptr, path_len) else {
         return ERR_BAD_POINTER;
     };
-    let Ok(dir) = ctx.wasi.resolve_readable(&ctx.caps, path) else {
+    let Ok(found) = ctx.wasi.resolve_readable(&ctx.caps, path) else {
         return ERR_NOT_FOUND;
     };
-    if !dir
-        .vfs
-        .stat(dir.node)
-        .is_ok_and(|meta| meta.kind == NodeKind::Dir)
-    {
-        return ERR_NOT_FOUND;
-    }
     let name = path
         .trim_end_matches('/')
         .rsplit('/')
         .next()
         .unwrap_or(path);
-    let files = read_adapter(&*dir.vfs, dir.node);
-    let result = files.and_then(|(config, weights)| {
-        service
-            .load_adapter(name, &config, &weights)
-            .map_err(|error| match error {
-                AdapterError::Limit => ERR_ADAPTER_LIMIT,
-                _ => ERR_BAD_ADAPTER,
-            })
-    });
-    match result {
+    match service.load_adapter_from(&*found.vfs, found.node, name) {
         Ok(id) => i32::try_from(id).unwrap_or(ERR_ADAPTER_LIMIT),
-        Err(code) => code,
+        Err(error) => adapter_code(error),
     }
 }
 
-/// Reads the two files of the PEFT adapter directory `dir`, each bounded; [`ERR_BAD_ADAPTER`]
-/// when one is missing, unreadable or too large.
-fn read_adapter(vfs: &dyn Vfs, dir: NodeId) -> Result<(Vec<u8>, Vec<u8>), i32> {
-    let read = |name: &str, max: u64| {
-        crate::vfs::read_file_at(vfs, dir, name, max).map_err(|_| ERR_BAD_ADAPTER)
-    };
-    Ok((
-        read(ADAPTER_CONFIG_FILE, MAX_ADAPTER_CONFIG_BYTES)?,
-        read(ADAPTER_WEIGHTS_FILE, MAX_ADAPTER_WEIGHTS_BYTES)?,
-    ))
+/// The code of a refused adapter.
+fn adapter_code(error: AdapterError) -> i32 {
+    match error {
+        AdapterError::Limit(_) => ERR_ADAPTER_LIMIT,
+        AdapterError::NoSuchAdapter(_) => ERR_NO_SUCH_ADAPTER,
+        AdapterError::Bad(_) | AdapterError::Unreadable(_) => ERR_BAD_ADAPTER,
+    }
 }
 
 fn unload_lora(mut caller: Caller<'_, HostContext>, id: u32) -> i32 {
@@ -321,7 +299,7 @@ fn unload_lora(mut caller: Caller<'_, HostContext>, id: u32) -> i32 {
     };
     match service.unload_adapter(id) {
         Ok(()) => OK,
-        Err(_) => ERR_NO_SUCH_ADAPTER,
+        Err(error) => adapter_code(error),
     }
 }
 
@@ -344,24 +322,33 @@ pub(crate) fn serve(inst: &mut Instance, can_wait: bool) -> Served {
     let Some(pending) = inst.context_mut().llm.pending.as_mut() else {
         return Served::Done(ERR_FAILED);
     };
-    if !pending.session.acquire() {
-        if can_wait {
-            return Served::Pending;
-        }
-        inst.context_mut().llm.pending = None;
-        return Served::Done(ERR_BUSY);
-    }
-    if pending.session.next_step_computes() {
-        let price = pending.session.service().limits().credits_per_token;
-        if let Err(error) = inst.charge_credits(price) {
+    match pending.session.acquire() {
+        Ok(true) => {}
+        Ok(false) if can_wait => return Served::Pending,
+        Ok(false) => {
             inst.context_mut().llm.pending = None;
-            return Served::Failed(error);
+            return Served::Done(ERR_BUSY);
         }
+        Err(_) => {
+            inst.context_mut().llm.pending = None;
+            return Served::Done(ERR_FAILED);
+        }
+    }
+    // The next step may run a forward pass: the budget must hold its price first.
+    let price = pending.session.service().limits().credits_per_token;
+    let before = pending.session.forward_passes();
+    if let Err(error) = inst.check_credits(price) {
+        inst.context_mut().llm.pending = None;
+        return Served::Failed(error);
     }
     let Some(pending) = inst.context_mut().llm.pending.as_mut() else {
         return Served::Done(ERR_FAILED);
     };
-    match pending.session.step() {
+    let result = pending.session.step();
+    let ran = pending.session.forward_passes().saturating_sub(before) as u64;
+    // Checked above: one step runs at most one forward pass.
+    let _paid = inst.charge_credits(price.saturating_mul(ran));
+    match result {
         Ok(Progress::Queued | Progress::Stepped) => Served::Pending,
         Ok(Progress::Finished(_)) => Served::Done(finish(inst)),
         Err(_) => {
@@ -384,6 +371,7 @@ fn finish(inst: &mut Instance) -> i32 {
     let Pending {
         session,
         prompt,
+        adapter_changes,
         out_ptr,
         out_max,
     } = *pending;
@@ -394,7 +382,11 @@ fn finish(inst: &mut Instance) -> i32 {
     };
     let len = write_out(&mut mem, out_ptr, out_max, text.as_bytes());
     if text.len() > out_max as usize {
-        ctx.llm.kept = Some(Kept { prompt, text });
+        ctx.llm.kept = Some(Kept {
+            prompt,
+            adapter_changes,
+            text,
+        });
     }
     len
 }

@@ -2,12 +2,13 @@
 //! n_layers, n_heads, n_kv_heads, vocab_size, seq_len; a negative vocab_size means a separate
 //! classifier follows) and then the `f32` weights in llama2.c order.
 
+#[cfg(test)]
 use alloc::vec::Vec;
 
 use super::LlmError;
 
-/// Largest KV cache + attention scratch accepted, in bytes, beyond four times the file size
-/// (see [`Config::check`]).
+/// Largest run state accepted, in bytes, beyond four times the file size (see
+/// [`Config::check`]).
 pub const STATE_SLACK_BYTES: usize = 16 << 20;
 
 /// Model hyper-parameters from the header.
@@ -33,29 +34,8 @@ impl Config {
     }
 }
 
-/// All weights, copied out of the file as `f32`.
-pub struct Weights {
-    pub token_embedding: Vec<f32>,
-    pub rms_att: Vec<f32>,
-    pub wq: Vec<f32>,
-    pub wk: Vec<f32>,
-    pub wv: Vec<f32>,
-    pub wo: Vec<f32>,
-    pub rms_ffn: Vec<f32>,
-    pub w1: Vec<f32>,
-    pub w2: Vec<f32>,
-    pub w3: Vec<f32>,
-    pub rms_final: Vec<f32>,
-    /// `None` when shared with `token_embedding`.
-    pub wcls: Option<Vec<f32>>,
-}
-
-const HEADER: usize = 7 * 4;
-
-fn field(bytes: &[u8], i: usize) -> i32 {
-    let o = i * 4;
-    i32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]])
-}
+/// Bytes of the header: seven `i32`.
+pub(crate) const HEADER: usize = 7 * 4;
 
 fn positive(v: i32, what: &'static str) -> Result<usize, LlmError> {
     if v <= 0 {
@@ -68,37 +48,35 @@ fn mul(a: usize, b: usize) -> Result<usize, LlmError> {
     a.checked_mul(b).ok_or(LlmError::SizeOverflow)
 }
 
+fn add(a: usize, b: usize) -> Result<usize, LlmError> {
+    a.checked_add(b).ok_or(LlmError::SizeOverflow)
+}
+
 impl Config {
-    /// Parses and checks the header against the file length: the exact weight byte count must
-    /// match, and the run state (KV cache `2 * n_layers * seq_len * kv_dim` floats plus attention
-    /// scores `n_heads * seq_len`) must not exceed four times the file size plus
-    /// [`STATE_SLACK_BYTES`], so a small hostile header cannot ask for a huge allocation.
-    pub fn check(bytes: &[u8]) -> Result<(Config, usize), LlmError> {
-        if bytes.len() < HEADER {
-            return Err(LlmError::Truncated);
-        }
-        let dim = positive(field(bytes, 0), "dim")?;
-        let hidden_dim = positive(field(bytes, 1), "hidden_dim")?;
-        let n_layers = positive(field(bytes, 2), "n_layers")?;
-        let n_heads = positive(field(bytes, 3), "n_heads")?;
-        let n_kv_heads = positive(field(bytes, 4), "n_kv_heads")?;
-        let raw_vocab = field(bytes, 5);
+    /// Validates the seven header fields (dimensions positive and consistent). Says nothing about
+    /// sizes: see [`Config::file_size`] and [`Config::check`].
+    pub fn from_header(h: [i32; 7]) -> Result<Config, LlmError> {
+        let dim = positive(h[0], "dim")?;
+        let hidden_dim = positive(h[1], "hidden_dim")?;
+        let n_layers = positive(h[2], "n_layers")?;
+        let n_heads = positive(h[3], "n_heads")?;
+        let n_kv_heads = positive(h[4], "n_kv_heads")?;
+        let raw_vocab = h[5];
         if raw_vocab == 0 || raw_vocab == i32::MIN {
             return Err(LlmError::BadHeader("vocab_size"));
         }
         let vocab_size = raw_vocab.unsigned_abs() as usize;
-        let seq_len = positive(field(bytes, 6), "seq_len")?;
+        let seq_len = positive(h[6], "seq_len")?;
         if dim % n_heads != 0 {
             return Err(LlmError::BadHeader("n_heads does not divide dim"));
         }
         if n_heads % n_kv_heads != 0 {
             return Err(LlmError::BadHeader("n_kv_heads does not divide n_heads"));
         }
-        let head_size = dim / n_heads;
-        if head_size % 2 != 0 {
+        if (dim / n_heads) % 2 != 0 {
             return Err(LlmError::BadHeader("head size is odd"));
         }
-        let cfg = Config {
+        Ok(Config {
             dim,
             hidden_dim,
             n_layers,
@@ -107,10 +85,35 @@ impl Config {
             vocab_size,
             seq_len,
             shared_classifier: raw_vocab > 0,
+        })
+    }
+
+    /// The header fields of this config (vocab_size negative for a separate classifier); the
+    /// inverse of [`Config::from_header`] for configs it produced.
+    pub fn to_header(&self) -> [i32; 7] {
+        let f = |v: usize| i32::try_from(v).unwrap_or(i32::MAX);
+        let vocab = if self.shared_classifier {
+            f(self.vocab_size)
+        } else {
+            -f(self.vocab_size)
         };
-        let kv_dim = cfg.kv_dim();
-        // Float counts, in file order.
-        let mut floats = mul(vocab_size, dim)?;
+        [
+            f(self.dim),
+            f(self.hidden_dim),
+            f(self.n_layers),
+            f(self.n_heads),
+            f(self.n_kv_heads),
+            vocab,
+            f(self.seq_len),
+        ]
+    }
+
+    /// The exact byte size of a checkpoint with this config: header, weights in llama2.c order,
+    /// the (unused) RoPE tables, and the classifier when it is not shared.
+    pub fn file_size(&self) -> Result<usize, LlmError> {
+        let (dim, kv_dim, hidden_dim, n_layers) =
+            (self.dim, self.kv_dim(), self.hidden_dim, self.n_layers);
+        let mut floats = mul(self.vocab_size, dim)?;
         let per_layer = [
             dim,
             mul(dim, dim)?,
@@ -123,97 +126,55 @@ impl Config {
             mul(dim, hidden_dim)?,
         ];
         for n in per_layer {
-            floats = floats
-                .checked_add(mul(n, n_layers)?)
-                .ok_or(LlmError::SizeOverflow)?;
+            floats = add(floats, mul(n, n_layers)?)?;
         }
-        floats = floats.checked_add(dim).ok_or(LlmError::SizeOverflow)?;
-        floats = floats
-            .checked_add(mul(seq_len, head_size)?)
-            .ok_or(LlmError::SizeOverflow)?;
-        if !cfg.shared_classifier {
-            floats = floats
-                .checked_add(mul(vocab_size, dim)?)
-                .ok_or(LlmError::SizeOverflow)?;
+        floats = add(floats, dim)?;
+        floats = add(floats, mul(self.seq_len, self.head_size())?)?;
+        if !self.shared_classifier {
+            floats = add(floats, mul(self.vocab_size, dim)?)?;
         }
-        let need = mul(floats, 4)?
-            .checked_add(HEADER)
-            .ok_or(LlmError::SizeOverflow)?;
+        add(mul(floats, 4)?, HEADER)
+    }
+
+    /// Bytes of the per-session run state for a context of `ctx` positions: the KV cache
+    /// (`2 * n_layers * ctx * kv_dim` floats), attention scores (`n_heads * ctx`) and the
+    /// activation buffers.
+    pub fn state_bytes(&self, ctx: usize) -> Result<usize, LlmError> {
+        let kv = mul(mul(mul(self.n_layers, ctx)?, self.kv_dim())?, 2)?;
+        let att = mul(self.n_heads, ctx)?;
+        let act = add(
+            mul(self.dim, 4)?,
+            add(mul(self.hidden_dim, 2)?, self.vocab_size)?,
+        )?;
+        mul(add(add(kv, att)?, act)?, 4)
+    }
+
+    /// Parses and checks the header against the file: the file must have exactly
+    /// [`Config::file_size`] bytes, and a full-context run state ([`Config::state_bytes`]) must not
+    /// exceed four times the file size plus [`STATE_SLACK_BYTES`], so a small hostile header
+    /// cannot ask for a huge allocation. Returns the config and the file size.
+    pub fn check(bytes: &[u8]) -> Result<(Config, usize), LlmError> {
+        let Some(header) = bytes.get(..HEADER) else {
+            return Err(LlmError::Truncated);
+        };
+        let mut h = [0i32; 7];
+        for (v, b) in h.iter_mut().zip(header.chunks_exact(4)) {
+            *v = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
+        let cfg = Config::from_header(h)?;
+        let need = cfg.file_size()?;
         if bytes.len() < need {
             return Err(LlmError::Truncated);
         }
         if bytes.len() > need {
             return Err(LlmError::TrailingBytes);
         }
-        let state = mul(mul(mul(mul(n_layers, seq_len)?, kv_dim)?, 2)?, 4)?
-            .checked_add(mul(mul(n_heads, seq_len)?, 4)?)
-            .ok_or(LlmError::SizeOverflow)?;
-        let budget = bytes
-            .len()
-            .saturating_mul(4)
-            .saturating_add(STATE_SLACK_BYTES);
-        if state > budget {
+        let budget = need.saturating_mul(4).saturating_add(STATE_SLACK_BYTES);
+        if cfg.state_bytes(cfg.seq_len)? > budget {
             return Err(LlmError::StateTooLarge);
         }
         Ok((cfg, need))
     }
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Vec<f32> {
-        // `Config::check` proved every take is in bounds.
-        let end = self.at + n * 4;
-        let v = self.bytes[self.at..end]
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        self.at = end;
-        v
-    }
-}
-
-/// Parses a whole checkpoint.
-pub fn parse(bytes: &[u8]) -> Result<(Config, Weights), LlmError> {
-    let (c, _) = Config::check(bytes)?;
-    let (l, d, kv, h) = (c.n_layers, c.dim, c.kv_dim(), c.hidden_dim);
-    let mut r = Reader { bytes, at: HEADER };
-    let token_embedding = r.take(c.vocab_size * d);
-    let rms_att = r.take(l * d);
-    let wq = r.take(l * d * d);
-    let wk = r.take(l * d * kv);
-    let wv = r.take(l * d * kv);
-    let wo = r.take(l * d * d);
-    let rms_ffn = r.take(l * d);
-    let w1 = r.take(l * d * h);
-    let w2 = r.take(l * h * d);
-    let w3 = r.take(l * d * h);
-    let rms_final = r.take(d);
-    r.at += c.seq_len * c.head_size() * 4; // freq_cis_real + freq_cis_imag, unused
-    let wcls = if c.shared_classifier {
-        None
-    } else {
-        Some(r.take(c.vocab_size * d))
-    };
-    let w = Weights {
-        token_embedding,
-        rms_att,
-        wq,
-        wk,
-        wv,
-        wo,
-        rms_ffn,
-        w1,
-        w2,
-        w3,
-        rms_final,
-        wcls,
-    };
-    Ok((c, w))
 }
 
 #[cfg(test)]
@@ -222,46 +183,24 @@ pub(crate) fn tiny_checkpoint(hdr: [i32; 7], seed: u64) -> Vec<u8> {
     for v in hdr {
         out.extend_from_slice(&v.to_le_bytes());
     }
-    if let Ok((_, need)) = Config::check_len_only(hdr) {
-        let mut rng = crate::test_rng::XorShift(seed);
-        for _ in 0..(need - HEADER) / 4 {
-            let f = (rng.next() % 2001) as f32 / 1000.0 - 1.0;
-            out.extend_from_slice(&(f * 0.5).to_le_bytes());
-        }
+    let Ok(Ok(need)) = Config::from_header(hdr).map(|c| c.file_size()) else {
+        return out;
+    };
+    let mut rng = crate::test_rng::XorShift(seed);
+    for _ in 0..(need - HEADER) / 4 {
+        let f = (rng.next() % 2001) as f32 / 1000.0 - 1.0;
+        out.extend_from_slice(&(f * 0.5).to_le_bytes());
     }
     out
 }
 
 #[cfg(test)]
-impl Config {
-    fn check_len_only(hdr: [i32; 7]) -> Result<(Config, usize), LlmError> {
-        let mut b = Vec::new();
-        for v in hdr {
-            b.extend_from_slice(&v.to_le_bytes());
-        }
-        match Config::check(&b) {
-            Err(LlmError::Truncated) => {}
-            other => return other,
-        }
-        // Grow to the needed size by bisection-free computation: retry with a zeroed body.
-        let mut len = HEADER;
-        loop {
-            len += 4;
-            b.resize(len, 0);
-            match Config::check(&b) {
-                Err(LlmError::Truncated) => {}
-                other => return other,
-            }
-            if len > 1 << 22 {
-                return Err(LlmError::Truncated);
-            }
-        }
-    }
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(b: &[u8]) -> Result<super::super::Weights, LlmError> {
+        super::super::Weights::from_bytes(b)
+    }
 
     #[test]
     fn rejects_bad_headers() {

@@ -1,33 +1,58 @@
-//! A llama2.c-compatible inference engine: `no_std` + `alloc`, `f32`, no external crates.
+//! A llama2.c-compatible inference engine: `no_std` + `alloc`, `f32`, no runtime beyond `libm`.
 //!
-//! [`Model::from_bytes`] loads a llama2.c legacy checkpoint, [`Tokenizer::from_bytes`] its
-//! `tokenizer.bin`, and [`generate`] runs greedy decoding exactly as run.c's `generate`. Every
-//! input is treated as hostile: sizes are checked against the file before any allocation and
-//! failures are an [`LlmError`], never a panic. See `docs/llm.md`.
+//! The model is split in two so that many inferences share one copy of it:
+//! - [`Weights`] (immutable, shared as `Arc<Weights>`): [`Weights::from_bytes`] loads a llama2.c
+//!   legacy checkpoint into one `f32` buffer;
+//! - [`State`] (one per session): KV cache and scratch, allocated up front and bounded by the
+//!   config, plus the session's adapters ([`State::set_loras`], [`State::add_hook`]).
+//!
+//! [`forward()`]`(&Weights, &mut State, token, pos)` computes one position's logits;
+//! [`Tokenizer`] reads `tokenizer.bin` and encodes/decodes piece by piece; [`Sampler`] picks tokens
+//! (greedy, or seeded temperature/top-p); [`Generation`] runs a prompt and then one token per
+//! step under [`Limits`] (what a scheduler drives), and [`generate()`] is run.c's `generate`.
+//! [`Model`] bundles one `Arc<Weights>` and one `State` for single-session use.
+//!
+//! Every input is treated as hostile: sizes are checked against the file before any allocation
+//! and failures are an [`LlmError`], never a panic. See `docs/llm.md`.
 
 pub mod abi;
+pub mod adapter;
 pub mod boot;
 pub mod checkpoint;
-pub mod math;
+pub mod forward;
+pub mod generate;
+pub mod lora;
+pub mod matmul;
 pub mod model;
+pub mod peft;
 pub mod sampler;
 pub mod service;
 pub mod session;
+pub mod state;
 pub mod tokenizer;
+pub mod wasm_adapter;
+pub mod weights;
 
 use alloc::string::String;
-use alloc::vec::Vec;
 use core::fmt;
 
+pub use adapter::{ActivationHook, Target};
 pub use checkpoint::Config;
+pub use forward::forward;
+pub use generate::{generate, generate_with, Generation, Limits, Step, Stop};
+pub use lora::{Lora, LoraPair};
 pub use model::Model;
+pub use peft::{load_peft, load_peft_archive};
 pub use sampler::Sampler;
 pub use service::{LlmLimits, LlmService};
 pub use session::Session;
+pub use state::State;
 pub use tokenizer::Tokenizer;
+pub use wasm_adapter::{LayerChoice, WasmAdapter, WasmAdapterConfig};
+pub use weights::Weights;
 
 /// Why a checkpoint, tokenizer or request was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LlmError {
     /// A header field is out of range (which one).
     BadHeader(&'static str),
@@ -53,8 +78,20 @@ pub enum LlmError {
     VocabMismatch,
     /// A token id beyond the vocabulary.
     TokenOutOfRange,
-    /// The position is beyond `seq_len`.
+    /// The position is beyond the state's context.
     ContextFull,
+    /// The prompt does not fit the context.
+    PromptTooLong,
+    /// A state used with weights of another shape.
+    StateMismatch,
+    /// An allocation the file asked for failed.
+    OutOfMemory,
+    /// An activation hook (WASM adapter) failed: which, and why.
+    Adapter(String),
+    /// A LoRA adapter does not fit the model: the tensor and the mismatch.
+    LoraShape(String),
+    /// A LoRA adapter's files are malformed: what and where.
+    LoraFormat(String),
 }
 
 impl fmt::Display for LlmError {
@@ -73,52 +110,14 @@ impl fmt::Display for LlmError {
             LlmError::VocabMismatch => f.write_str("tokenizer and model vocabularies differ"),
             LlmError::TokenOutOfRange => f.write_str("token id out of range"),
             LlmError::ContextFull => f.write_str("position beyond the context length"),
+            LlmError::PromptTooLong => f.write_str("prompt longer than the context"),
+            LlmError::StateMismatch => f.write_str("state made for another model"),
+            LlmError::OutOfMemory => f.write_str("out of memory"),
+            LlmError::Adapter(m) => write!(f, "adapter failed: {m}"),
+            LlmError::LoraShape(m) => write!(f, "LoRA does not fit the model: {m}"),
+            LlmError::LoraFormat(m) => write!(f, "LoRA adapter malformed: {m}"),
         }
     }
-}
-
-/// Greedy generation as run.c `generate` with temperature 0: BOS + `prompt`, `steps` positions
-/// counting the prompt's (clamped to `seq_len`), stopping at BOS; prompt tokens are echoed.
-pub fn generate(
-    model: &mut Model,
-    tok: &Tokenizer,
-    prompt: &str,
-    steps: usize,
-) -> Result<String, LlmError> {
-    generate_with(model, tok, &mut Sampler::new(0.0, 0.9, 1), prompt, steps)
-}
-
-/// [`generate`] with any [`Sampler`].
-pub fn generate_with(
-    model: &mut Model,
-    tok: &Tokenizer,
-    sampler: &mut Sampler,
-    prompt: &str,
-    steps: usize,
-) -> Result<String, LlmError> {
-    if tok.vocab_size() != model.config.vocab_size {
-        return Err(LlmError::VocabMismatch);
-    }
-    let prompt_tokens = tok.encode(prompt, true)?;
-    let steps = steps.min(model.config.seq_len);
-    let mut out = Vec::new();
-    let mut token = prompt_tokens[0];
-    let mut pos = 0;
-    while pos < steps {
-        let logits = model.forward(token, pos)?;
-        let next = if pos + 1 < prompt_tokens.len() {
-            prompt_tokens[pos + 1]
-        } else {
-            sampler.sample(logits)
-        };
-        pos += 1;
-        if next == tokenizer::BOS {
-            break;
-        }
-        Tokenizer::push_piece(&mut out, tok.decode(token, next));
-        token = next;
-    }
-    Ok(Tokenizer::to_text(&out))
 }
 
 #[cfg(test)]

@@ -3,9 +3,8 @@
 
 use alloc::vec::Vec;
 
-use super::math;
-
 /// A sampler's settings and random state.
+#[derive(Clone, Debug)]
 pub struct Sampler {
     pub temperature: f32,
     pub topp: f32,
@@ -19,7 +18,7 @@ pub fn softmax(x: &mut [f32]) {
     let max = x.iter().fold(first, |m, &v| if v > m { v } else { m });
     let mut sum = 0.0f32;
     for v in x.iter_mut() {
-        *v = math::exp(*v - max);
+        *v = libm::expf(*v - max);
         sum += *v;
     }
     for v in x.iter_mut() {
@@ -39,11 +38,24 @@ pub fn argmax(x: &[f32]) -> usize {
 }
 
 impl Sampler {
+    /// Always the most likely token (temperature 0).
+    pub fn greedy() -> Sampler {
+        Sampler::new(0.0, 0.9, 1)
+    }
+
+    /// Reserves the top-p scratch for a vocabulary of `n`, so sampling never allocates.
+    pub fn reserve(&mut self, n: usize) {
+        self.scratch.reserve(n.saturating_sub(self.scratch.len()));
+    }
+
+    /// run.c's sampler: temperature 0 is greedy; otherwise softmax at `temperature`, then top-p
+    /// when `0 < topp < 1`, else plain multinomial; `seed` drives run.c's xorshift (a zero seed
+    /// would stay zero, so it is replaced by 1).
     pub fn new(temperature: f32, topp: f32, seed: u64) -> Sampler {
         Sampler {
             temperature,
             topp,
-            state: seed,
+            state: if seed == 0 { 1 } else { seed },
             scratch: Vec::new(),
         }
     }

@@ -4,44 +4,23 @@
 //! `llm-infer`) calls [`Session::step`] between its own checks (interrupts, time limits, credits),
 //! so no inference ever runs unstoppably: a step is the unit of preemption.
 //!
-//! Decoding follows llama2.c's run.c `generate`: prompt tokens are forced, the token after the last
-//! one is sampled, and a sampled BOS ends the text. Unlike run.c the prompt is not echoed: the
-//! output is the completion alone, so `prompt + completion` is run.c's text.
-//!
-//! A session holds one of the service's session slots while it computes (see
-//! [`LlmService`]): it waits in the service's queue until its turn
-//! ([`Progress::Queued`]) and gives the slot back as soon as it finishes, fails, or is dropped.
+//! A session wraps the engine's [`Generation`] (run.c's decoding: prompt tokens forced, the token
+//! after the last one sampled, a sampled BOS ends the text) with what serving needs: a place in
+//! the service's queue of session slots, its own [`State`] (KV cache sized for its prompt and
+//! token limit, allocated only once it holds a slot and freed as soon as it finishes), the
+//! adapters loaded when it started, and the completion's text. Unlike run.c the prompt is not
+//! echoed: the output is the completion alone, so `prompt + completion` is run.c's text.
 
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 
+use super::generate::{Generation, Limits, Step, Stop};
 use super::sampler::Sampler;
 use super::service::LlmService;
-use super::tokenizer::{Tokenizer, BOS};
+use super::state::State;
 use super::LlmError;
-
-/// Why a generation stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopReason {
-    /// The model produced the end-of-text token (BOS, which delimits texts in llama2.c's data).
-    EndOfText,
-    /// The token limit was reached.
-    MaxTokens,
-    /// Every position of the model's context (`seq_len`) is used.
-    ContextFull,
-}
-
-impl fmt::Display for StopReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            StopReason::EndOfText => "end of text",
-            StopReason::MaxTokens => "token limit",
-            StopReason::ContextFull => "context full",
-        })
-    }
-}
 
 /// What one [`Session::step`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +30,7 @@ pub enum Progress {
     /// One forward pass ran; there is more to do.
     Stepped,
     /// The generation is over (the step may have run a last forward pass).
-    Finished(StopReason),
+    Finished(Stop),
 }
 
 /// How to sample. The default is greedy (temperature 0): the same prompt gives the same text.
@@ -86,17 +65,21 @@ enum Lease {
     Released,
 }
 
+/// The part of a session that exists while it holds a slot.
+struct Running {
+    state: State,
+    generation: Generation,
+}
+
 /// One generation in progress. Created by [`LlmService::begin`].
 pub struct Session {
     service: Arc<LlmService>,
-    /// The prompt's tokens, BOS first (never empty).
-    prompt: Vec<usize>,
-    /// The position of `token`: the next forward pass runs `token` at `pos`.
-    pos: usize,
-    token: usize,
-    sampler: Sampler,
+    prompt: String,
+    prompt_tokens: usize,
     max_tokens: usize,
-    /// Tokens of the completion so far (the end-of-text token not counted).
+    sampling: Sampling,
+    running: Option<Running>,
+    /// Tokens of the completion (the end-of-text token not counted).
     generated: usize,
     forward_passes: usize,
     /// The completion's bytes as the tokenizer decodes them.
@@ -104,27 +87,27 @@ pub struct Session {
     /// How much of `out` [`Session::take_text`] has handed out.
     streamed: usize,
     lease: Lease,
-    stop: Option<StopReason>,
+    stop: Option<Stop>,
     failed: Option<LlmError>,
 }
 
 impl Session {
     pub(super) fn new(
         service: Arc<LlmService>,
-        prompt: Vec<usize>,
+        prompt: &str,
+        prompt_tokens: usize,
         max_tokens: usize,
         sampling: Sampling,
         ticket: u64,
     ) -> Session {
-        let token = prompt.first().copied().unwrap_or(BOS);
         let out_capacity = max_tokens.min(service.config().seq_len) * 4;
         Session {
             service,
-            prompt,
-            pos: 0,
-            token,
-            sampler: Sampler::new(sampling.temperature, sampling.topp, sampling.seed),
+            prompt: String::from(prompt),
+            prompt_tokens,
             max_tokens,
+            sampling,
+            running: None,
             generated: 0,
             forward_passes: 0,
             out: Vec::with_capacity(out_capacity),
@@ -141,7 +124,7 @@ impl Session {
 
     /// Tokens of the prompt, BOS included.
     pub fn prompt_tokens(&self) -> usize {
-        self.prompt.len()
+        self.prompt_tokens
     }
 
     /// Tokens generated so far (the end-of-text token not counted).
@@ -155,101 +138,105 @@ impl Session {
     }
 
     /// Why the generation stopped, once it has.
-    pub fn stop_reason(&self) -> Option<StopReason> {
+    pub fn stop_reason(&self) -> Option<Stop> {
         self.stop
     }
 
-    /// Takes a session slot if this session has none and it is its turn; whether it holds one.
-    /// A finished session holds none and needs none.
-    pub fn acquire(&mut self) -> bool {
+    /// Takes a session slot if this session has none and it is its turn, and then allocates its
+    /// state (KV cache for its prompt and token limit) with the service's adapters of this moment.
+    /// Whether it can compute now (a finished session needs nothing). An error (no memory for the
+    /// state) ends the session.
+    pub fn acquire(&mut self) -> Result<bool, LlmError> {
+        if let Some(error) = &self.failed {
+            return Err(error.clone());
+        }
         match self.lease {
-            Lease::Held => true,
-            Lease::Released => self.stop.is_some() || self.failed.is_some(),
+            Lease::Held | Lease::Released => Ok(true),
             Lease::Queued(ticket) => {
-                if self.service.try_acquire(ticket) {
-                    self.lease = Lease::Held;
-                    true
-                } else {
-                    false
+                if !self.service.try_acquire(ticket) {
+                    return Ok(false);
+                }
+                self.lease = Lease::Held;
+                match self.start() {
+                    Ok(running) => {
+                        self.running = Some(running);
+                        Ok(true)
+                    }
+                    Err(error) => Err(self.fail(error)),
                 }
             }
         }
     }
 
-    /// Whether the next [`Session::step`] runs a forward pass (what a caller charges for).
-    pub fn next_step_computes(&self) -> bool {
-        self.stop.is_none()
-            && self.failed.is_none()
-            && self.lease == Lease::Held
-            && self.max_tokens > 0
-            && self.pos < self.service.config().seq_len
+    fn start(&self) -> Result<Running, LlmError> {
+        let service = &*self.service;
+        let context = self.prompt_tokens.saturating_add(self.max_tokens);
+        let mut state = State::with_context(service.config(), context)?;
+        state.set_loras(service.loras())?;
+        let limits = Limits::new_tokens(self.max_tokens);
+        let s = self.sampling;
+        let sampler = Sampler::new(s.temperature, s.topp, s.seed);
+        let generation =
+            Generation::new(service.tokenizer(), &state, &self.prompt, limits, sampler)?;
+        Ok(Running { state, generation })
     }
 
     /// Runs one token step: one forward pass (after taking a session slot, if it is this
     /// session's turn). Errors are the engine's; the session then holds no slot and every later
     /// step returns the same error.
     pub fn step(&mut self) -> Result<Progress, LlmError> {
-        if let Some(error) = self.failed {
-            return Err(error);
-        }
         if let Some(stop) = self.stop {
             return Ok(Progress::Finished(stop));
         }
-        if self.max_tokens == 0 {
-            return Ok(self.finish(StopReason::MaxTokens));
-        }
-        if !self.acquire() {
+        if !self.acquire()? {
             return Ok(Progress::Queued);
         }
-        if self.pos >= self.service.config().seq_len {
-            return Ok(self.finish(StopReason::ContextFull));
-        }
-        let next = match self.forward() {
-            Ok(next) => next,
-            Err(error) => {
-                self.failed = Some(error);
-                self.release();
-                return Err(error);
-            }
+        let Session {
+            service,
+            running,
+            out,
+            ..
+        } = self;
+        let Some(Running { state, generation }) = running.as_mut() else {
+            return Err(self.fail(LlmError::Adapter(String::from("session has no state"))));
         };
-        self.forward_passes += 1;
-        self.pos += 1;
-        if self.pos < self.prompt.len() {
-            // Still reading the prompt: `next` was forced.
-            self.token = next;
-            return Ok(Progress::Stepped);
+        let before = generation.position();
+        let result = generation.step(service.weights(), state, service.tokenizer());
+        let ran = generation.position().saturating_sub(before);
+        self.forward_passes += ran;
+        match result {
+            Ok(Step::Prompt(_)) => Ok(Progress::Stepped),
+            Ok(Step::Token { text, .. }) => {
+                out.extend_from_slice(text);
+                self.generated += 1;
+                if self.generated >= self.max_tokens {
+                    // The engine would say so at the next step, without a forward pass: end
+                    // now, so the driver resumes its guest a turn earlier.
+                    self.stop = Some(Stop::MaxTokens);
+                    self.release();
+                    return Ok(Progress::Finished(Stop::MaxTokens));
+                }
+                Ok(Progress::Stepped)
+            }
+            Ok(Step::Done(stop)) => {
+                self.stop = Some(stop);
+                self.release();
+                Ok(Progress::Finished(stop))
+            }
+            Err(error) => Err(self.fail(error)),
         }
-        if next == BOS {
-            return Ok(self.finish(StopReason::EndOfText));
-        }
-        let piece = self.service.tokenizer().decode(self.token, next);
-        Tokenizer::push_piece(&mut self.out, piece);
-        self.generated += 1;
-        self.token = next;
-        if self.generated >= self.max_tokens {
-            return Ok(self.finish(StopReason::MaxTokens));
-        }
-        Ok(Progress::Stepped)
     }
 
-    /// The forward pass of `token` at `pos`, and the token that follows it: the prompt's next
-    /// token while there is one, else the sampler's choice.
-    fn forward(&mut self) -> Result<usize, LlmError> {
-        let mut model = self.service.model.lock();
-        let logits = model.forward(self.token, self.pos)?;
-        Ok(match self.prompt.get(self.pos + 1) {
-            Some(&forced) => forced,
-            None => self.sampler.sample(logits),
-        })
-    }
-
-    fn finish(&mut self, stop: StopReason) -> Progress {
-        self.stop = Some(stop);
+    /// Ends the session with `error` (kept for later steps); returns it.
+    fn fail(&mut self, error: LlmError) -> LlmError {
+        self.failed = Some(error.clone());
         self.release();
-        Progress::Finished(stop)
+        error
     }
 
+    /// Gives the slot back (or leaves the queue) and frees the state.
     fn release(&mut self) {
+        self.running = None;
         match core::mem::replace(&mut self.lease, Lease::Released) {
             Lease::Held => self.service.release(),
             Lease::Queued(ticket) => self.service.dequeue(ticket),
@@ -283,8 +270,7 @@ impl Drop for Session {
 impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Session")
-            .field("pos", &self.pos)
-            .field("prompt_tokens", &self.prompt.len())
+            .field("prompt_tokens", &self.prompt_tokens)
             .field("generated", &self.generated)
             .field("lease", &self.lease)
             .field("stop", &self.stop)

@@ -101,8 +101,20 @@ pub static COMMANDS: &[Command] = &[
     Command {
         name: "llm-infer",
         usage: "llm-infer [--max-tokens N] TEXT...",
-        help: "print the model's greedy completion of TEXT (default at most 256 tokens)",
+        help: "print TEXT and the model's greedy completion (N default: max_tokens of llm-info)",
         run: super::llm_cmds::infer,
+    },
+    Command {
+        name: "llm-load-lora",
+        usage: "llm-load-lora PATH",
+        help: "load a PEFT LoRA adapter (a directory, or a tar of its two files) for later inferences",
+        run: super::llm_cmds::load_lora,
+    },
+    Command {
+        name: "llm-unload-lora",
+        usage: "llm-unload-lora ID",
+        help: "unload adapter ID",
+        run: super::llm_cmds::unload_lora,
     },
     Command {
         name: "bench",

@@ -1,16 +1,18 @@
 //! The shell's LLM commands: `llm-info`, `llm-infer`, `llm-load-lora`, `llm-unload-lora`, on
-//! the model the host loaded ([`Shell::set_llm`]). `llm-infer` prints the completion as it grows,
+//! the model the host loaded ([`Shell::set_llm`]). Adapter paths are paths of the system file
+//! system (the shell's view): a PEFT adapter directory, or a ustar archive of its two files. `llm-infer` prints the completion as it grows,
 //! one token step at a time, and stops between two steps on Ctrl-C or the shell's time limit.
 
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
 
-use super::commands::usage;
+use super::commands::{fs_error, usage};
 use super::{Shell, ShellStatus, DEFAULT_RUN_TIME_LIMIT_MS};
 use crate::error::{Error, LimitKind, Result};
 use crate::llm::session::{Progress, Sampling};
 use crate::llm::LlmService;
+use crate::vfs;
 
 /// The error of an `llm-*` command when the host loaded no model.
 fn no_model() -> Error {
@@ -102,9 +104,44 @@ pub(super) fn infer(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
         }
     };
     shell.print(&format!(
-        "\n[{} prompt tokens, {} generated, {stop}]\n",
+        "\n[{} prompt tokens, {} generated, {}]\n",
         session.prompt_tokens(),
-        session.generated()
+        session.generated(),
+        stop.as_str()
     ));
+    Ok(ShellStatus::Continue)
+}
+
+pub(super) fn load_lora(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
+    let [path] = args else {
+        return Err(usage("llm-load-lora"));
+    };
+    let service = service(shell)?;
+    let abs = shell.absolute(path);
+    let fs = shell.platform().vfs.clone();
+    let root = fs.root();
+    let node = vfs::path::resolve(&*fs, root, root, &abs, vfs::path::Absolute::FromRoot, true)
+        .map_err(|e| fs_error(shell, path, e))?;
+    let name = abs.trim_end_matches('/').rsplit('/').next().unwrap_or(path);
+    let id = service
+        .load_adapter_from(&*fs, node, name)
+        .map_err(|e| Error::Llm {
+            message: format!("{path}: {e}"),
+        })?;
+    shell.print(&format!("loaded adapter {id} ({name})\n"));
+    Ok(ShellStatus::Continue)
+}
+
+pub(super) fn unload_lora(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
+    let [id] = args else {
+        return Err(usage("llm-unload-lora"));
+    };
+    let id: u32 = id.parse().map_err(|_| Error::Config {
+        what: String::from("adapter id"),
+        message: format!("{id:?} is not a number"),
+    })?;
+    let service = service(shell)?;
+    service.unload_adapter(id)?;
+    shell.print(&format!("unloaded adapter {id}\n"));
     Ok(ShellStatus::Continue)
 }

@@ -167,7 +167,7 @@ pub fn read_file(vfs: &dyn Vfs, path: &str, max_len: u64) -> VfsResult<Vec<u8>> 
 }
 
 /// Reads the whole regular file `node`, refusing files larger than `max_len` bytes.
-fn read_node(vfs: &dyn Vfs, node: NodeId, max_len: u64) -> VfsResult<Vec<u8>> {
+pub fn read_node(vfs: &dyn Vfs, node: NodeId, max_len: u64) -> VfsResult<Vec<u8>> {
     let meta = vfs.stat(node)?;
     match meta.kind {
         NodeKind::Dir => return Err(VfsError::IsADirectory),

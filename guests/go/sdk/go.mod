@@ -1,0 +1,3 @@
+module kernelwasm
+
+go 1.21
