@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::error::Error;
+use crate::net::scope::NetScope;
 
 /// One kind of permission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -68,6 +69,11 @@ impl Capability {
         Capability::ALL.into_iter().find(|c| c.name() == name)
     }
 
+    /// Whether the capability is scoped by network address (`net:connect=10.0.2.2:8080`).
+    pub fn is_net_scoped(self) -> bool {
+        self == Capability::NetConnect
+    }
+
     /// Whether the capability may carry a path scope (`file:read=/data`).
     pub fn is_file(self) -> bool {
         matches!(
@@ -83,11 +89,13 @@ impl fmt::Display for Capability {
     }
 }
 
-/// A granted capability, optionally scoped to a guest path (file capabilities only).
+/// A granted capability, optionally scoped: file capabilities to a guest path, `net:connect` to
+/// an address (`HOST:PORT`, see [`crate::net::scope`]).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Grant {
     pub capability: Capability,
-    /// `Some("/data")`: only under the preopen mounted at guest path `/data`.
+    /// `Some("/data")`: only under the preopen mounted at guest path `/data`;
+    /// `Some("10.0.2.2:8080")` (`net:connect`): only connections to that address.
     pub scope: Option<String>,
 }
 
@@ -142,7 +150,9 @@ impl CapSet {
         }
     }
 
-    /// What `wasmtime run` grants by default: files on the given preopens, env, clock, random.
+    /// What `wasmtime run` grants by default: files on the given preopens, env, clock, random,
+    /// and sending and receiving on the sockets the embedder hands over (`--tcplisten`). Not
+    /// `net:connect`: opening connections is asked for explicitly.
     pub fn wasi_default() -> Self {
         let grants = [
             Capability::FileRead,
@@ -151,6 +161,8 @@ impl CapSet {
             Capability::Env,
             Capability::Clock,
             Capability::Random,
+            Capability::NetSend,
+            Capability::NetRecv,
         ];
         let grants: Vec<Grant> = grants
             .into_iter()
@@ -217,6 +229,18 @@ impl CapSet {
         })
     }
 
+    /// Whether `net:connect` allows a connection to `addr`: an unscoped grant allows any
+    /// address, a scoped one its address and port (`*` for any).
+    pub fn allows_connect(&self, addr: core::net::SocketAddr) -> bool {
+        self.grants.iter().any(|g| {
+            g.capability == Capability::NetConnect
+                && match &g.scope {
+                    None => true,
+                    Some(scope) => NetScope::parse(scope).is_ok_and(|s| s.allows(addr)),
+                }
+        })
+    }
+
     /// The capabilities both sets grant (what a child may get: at most its parent's).
     pub fn intersect(&self, other: &CapSet) -> CapSet {
         let mut out = CapSet::none();
@@ -225,10 +249,20 @@ impl CapSet {
                 if g.capability != h.capability {
                     continue;
                 }
+                let within = |a: &str, b: &str| {
+                    if g.capability.is_net_scoped() {
+                        match (NetScope::parse(a), NetScope::parse(b)) {
+                            (Ok(a), Ok(b)) => a.within(&b),
+                            _ => false,
+                        }
+                    } else {
+                        path_within(a, b)
+                    }
+                };
                 let scope = match (&g.scope, &h.scope) {
                     (None, s) | (s, None) => s.clone(),
-                    (Some(a), Some(b)) if path_within(a, b) => Some(a.clone()),
-                    (Some(a), Some(b)) if path_within(b, a) => Some(b.clone()),
+                    (Some(a), Some(b)) if within(a, b) => Some(a.clone()),
+                    (Some(a), Some(b)) if within(b, a) => Some(b.clone()),
                     _ => continue,
                 };
                 out.grant(Grant {
@@ -293,11 +327,20 @@ pub fn parse_grant(item: &str) -> Result<Grant, Error> {
     })?;
     let scope = match scope {
         None => None,
+        Some(s) if capability.is_net_scoped() => match NetScope::parse(s) {
+            Ok(_) => Some(s.to_string()),
+            Err(form) => {
+                return Err(Error::Config {
+                    what: "capability".to_string(),
+                    message: alloc::format!("scope {s:?} of {name} {form}"),
+                })
+            }
+        },
         Some(_) if !capability.is_file() => {
             return Err(Error::Config {
                 what: "capability".to_string(),
                 message: alloc::format!(
-                "{name} cannot be scoped to a path; only file:read, file:write, file:create can"
+                "{name} cannot be scoped; only file:read, file:write, file:create (to a path) and net:connect (to an address) can"
             ),
             })
         }
@@ -444,7 +487,7 @@ mod tests {
         );
         assert_eq!(
             message("random=/x"),
-            "random cannot be scoped to a path; only file:read, file:write, file:create can"
+            "random cannot be scoped; only file:read, file:write, file:create (to a path) and net:connect (to an address) can"
         );
         assert!(message("File:Read").starts_with("unknown capability \"File:Read\"; valid: "));
         assert!(message("").starts_with("unknown capability \"\"; valid: "));
@@ -472,6 +515,38 @@ mod tests {
         let less = set.without(Capability::FileRead);
         assert_eq!(less.to_string(), "clock");
         assert_eq!(CapSet::all().without(Capability::Env).grants().len(), 13);
+    }
+
+    #[test]
+    fn net_connect_scopes() {
+        let set = CapSet::parse("net:connect=10.0.2.2:8080,net:connect=127.0.0.1:*").unwrap();
+        assert_eq!(
+            set.to_string(),
+            "net:connect=10.0.2.2:8080,net:connect=127.0.0.1:*"
+        );
+        let sa = |t: &str| -> core::net::SocketAddr { t.parse().unwrap() };
+        assert!(set.allows_connect(sa("10.0.2.2:8080")));
+        assert!(!set.allows_connect(sa("10.0.2.2:8081")));
+        assert!(set.allows_connect(sa("127.0.0.1:9")));
+        assert!(!set.allows_connect(sa("127.0.0.2:9")));
+        assert!(CapSet::parse("net:connect")
+            .unwrap()
+            .allows_connect(sa("[::1]:1")));
+        assert!(!CapSet::parse("clock")
+            .unwrap()
+            .allows_connect(sa("[::1]:1")));
+        // Intersection keeps the narrower scope and drops disjoint ones.
+        let parent = CapSet::parse("net:connect=127.0.0.1:*").unwrap();
+        let asked = CapSet::parse("net:connect=127.0.0.1:80,net:connect=10.0.2.2:80").unwrap();
+        assert_eq!(
+            parent.intersect(&asked).to_string(),
+            "net:connect=127.0.0.1:80"
+        );
+        let err = CapSet::parse("net:connect=localhost:80")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("must be HOST:PORT"), "{err}");
+        assert!(CapSet::parse("net:send=1.2.3.4:5").is_err());
     }
 
     #[test]

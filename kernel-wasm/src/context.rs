@@ -42,4 +42,7 @@ pub struct HostContext {
     pub time_limit: Option<(u64, u64)>,
     /// Why the last host call parked the guest, between `execution::park` and the slice's end.
     pub(crate) parked: Option<crate::Suspend>,
+    /// The socket operation the guest is parked in ([`crate::Suspend::Io`]) and what it waits
+    /// for; retried by whoever drives the guest.
+    pub blocked: crate::wasi::blocking::Blocked,
 }

@@ -8,6 +8,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
+use crate::package::PackageError;
 use crate::vfs::VfsError;
 
 /// Which resource limit stopped an instance.
@@ -161,6 +162,12 @@ pub enum Error {
     Llm {
         message: String,
     },
+    /// A package was refused or a package operation failed: which package (a file or a name),
+    /// and why.
+    Package {
+        package: String,
+        error: PackageError,
+    },
 }
 
 pub type Result<T, E = Error> = core::result::Result<T, E>;
@@ -220,6 +227,7 @@ impl fmt::Display for Error {
             }
             Error::State { message } => f.write_str(message),
             Error::Llm { message } => write!(f, "llm: {message}"),
+            Error::Package { package, error } => write!(f, "package {package}: {error}"),
         }
     }
 }

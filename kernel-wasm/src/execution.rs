@@ -38,6 +38,9 @@ pub enum Suspend {
     /// `llm.infer` left an inference in the instance's `LlmLink`: serve it one token step at a
     /// time (`llm::abi::serve`), then resume with its result.
     Infer,
+    /// Waiting on a socket (`HostContext::blocked` says which, and for what); resume with the
+    /// result of [`wasi::blocking::retry`](crate::wasi::blocking::retry) once it no longer blocks.
+    Io,
 }
 
 impl fmt::Display for Suspend {
@@ -48,6 +51,7 @@ impl fmt::Display for Suspend {
             Suspend::Yield => f.write_str("yielded"),
             Suspend::Spawn => f.write_str("spawning an agent"),
             Suspend::Infer => f.write_str("running an inference"),
+            Suspend::Io => f.write_str("blocked on a socket"),
         }
     }
 }
@@ -153,25 +157,35 @@ impl Execution {
 
     /// Runs to completion in slices of `slice` fuel, checking the time limit and for an
     /// interrupt ([`Console::take_interrupt`](crate::Console::take_interrupt)) between slices.
-    /// A yield resumes at once; an `llm.infer` is served here one token step at a time, with the
-    /// same checks between tokens. Other suspensions cannot be served without the agent
-    /// scheduler: they end the call with an error.
+    /// A yield resumes at once; a guest waiting on a socket ([`Suspend::Io`]) is served here (the
+    /// host waits for the socket, bounded by the time limit and an interrupt) and resumed; an
+    /// `llm.infer` ([`Suspend::Infer`]) is served here one token step at a time, with the same
+    /// checks between tokens. Other suspensions need the agent scheduler: they end the call with
+    /// an error.
     pub fn run_to_end(&mut self, inst: &mut Instance, slice: u64) -> Result<CallOutcome> {
         let mut step = self.resume(inst, slice);
         loop {
             step = match step {
                 Step::Finished(result) => return result,
-                Step::Preempted => {
-                    if inst.take_interrupt() {
-                        return Err(self.interrupted());
-                    }
-                    self.resume(inst, slice)
+                Step::Preempted if inst.take_interrupt() => {
+                    self.state = State::Done;
+                    return Err(Error::Interrupted {
+                        func: self.name.clone(),
+                    });
                 }
+                Step::Preempted => self.resume(inst, slice),
                 Step::Suspended(Suspend::Yield) => self.resume_with(inst, &[Value::I32(0)], slice),
                 Step::Suspended(Suspend::Infer) => {
                     let result = self.serve_inference(inst)?;
                     self.resume_with(inst, &[Value::I32(result)], slice)
                 }
+                Step::Suspended(Suspend::Io) => match self.wait_io(inst) {
+                    Ok(value) => self.resume_with(inst, &[Value::I32(value)], slice),
+                    Err(e) => {
+                        self.state = State::Done;
+                        return Err(e);
+                    }
+                },
                 Step::Suspended(why) => return Err(self.unserved(why)),
             };
         }
@@ -206,6 +220,47 @@ impl Execution {
         self.state = State::Done;
         Error::Interrupted {
             func: self.name.clone(),
+        }
+    }
+
+    /// Waits until the socket operation `inst` is parked in can finish; its result.
+    fn wait_io(&mut self, inst: &mut Instance) -> Result<i32> {
+        use crate::net::wait::{wait_step, Woke};
+        use crate::wasi::blocking::{retry, Retry};
+        loop {
+            let deadline = {
+                let ctx = inst.context();
+                match (ctx.blocked.deadline_ns, ctx.time_limit) {
+                    (Some(d), Some((limit, _))) => Some(d.min(limit)),
+                    (d, limit) => d.or(limit.map(|(l, _)| l)),
+                }
+            };
+            let woke = {
+                let ctx = inst.context();
+                wait_step(&ctx.platform, &ctx.blocked.interests, deadline)
+            };
+            if woke == Woke::Interrupted {
+                return Err(Error::Interrupted {
+                    func: alloc::format!("{} (waiting on a socket)", self.name),
+                });
+            }
+            match retry(inst) {
+                Retry::Done(value) => return Ok(value),
+                Retry::Stop(error) => return Err(error),
+                Retry::Blocked => {}
+            }
+            if let Some((limit, ms)) = inst.context().time_limit {
+                if inst.now() >= limit {
+                    return Err(Error::LimitExceeded {
+                        kind: LimitKind::Time,
+                        limit: ms,
+                        detail: alloc::format!(
+                            "{} waited on a socket past its {ms} ms of wall time",
+                            inst.module().name()
+                        ),
+                    });
+                }
+            }
         }
     }
 

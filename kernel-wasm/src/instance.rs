@@ -20,7 +20,7 @@ use crate::llm::LlmService;
 use crate::module::Module;
 use crate::platform::Platform;
 use crate::values::{check_signature, parse_args, Value};
-use crate::wasi::{Preopen, WasiCtx};
+use crate::wasi::{Preopen, SocketPreopen, WasiCtx};
 
 /// How to set up one instance.
 #[derive(Debug, Clone)]
@@ -55,6 +55,9 @@ pub struct InstanceConfig {
     pub slice_fuel: u64,
     /// Directories visible to the guest as WASI preopens (descriptors 3, 4, ...).
     pub preopens: Vec<Preopen>,
+    /// Listening sockets handed to the guest (`--tcplisten`): the descriptors after the
+    /// directories'. The instance's descriptors share them; they close when the last holder does.
+    pub sockets: Vec<SocketPreopen>,
     /// Most WASI descriptors open at once, stdio and preopens included; opening more fails with
     /// `EMFILE`. `None`: unlimited.
     pub fd_limit: Option<usize>,
@@ -84,6 +87,7 @@ impl InstanceConfig {
             max_memory: None,
             max_table_elements: None,
             preopens: Vec::new(),
+            sockets: Vec::new(),
             fd_limit: None,
             spawn_limit: None,
             mailbox_depth: None,
@@ -173,6 +177,7 @@ impl Instance {
                 config.args,
                 config.env,
                 &config.preopens,
+                &config.sockets,
                 &config.caps,
                 config.fd_limit,
             ),
@@ -186,6 +191,7 @@ impl Instance {
                 .time_limit_ms
                 .map(|ms| (started.saturating_add(ms.saturating_mul(1_000_000)), ms)),
             parked: None,
+            blocked: crate::wasi::blocking::Blocked::default(),
         };
         let mut store = Store::new(engine, ctx);
         store.limiter(|ctx| &mut ctx.limits);

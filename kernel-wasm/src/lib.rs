@@ -36,6 +36,8 @@ pub mod limits;
 pub mod llm;
 pub mod manifest;
 pub mod module;
+pub mod net;
+pub mod package;
 pub mod runtime;
 pub mod shell;
 pub mod values;

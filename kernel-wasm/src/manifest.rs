@@ -110,6 +110,52 @@ impl Version {
     }
 }
 
+impl Version {
+    /// Semver 2.0 precedence: numbers compared numerically, a pre-release below its release,
+    /// pre-release identifiers compared one by one (numeric ones numerically and below
+    /// alphanumeric ones); build metadata does not count. `Equal` for `1.0.0+a` and `1.0.0+b`.
+    pub fn precedence(&self, other: &Version) -> core::cmp::Ordering {
+        use core::cmp::Ordering;
+        let numbers =
+            (self.major, self.minor, self.patch).cmp(&(other.major, other.minor, other.patch));
+        if numbers != Ordering::Equal {
+            return numbers;
+        }
+        match (self.pre.is_empty(), other.pre.is_empty()) {
+            (true, true) => return Ordering::Equal,
+            (true, false) => return Ordering::Greater,
+            (false, true) => return Ordering::Less,
+            (false, false) => {}
+        }
+        let mut mine = self.pre.split('.');
+        let mut theirs = other.pre.split('.');
+        loop {
+            match (mine.next(), theirs.next()) {
+                (None, None) => return Ordering::Equal,
+                (None, Some(_)) => return Ordering::Less,
+                (Some(_), None) => return Ordering::Greater,
+                (Some(a), Some(b)) => {
+                    let order = match (numeric_id(a), numeric_id(b)) {
+                        (Some(x), Some(y)) => x.cmp(&y),
+                        (Some(_), None) => Ordering::Less,
+                        (None, Some(_)) => Ordering::Greater,
+                        (None, None) => a.cmp(b),
+                    };
+                    if order != Ordering::Equal {
+                        return order;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A pre-release identifier's number, when it is all digits (compared as a number of any
+/// length: longer is larger, then digit by digit).
+fn numeric_id(id: &str) -> Option<(usize, &str)> {
+    (!id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())).then_some((id.len(), id))
+}
+
 /// A semver numeric identifier: digits, no leading zero, fits u64.
 fn numeric(part: &str) -> Option<u64> {
     let digits = !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());

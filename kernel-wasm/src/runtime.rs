@@ -93,6 +93,7 @@ impl Runtime {
         crate::wasi::register(&mut registry);
         crate::agents::register(&mut registry);
         crate::llm::abi::register(&mut registry);
+        crate::net::abi::register(&mut registry);
         Runtime {
             engine,
             registry,
@@ -170,8 +171,21 @@ impl Runtime {
     /// imports that need it. WASI imports never refuse a module; they answer `ERRNO_NOTCAPABLE`
     /// when called.
     pub fn check_capabilities(&self, module: &Module, caps: &CapSet) -> Result<()> {
+        self.check_capabilities_of(module.name(), module.info(), caps)
+    }
+
+    /// Both pre-flights of a module described but not loaded (the package manager checks a
+    /// package at install without compiling its code): every import is provided, as
+    /// [`Runtime::load`] checks, and `caps` grants what the imports need, as
+    /// [`Runtime::instantiate`] checks.
+    pub fn check_module_info(&self, name: &str, info: &ModuleInfo, caps: &CapSet) -> Result<()> {
+        self.preflight(name, info)?;
+        self.check_capabilities_of(name, info, caps)
+    }
+
+    fn check_capabilities_of(&self, name: &str, info: &ModuleInfo, caps: &CapSet) -> Result<()> {
         let missing: Vec<String> = self
-            .capability_needs(module)
+            .capability_needs_of(info)
             .into_iter()
             .filter(|need| need.check == CapCheck::AtInstantiation && !caps.has(need.capability))
             .map(|need| {
@@ -186,7 +200,7 @@ impl Runtime {
             Ok(())
         } else {
             Err(Error::MissingCapabilities {
-                module: module.name().to_string(),
+                module: name.to_string(),
                 missing,
             })
         }

@@ -21,9 +21,9 @@ const GUARDED: [(&str, &str, Capability); 8] = [
     ("agent-double", "receive", Capability::AgentReceive),
     ("llm-double", "infer", Capability::LlmInfer),
     ("llm-double", "adapter", Capability::LlmAdapter),
-    ("net", "connect", Capability::NetConnect),
-    ("net", "send", Capability::NetSend),
-    ("net", "recv", Capability::NetRecv),
+    ("net-double", "connect", Capability::NetConnect),
+    ("net-double", "send", Capability::NetSend),
+    ("net-double", "recv", Capability::NetRecv),
 ];
 
 fn runtime() -> Runtime {

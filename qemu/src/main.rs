@@ -152,6 +152,7 @@ extern "C" fn kernel_main(dtb: usize) -> ! {
         clock: clock.clone(),
         entropy,
         vfs: fs,
+        net: None,
     };
     // Guest memory, all instances together, gets a quarter of the heap: with the file system's
     // half, a quarter stays for the kernel itself (modules, compiled code, messages), so no

@@ -30,6 +30,10 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
     step("building the WASI test programs (C and Rust)");
     crate::wasi_programs::build(sh)?;
 
+    // The signed packages the kernel boots with (and the QEMU tests install).
+    step("building and signing the packages (cargo xtask packages)");
+    crate::packages::build(sh)?;
+
     step("guest SDKs and templates: lint, then build each from a copy outside the repository");
     crate::guests::lint(sh)?;
     crate::guests::build(sh)?;

@@ -48,18 +48,22 @@ pub const BUILDS: &[Build] = builds! {
     "rust" "examples/hello" "hello": "cargo build --release" => "target/wasm32-wasip1/release/hello.wasm";
     "rust" "examples/echo" "echo": "cargo build --release" => "target/wasm32-wasip1/release/echo.wasm";
     "rust" "examples/ping" "ping": "cargo build --release" => "target/wasm32-wasip1/release/ping.wasm";
+    "rust" "examples/llm-ask" "llm-ask": "cargo build --release" => "target/wasm32-wasip1/release/llm-ask.wasm";
     "rust" "sdk-check" "sdk-check": "cargo build --release" => "target/wasm32-wasip1/release/sdk-check.wasm";
     "c" "examples/hello" "hello": "clang --target=wasm32-wasi -O2 -s -o hello.wasm hello.c" => "hello.wasm";
     "c" "examples/echo" "echo": "clang --target=wasm32-wasi -O2 -s -I../../sdk -o echo.wasm echo.c" => "echo.wasm";
     "c" "examples/ping" "ping": "clang --target=wasm32-wasi -O2 -s -I../../sdk -o ping.wasm ping.c" => "ping.wasm";
+    "c" "examples/llm-ask" "llm-ask": "clang --target=wasm32-wasi -O2 -s -I../../sdk -o llm-ask.wasm llm-ask.c" => "llm-ask.wasm";
     "c" "sdk-check" "sdk-check": "clang --target=wasm32-wasi -O2 -s -I../sdk -o sdk-check.wasm sdk-check.c" => "sdk-check.wasm";
     "go" "examples/hello" "hello": "GOOS=wasip1 GOARCH=wasm go build -o hello.wasm ." => "hello.wasm";
     "go" "examples/echo" "echo": "GOOS=wasip1 GOARCH=wasm go build -o echo.wasm ." => "echo.wasm";
     "go" "examples/ping" "ping": "GOOS=wasip1 GOARCH=wasm go build -o ping.wasm ." => "ping.wasm";
+    "go" "examples/llm-ask" "llm-ask": "GOOS=wasip1 GOARCH=wasm go build -o llm-ask.wasm ." => "llm-ask.wasm";
     "go" "sdk-check" "sdk-check": "GOOS=wasip1 GOARCH=wasm go build -o sdk-check.wasm ." => "sdk-check.wasm";
     "assemblyscript" "examples/hello" "hello": "npx asc hello.ts -o hello.wasm" => "hello.wasm";
     "assemblyscript" "examples/echo" "echo": "npx asc echo.ts -o echo.wasm" => "echo.wasm";
     "assemblyscript" "examples/ping" "ping": "npx asc ping.ts -o ping.wasm" => "ping.wasm";
+    "assemblyscript" "examples/llm-ask" "llm-ask": "npx asc llm-ask.ts -o llm-ask.wasm" => "llm-ask.wasm";
     "assemblyscript" "sdk-check" "sdk-check": "npx asc sdk-check.ts -o sdk-check.wasm" => "sdk-check.wasm";
 };
 
@@ -68,21 +72,47 @@ fn skipped(name: &str) -> bool {
     name == "target" || name == "node_modules" || name.ends_with(".wasm")
 }
 
-/// Copies the tree `from` to `to` (dotfiles included, [`skipped`] entries not).
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+/// Makes `to` a copy of the tree `from` (dotfiles included, [`skipped`] entries neither copied
+/// nor removed): files whose bytes changed are rewritten, files gone from `from` are removed, and
+/// unchanged files keep their modification time, so the incremental builds in the copy stay valid.
+fn sync_tree(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    let mut wanted = std::collections::BTreeSet::new();
     for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
         let entry = entry?;
         let name = entry.file_name();
         if skipped(&name.to_string_lossy()) {
             continue;
         }
+        wanted.insert(name.clone());
         let (src, dst) = (entry.path(), to.join(&name));
         if entry.file_type()?.is_dir() {
-            copy_tree(&src, &dst)?;
+            if dst.is_file() {
+                std::fs::remove_file(&dst)?;
+            }
+            sync_tree(&src, &dst)?;
         } else {
-            std::fs::copy(&src, &dst)
-                .with_context(|| format!("copying {} to {}", src.display(), dst.display()))?;
+            let bytes =
+                std::fs::read(&src).with_context(|| format!("reading {}", src.display()))?;
+            if dst.is_dir() {
+                std::fs::remove_dir_all(&dst)?;
+            }
+            if std::fs::read(&dst).ok().as_deref() != Some(bytes.as_slice()) {
+                std::fs::write(&dst, &bytes)
+                    .with_context(|| format!("writing {}", dst.display()))?;
+            }
+        }
+    }
+    for entry in std::fs::read_dir(to)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if wanted.contains(&name) || skipped(&name.to_string_lossy()) {
+            continue;
+        }
+        if entry.file_type()?.is_dir() {
+            std::fs::remove_dir_all(entry.path())?;
+        } else {
+            std::fs::remove_file(entry.path())?;
         }
     }
     Ok(())
@@ -184,6 +214,50 @@ fn run_build(sh: &Shell, tools: &Toolchains, build: &Build, dir: &Path) -> Resul
     Ok(())
 }
 
+/// The newest modification time of the files under `dir`.
+fn newest(dir: &Path) -> Result<std::time::SystemTime> {
+    let mut latest = std::time::SystemTime::UNIX_EPOCH;
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let entry = entry?;
+        if skipped(&entry.file_name().to_string_lossy()) {
+            continue;
+        }
+        let time = if entry.file_type()?.is_dir() {
+            newest(&entry.path())?
+        } else {
+            entry.metadata()?.modified()?
+        };
+        latest = latest.max(time);
+    }
+    Ok(latest)
+}
+
+/// For the toolchains without a build cache of their own (clang, asc: 4 s a module): true when
+/// `output` is newer than every source of the template and of its SDK (the copy keeps the
+/// modification times of unchanged files, see [`sync_tree`]).
+fn up_to_date(build: &Build, copy: &Path, output: &Path) -> bool {
+    if build.lang != "c" && build.lang != "assemblyscript" {
+        return false; // cargo and go decide for themselves, quickly
+    }
+    let Ok(built) = std::fs::metadata(output).and_then(|m| m.modified()) else {
+        return false;
+    };
+    let mut inputs = vec![copy.join("sdk"), copy.join(build.dir)];
+    if build.lang == "assemblyscript" {
+        inputs.push(copy.join("node_modules/.kernel-wasm-lockfile"));
+    }
+    inputs.iter().all(|input| {
+        let time = if input.is_dir() {
+            newest(input)
+        } else {
+            std::fs::metadata(input)
+                .and_then(|m| m.modified())
+                .map_err(Into::into)
+        };
+        time.is_ok_and(|t| t < built)
+    })
+}
+
 /// Where a built module's copy is kept: `target/guests/<lang>/<name>.wasm`.
 pub fn module_path(lang: &str, name: &str) -> PathBuf {
     crate::project_root()
@@ -200,18 +274,11 @@ pub fn build(sh: &Shell) -> Result<PathBuf> {
     for lang in LANGS {
         let src = root.join("guests").join(lang);
         let copy = work.join(lang);
-        // Fresh sources each run (a file deleted in the repository must not linger); the Rust
-        // target directory and the npm install inside the copy are kept.
-        for stale in ["sdk", "examples", "sdk-check"] {
-            let dir = copy.join(stale);
-            if dir.exists() {
-                std::fs::remove_dir_all(&dir)
-                    .with_context(|| format!("removing {}", dir.display()))?;
-            }
-        }
-        copy_tree(&src.join("sdk"), &copy.join("sdk"))?;
+        // The copy mirrors the sources (a file deleted in the repository goes from it too); the
+        // Rust target directory and the npm install inside it are kept.
+        sync_tree(&src.join("sdk"), &copy.join("sdk"))?;
         for build in BUILDS.iter().filter(|b| b.lang == lang) {
-            copy_tree(&src.join(build.dir), &copy.join(build.dir))?;
+            sync_tree(&src.join(build.dir), &copy.join(build.dir))?;
         }
         if lang == "assemblyscript" {
             for file in ["package.json", "package-lock.json"] {
@@ -227,8 +294,12 @@ pub fn build(sh: &Shell) -> Result<PathBuf> {
     );
     for build in BUILDS {
         let dir = work.join(build.lang).join(build.dir);
-        eprintln!("\n==> {}/{}: {}", build.lang, build.dir, build.command);
-        run_build(sh, &tools, build, &dir)?;
+        if up_to_date(build, &work.join(build.lang), &dir.join(build.output)) {
+            eprintln!("\n==> {}/{}: up to date", build.lang, build.dir);
+        } else {
+            eprintln!("\n==> {}/{}: {}", build.lang, build.dir, build.command);
+            run_build(sh, &tools, build, &dir)?;
+        }
         let built = match build.lang {
             "rust" => work
                 .join("rust/target/wasm32-wasip1/release")

@@ -9,6 +9,7 @@ mod demo;
 mod fixtures;
 mod guests;
 mod initrd;
+mod packages;
 mod qemu;
 mod tools;
 mod wasi_programs;
@@ -33,6 +34,8 @@ tasks:
   guests      build every guest template (guests/<lang>/examples/*, sdk-check) from a copy
               outside the repository to target/guests/<lang>/*.wasm, installing toolchains
               (--lint: rustfmt, clippy, clang -Werror, gofmt and go vet on them first)
+  packages    build and sign every package (packages/NAME/) into packages/out/*.wap with the
+              development key of packages/keys/
   qemu        build the kernel and boot it in QEMU: [--dir HOST::GUEST]... [--script FILE]
               [--cpu MODEL] [--timeout SECS] [--memory SIZE] [--append ARGS] [--gdb]
   wasi-programs  build the C and Rust WASI test programs to target/wasi-programs
@@ -63,6 +66,7 @@ fn main() -> Result<()> {
             }
             guests::build(&sh).map(|dir| println!("guests in {}", dir.display()))
         }
+        "packages" => packages::build(&sh).map(|dir| println!("packages in {}", dir.display())),
         "qemu" => qemu::run(&sh, rest),
         "wasi-programs" => {
             wasi_programs::build(&sh).map(|dir| println!("WASI test programs in {}", dir.display()))

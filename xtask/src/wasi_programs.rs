@@ -1,5 +1,6 @@
 //! Builds the WASI test programs of kernel-wasm (`kernel-wasm/tests/wasi-programs/{c,rust,go}`)
-//! into `target/wasi-programs/{c,rust,go}/*.wasm`, which `kernel-wasm/kwasm/tests/wasi_programs.rs`
+//! into `target/wasi-programs/{c,rust,go}/*.wasm`, and the networking examples (`guests/net/*.rs`)
+//! into `target/wasi-programs/net/*.wasm`, which `kernel-wasm/kwasm/tests/wasi_programs.rs`
 //! runs through `kwasm run` (and `integration/tests/qemu.rs` in the kernel).
 //!
 //! Installs what it needs, idempotently: the `wasm32-wasip1` Rust target, the C toolchain for
@@ -66,6 +67,19 @@ pub fn build(sh: &Shell) -> Result<PathBuf> {
         let name = stem(&rs)?;
         crate::step(&format!("rustc wasm32-wasip1 {name}.rs"));
         let wasm = out.join("rust").join(format!("{name}.wasm"));
+        cmd!(
+            sh,
+            "{rustc} --edition 2021 --target wasm32-wasip1 -O -D warnings {rs} -o {wasm}"
+        )
+        .run()?;
+    }
+    // The networking examples (guests/net): an HTTP server and client, run by
+    // kernel-wasm/kwasm/tests/net.rs and in the kernel by integration/tests/qemu.rs.
+    sh.create_dir(out.join("net"))?;
+    for rs in sources(&root.join("guests/net"), "rs")? {
+        let name = stem(&rs)?;
+        crate::step(&format!("rustc wasm32-wasip1 guests/net/{name}.rs"));
+        let wasm = out.join("net").join(format!("{name}.wasm"));
         cmd!(
             sh,
             "{rustc} --edition 2021 --target wasm32-wasip1 -O -D warnings {rs} -o {wasm}"

@@ -1,5 +1,6 @@
 // The AssemblyScript SDK of kernel-wasm agents: messages, spawning and logging through the
-// `agent` host module (docs/agents.md). Import it with `import * as agent from "../../sdk"`.
+// `agent` host module (docs/agents.md). Import it with `import * as agent from "../../sdk"`;
+// the `llm` host module is in llm.ts (`import * as llm from "../../sdk/llm"`).
 //
 // An agent is a WASI command: its top-level statements run as `_start` (the wasi-shim config
 // exports the start function under that name, so nothing runs before the agent is registered).
@@ -53,10 +54,11 @@ export const HOST: u32 = 0;
 /** The largest message send accepts (64 KiB). */
 export const MAX_MESSAGE_BYTES: i32 = 64 * 1024;
 
-/** A value or the error that stopped it: check `ok` (or `error`) before using `value`. */
+/** A value or the error that stopped it: check `ok` (or `error`) before using `value`. `error`
+ *  is an AgentError code (an LlmError code for the functions of llm.ts); 0 is success. */
 export class Result<T> {
-  constructor(public value: T, public error: AgentError) {}
-  get ok(): bool { return this.error == AgentError.Ok; }
+  constructor(public value: T, public error: i32) {}
+  get ok(): bool { return this.error == 0; }
 }
 
 /** A received message: its sender and a copy of its bytes. */

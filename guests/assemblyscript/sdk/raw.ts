@@ -41,3 +41,27 @@ export declare function log(level: u32, text: usize, len: usize): i32;
 /** Ends the agent with code; does not return. */
 @external("agent", "exit")
 export declare function exit(code: i32): void;
+
+// The llm host module (docs/llm.md). Results >= 0 are success; negative ones are LlmError codes
+// (the llm module's own numbering). The ownership rules above hold.
+
+/** Runs the model on the UTF-8 prompt[..promptLen], writes the completion to out[..outMax].
+ *  Its length; a length > outMax means nothing was written and that many bytes are needed (the
+ *  host keeps the completion: the next infer with the same prompt returns it without generating
+ *  it again). out[..outMax] must lie in memory. Needs llm:infer. Blocks. */
+@external("llm", "infer")
+export declare function llm_infer(prompt: usize, promptLen: usize, out: usize, outMax: usize): i32;
+
+/** Writes the model's description ("key=value\n" lines) to out[..outMax]; infer's buffer rules.
+ *  Needs llm:infer. */
+@external("llm", "info")
+export declare function llm_info(out: usize, outMax: usize): i32;
+
+/** Loads the LoRA adapter in the directory path[..pathLen] (seen through the caller's preopens,
+ *  which need file:read). Its id (>= 1). Needs llm:adapter. Reads the range. */
+@external("llm", "load_lora")
+export declare function llm_load_lora(path: usize, pathLen: usize): i32;
+
+/** Removes adapter id. 0. Needs llm:adapter. */
+@external("llm", "unload_lora")
+export declare function llm_unload_lora(id: u32): i32;

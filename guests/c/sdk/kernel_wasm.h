@@ -2,7 +2,8 @@
  * kernel_wasm.h: the kernel-wasm guest SDK for C, in one header.
  *
  * Declares the `agent` host module (docs/agents.md) and the `llm` host module (docs/llm.md),
- * their error codes, and small checked helpers on top. Build with clang for WASI:
+ * their error codes (KW_ERR_* for agent, KW_LLM_ERR_* for llm: each module numbers its own), and
+ * small checked helpers on top. Build with clang for WASI:
  *
  *     clang --target=wasm32-wasi -O2 -I path/to/sdk main.c -o main.wasm
  *
@@ -10,13 +11,15 @@
  *   1. raw imports `kw_raw_*`: the host functions exactly as the ABI defines them;
  *   2. checked helpers `kw_*` (the default): argument checks before the host is called, results
  *      as `int32_t` status (>= 0 success, < 0 a KW_ERR_* code), never a trap;
- *   3. with libc (default; define KW_NO_LIBC to leave it out): `kw_receive_alloc`, which retries a
- *      message longer than the buffer in a malloc'd one, and `kw_strerror`-based printing.
+ *   3. with libc (default; define KW_NO_LIBC to leave it out): `kw_receive_alloc` and
+ *      `kw_llm_infer_alloc`, which retry a message or completion longer than the buffer in a
+ *      malloc'd one of the size the host reports.
  *
  * Memory ownership: every pointer passed to the host is an offset into this module's linear
  * memory. The host reads or writes the given range only during the call and keeps no reference:
  * the caller owns every buffer before and after. The host never allocates in guest memory; the
- * only allocation in this header is kw_receive_alloc's, which the caller frees (kw_message_free).
+ * only allocations in this header are the *_alloc helpers', which the caller frees
+ * (kw_message_free, free).
  */
 #ifndef KERNEL_WASM_H
 #define KERNEL_WASM_H
@@ -109,6 +112,60 @@ int32_t kw_raw_log(uint32_t level, const char *text, size_t len) KW_IMPORT("agen
 /* Ends the agent with code. Does not return. */
 _Noreturn void kw_raw_exit(int32_t code) KW_IMPORT("agent", "exit");
 
+/* ---- 1. raw imports: module "llm" (docs/llm.md) ---------------------------------------------
+ * Results >= 0 are success; negative ones are KW_LLM_ERR_* codes (the llm module's own
+ * numbering: -1 is "not capable" there). Each reads or writes only the ranges it is given. */
+
+/* Runs the model on the UTF-8 prompt[..prompt_len], writes the completion to out[..out_max].
+ * Returns its length; a length > out_max means NOTHING was written and that many bytes are
+ * needed (the host keeps the completion: the next infer with the same prompt returns it without
+ * generating it again). out[..out_max] must lie in memory even if the completion is shorter.
+ * Needs llm:infer. Blocks while the model generates (the scheduler runs it a token per turn). */
+int32_t kw_raw_llm_infer(const char *prompt, size_t prompt_len, char *out, size_t out_max)
+    KW_IMPORT("llm", "infer");
+
+/* Writes the model's description ("key=value\n" lines) to out[..out_max]; infer's buffer rules.
+ * Needs llm:infer. */
+int32_t kw_raw_llm_info(char *out, size_t out_max) KW_IMPORT("llm", "info");
+
+/* Loads the LoRA adapter in the directory path[..path_len] (seen through the caller's preopens,
+ * which need file:read). Returns its id (>= 1). Needs llm:adapter. Reads the range. */
+int32_t kw_raw_llm_load_lora(const char *path, size_t path_len) KW_IMPORT("llm", "load_lora");
+
+/* Removes adapter id. Returns 0. Needs llm:adapter. */
+int32_t kw_raw_llm_unload_lora(uint32_t id) KW_IMPORT("llm", "unload_lora");
+
+#define KW_LLM_ERR_NOT_CAPABLE -1      /* no llm:infer / llm:adapter */
+#define KW_LLM_ERR_BAD_POINTER -2      /* a range outside memory, or not UTF-8 */
+#define KW_LLM_ERR_NO_MODEL -3         /* the host has no model loaded */
+#define KW_LLM_ERR_TOO_LARGE -4        /* prompt too long (bytes or tokens), path > 4096 bytes */
+#define KW_LLM_ERR_BUSY -5             /* outside the scheduler, another inference holds the model */
+#define KW_LLM_ERR_FAILED -6           /* the engine failed */
+#define KW_LLM_ERR_NOT_FOUND -7        /* load_lora: no readable directory there */
+#define KW_LLM_ERR_BAD_ADAPTER -8      /* load_lora: missing, malformed or mismatched adapter */
+#define KW_LLM_ERR_ADAPTER_LIMIT -9    /* load_lora: no room for another adapter */
+#define KW_LLM_ERR_NO_SUCH_ADAPTER -10 /* unload_lora: no adapter has this id */
+#define KW_LLM_ERR_BUFFER_TOO_SMALL -101 /* this SDK: the output needs *needed bytes */
+
+/* The llm module's name of a status code, e.g. "ERR_NO_MODEL" ("OK" for >= 0). */
+static inline const char *kw_llm_strerror(int32_t code) {
+    switch (code) {
+    case KW_LLM_ERR_NOT_CAPABLE: return "ERR_NOT_CAPABLE";
+    case KW_LLM_ERR_BAD_POINTER: return "ERR_BAD_POINTER";
+    case KW_LLM_ERR_NO_MODEL: return "ERR_NO_MODEL";
+    case KW_LLM_ERR_TOO_LARGE: return "ERR_TOO_LARGE";
+    case KW_LLM_ERR_BUSY: return "ERR_BUSY";
+    case KW_LLM_ERR_FAILED: return "ERR_FAILED";
+    case KW_LLM_ERR_NOT_FOUND: return "ERR_NOT_FOUND";
+    case KW_LLM_ERR_BAD_ADAPTER: return "ERR_BAD_ADAPTER";
+    case KW_LLM_ERR_ADAPTER_LIMIT: return "ERR_ADAPTER_LIMIT";
+    case KW_LLM_ERR_NO_SUCH_ADAPTER: return "ERR_NO_SUCH_ADAPTER";
+    case KW_LLM_ERR_BUFFER_TOO_SMALL: return "ERR_BUFFER_TOO_SMALL";
+    case KW_ERR_NO_MEMORY: return "ERR_NO_MEMORY";
+    default: return code >= 0 ? "OK" : "unknown error";
+    }
+}
+
 /* ---- 2. checked helpers ----------------------------------------------------------------------
  * Each checks what it can before calling the host (a NULL pointer with a length, a length over
  * the host's limit) and answers with the same code the host would. */
@@ -185,6 +242,29 @@ static inline int32_t kw_receive(void *buf, size_t cap, uint32_t *sender, uint32
     return n;
 }
 
+/* Runs the model on the NUL-terminated prompt; writes the completion (no NUL) to out[..out_max].
+ * Its length, or a KW_LLM_ERR_* code; KW_LLM_ERR_BUFFER_TOO_SMALL when it needs *needed bytes
+ * (nothing written: call again with the same prompt and a buffer that large). */
+static inline int32_t kw_llm_infer(const char *prompt, char *out, size_t out_max,
+                                   uint32_t *needed) {
+    if (prompt == NULL || (out == NULL && out_max > 0)) return KW_LLM_ERR_BAD_POINTER;
+    int32_t n = kw_raw_llm_infer(prompt, kw__strlen(prompt), out, out_max);
+    if (n >= 0 && (size_t)n > out_max) {
+        if (needed != NULL) *needed = (uint32_t)n;
+        return KW_LLM_ERR_BUFFER_TOO_SMALL;
+    }
+    return n;
+}
+
+/* Loads the LoRA adapter in directory `path`: its id (>= 1) or a KW_LLM_ERR_* code. */
+static inline int32_t kw_llm_load_lora(const char *path) {
+    if (path == NULL) return KW_LLM_ERR_BAD_POINTER;
+    return kw_raw_llm_load_lora(path, kw__strlen(path));
+}
+
+/* Removes adapter id: 0 or a KW_LLM_ERR_* code. */
+static inline int32_t kw_llm_unload_lora(uint32_t id) { return kw_raw_llm_unload_lora(id); }
+
 /* ---- 3. with libc ------------------------------------------------------------------------- */
 #ifndef KW_NO_LIBC
 #include <stdlib.h>
@@ -232,6 +312,55 @@ static inline void kw_message_free(kw_message *msg) {
     msg->data = NULL;
     msg->len = 0;
 }
+/* Runs the model on the NUL-terminated prompt and returns the whole completion, NUL-terminated,
+ * in a malloc'd buffer the caller frees (*out; *len without the NUL): a completion longer than
+ * the first buffer is fetched again at its size (the host kept it). 0 or a KW_LLM_ERR_* code. */
+static inline int32_t kw_llm_infer_alloc(const char *prompt, char **out, size_t *len) {
+    if (out == NULL || len == NULL) return KW_LLM_ERR_BAD_POINTER;
+    *out = NULL;
+    *len = 0;
+    size_t cap = 1024;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        char *buf = (char *)malloc(cap + 1);
+        if (buf == NULL) return KW_ERR_NO_MEMORY;
+        uint32_t needed = 0;
+        int32_t n = kw_llm_infer(prompt, buf, cap, &needed);
+        if (n >= 0) {
+            buf[n] = 0;
+            *out = buf;
+            *len = (size_t)n;
+            return KW_OK;
+        }
+        free(buf);
+        if (n != KW_LLM_ERR_BUFFER_TOO_SMALL) return n;
+        cap = needed;
+    }
+    return KW_LLM_ERR_FAILED; /* the kept completion changed under us: not by this ABI */
+}
+
+/* The model's description ("key=value\n" lines), NUL-terminated, malloc'd; as kw_llm_infer_alloc. */
+static inline int32_t kw_llm_info_alloc(char **out, size_t *len) {
+    if (out == NULL || len == NULL) return KW_LLM_ERR_BAD_POINTER;
+    *out = NULL;
+    *len = 0;
+    size_t cap = 512;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        char *buf = (char *)malloc(cap + 1);
+        if (buf == NULL) return KW_ERR_NO_MEMORY;
+        int32_t n = kw_raw_llm_info(buf, cap);
+        if (n >= 0 && (size_t)n <= cap) {
+            buf[n] = 0;
+            *out = buf;
+            *len = (size_t)n;
+            return KW_OK;
+        }
+        free(buf);
+        if (n < 0) return n;
+        cap = (size_t)n;
+    }
+    return KW_LLM_ERR_FAILED;
+}
+
 #endif /* KW_NO_LIBC */
 
 #ifdef __cplusplus

@@ -1,7 +1,8 @@
 //go:build wasip1
 
 // Package kernelwasm is the Go SDK of kernel-wasm agents: messages, spawning and logging through
-// the `agent` host module (docs/agents.md). It uses only the standard library and
+// the `agent` host module (docs/agents.md), and inference through the `llm` host module (Infer,
+// Info, LoadLora, UnloadLora; docs/llm.md). It uses only the standard library and
 // //go:wasmimport, so it builds with Go's wasip1 port and with TinyGo.
 //
 // An agent is an ordinary WASI command (func main). Go's runtime reads the environment and the

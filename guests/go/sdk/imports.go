@@ -56,3 +56,31 @@ func rawLog(level uint32, text unsafe.Pointer, textLen uint32) int32
 //
 //go:wasmimport agent exit
 func rawExit(code int32)
+
+// The llm host module (docs/llm.md). Results >= 0 are success; negative ones are LlmError codes
+// (the llm module's own numbering). The ownership rules above hold.
+
+// Runs the model on the UTF-8 prompt[:promptLen] and writes its completion to out[:outMax].
+// Returns its length; a length > outMax means nothing was written and that many bytes are needed
+// (the host keeps the completion: the next infer with the same prompt returns it without
+// generating it again). out[:outMax] must lie in memory. Needs llm:infer. Blocks.
+//
+//go:wasmimport llm infer
+func rawLlmInfer(prompt unsafe.Pointer, promptLen uint32, out unsafe.Pointer, outMax uint32) int32
+
+// Writes the model's description ("key=value\n" lines) to out[:outMax]; infer's buffer rules.
+// Needs llm:infer.
+//
+//go:wasmimport llm info
+func rawLlmInfo(out unsafe.Pointer, outMax uint32) int32
+
+// Loads the LoRA adapter in the directory path[:pathLen] (seen through the caller's preopens,
+// which need file:read). Returns its id (>= 1). Needs llm:adapter. Reads the range.
+//
+//go:wasmimport llm load_lora
+func rawLlmLoadLora(path unsafe.Pointer, pathLen uint32) int32
+
+// Removes adapter id. Returns 0. Needs llm:adapter.
+//
+//go:wasmimport llm unload_lora
+func rawLlmUnloadLora(id uint32) int32

@@ -14,6 +14,7 @@
 
 mod cli;
 mod llm;
+mod pkg;
 mod run;
 mod shell;
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use kernel_wasm::vfs::hostdir::HostDir;
-use kernel_wasm::wasi::Preopen;
+use kernel_wasm::wasi::{Preopen, SocketPreopen};
 use std::process::ExitCode;
 
 use kernel_wasm::host::CapCheck;
@@ -20,6 +20,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Run(args) => run(args),
         Command::Inspect(args) => inspect(args),
         Command::Shell(args) => crate::shell::run(args),
+        Command::Pkg(command) => crate::pkg::dispatch(command),
     }
 }
 
@@ -126,6 +127,26 @@ fn preopen(what: &str, host: &Path, guest: &str) -> Result<Preopen, Error> {
     Ok(Preopen::root(guest, Arc::new(fs)))
 }
 
+/// `--tcplisten ADDR:PORT`: a listening socket for the guest.
+fn tcplisten(platform: &kernel_wasm::Platform, spec: &str) -> Result<SocketPreopen, Error> {
+    let what = || format!("--tcplisten {spec}");
+    let addr: std::net::SocketAddr = spec.parse().map_err(|_| Error::Config {
+        what: what(),
+        message: "expected an IP address and port, like 127.0.0.1:8080 or [::1]:8080".into(),
+    })?;
+    let net = platform.net.as_ref().ok_or_else(|| Error::Config {
+        what: what(),
+        message: "this platform has no network".into(),
+    })?;
+    let listener = net
+        .listen(addr, kernel_wasm::net::DEFAULT_BACKLOG)
+        .map_err(|e| Error::Config {
+            what: what(),
+            message: e.to_string(),
+        })?;
+    Ok(SocketPreopen::new(Arc::from(listener)))
+}
+
 fn run(args: RunArgs) -> ExitCode {
     // The syntax of the flags first: a malformed one is a usage error, before anything is read.
     for spec in &args.dirs {
@@ -184,6 +205,11 @@ fn try_run(args: &RunArgs) -> Result<ExitCode, Error> {
             )?);
         }
     }
+    let platform = kernel_wasm::hosted::platform();
+    let mut sockets = Vec::new();
+    for spec in &args.tcplisten {
+        sockets.push(tcplisten(&platform, spec)?);
+    }
     let mut env = Vec::new();
     for pair in &args.envs {
         let var = env_var(pair).map_err(|message| Error::Config {
@@ -205,7 +231,8 @@ fn try_run(args: &RunArgs) -> Result<ExitCode, Error> {
     {
         runtime.set_llm(crate::llm::for_run(&args.llm)?);
     }
-    let mut config = InstanceConfig::new(kernel_wasm::hosted::platform());
+    let mut config = InstanceConfig::new(platform);
+    config.sockets = sockets;
     config.args = std::iter::once(name.clone())
         .chain(args.args.iter().cloned())
         .collect();

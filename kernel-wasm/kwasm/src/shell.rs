@@ -25,11 +25,28 @@ pub fn run(args: ShellArgs) -> ExitCode {
             return crate::run::fail(&e);
         }
     }
+    if let Some(dir) = &args.packages {
+        if let Err(e) = copy_packages(&*platform.vfs, dir) {
+            return crate::run::fail(&e);
+        }
+    }
+    let trust = match crate::pkg::trust_store(&args.trust.trust, &args.trust.revoked) {
+        Ok(trust) => trust,
+        Err(e) => return crate::run::fail(&e),
+    };
+    let mut shell = Shell::new(platform.clone());
+    shell.set_packages(trust, args.trust.allow_unsigned);
+    // What the kernel prints after its boot header: one line per package of its initrd.
+    if args.packages.is_some() {
+        for line in shell.install_boot_packages() {
+            println!("{line}");
+        }
+    }
+    // Then the default model, found as the kernel finds it at boot (after its packages).
     let llm = match crate::llm::for_shell(&args.llm, &*platform.vfs) {
         Ok(llm) => llm,
         Err(e) => return crate::run::fail(&e),
     };
-    let mut shell = Shell::new(platform);
     shell.set_llm(llm);
     let echo = !std::io::stdin().is_terminal();
     let mut editor = LineEditor::default();
@@ -108,6 +125,40 @@ fn next_event(editor: &mut LineEditor, echo: bool) -> std::io::Result<Option<Eve
             return Ok(event);
         }
     }
+}
+
+/// Copies the `*.wap` files of host directory `dir` to the shell's `/boot/packages`, where the
+/// kernel finds the packages of its initrd.
+fn copy_packages(vfs: &dyn Vfs, dir: &Path) -> Result<(), Error> {
+    let fs_err = |path: &Path, e: std::io::Error| Error::Config {
+        what: path.display().to_string(),
+        message: e.to_string(),
+    };
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| fs_err(dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "wap"))
+        .collect();
+    files.sort();
+    mkdir_all(vfs, kernel_wasm::package::BOOT_DIR).map_err(|error| Error::Fs {
+        path: kernel_wasm::package::BOOT_DIR.into(),
+        error,
+    })?;
+    for path in files {
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let mut data = Vec::new();
+        std::fs::File::open(&path)
+            .and_then(|f| {
+                f.take(kernel_wasm::package::MAX_PACKAGE_BYTES as u64 + 1)
+                    .read_to_end(&mut data)
+            })
+            .map_err(|e| fs_err(&path, e))?;
+        let guest = format!("{}/{name}", kernel_wasm::package::BOOT_DIR);
+        write_file(vfs, &guest, &data).map_err(|error| Error::Fs { path: guest, error })?;
+    }
+    Ok(())
 }
 
 /// The largest host file `--dir` copies: the hosted file system's whole byte budget

@@ -5,7 +5,7 @@
 //! `i32`, which becomes the exit code. States:
 //!
 //! ```text
-//! spawn → ready ⇄ running ⇄ blocked (receive)      (preempted: running → ready)
+//! spawn → ready ⇄ running ⇄ blocked (receive, socket)   (preempted: running → ready)
 //!                    ⇅
 //!                  infer (llm.infer: one token step per turn)
 //!                    └→ exited(code) | trapped(reason)      any live state → killed
@@ -29,7 +29,8 @@ pub enum AgentState {
     Ready,
     /// Its slice is running (only observable from inside a host call).
     Running,
-    /// Parked in a receive until a message (or its timeout) arrives.
+    /// Parked in a receive until a message (or its timeout) arrives, or on a socket until it is
+    /// ready.
     Blocked,
     /// Parked in `llm.infer`: each of its turns runs one token step of the inference (or waits
     /// for the model while another agent's inference holds it).
@@ -148,8 +149,11 @@ pub(crate) struct Agent {
     pub entry: Entry,
     /// The result to resume a parked host call with.
     pub resume: Option<i32>,
-    /// When a blocked receive with a timeout gives up (monotonic ns).
+    /// When a blocked receive with a timeout gives up, or a parked socket call is retried
+    /// anyway (monotonic ns).
     pub deadline: Option<u64>,
+    /// Blocked on a socket ([`Suspend::Io`](crate::Suspend)) rather than in a receive.
+    pub on_socket: bool,
     /// Index of the spawn budget shared by the agent's spawn tree.
     pub budget: usize,
     /// What its children inherit.

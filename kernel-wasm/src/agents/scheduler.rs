@@ -171,6 +171,8 @@ pub struct SpawnOptions {
     pub spawn_limit: Option<u32>,
     /// Its mailbox depth (`None`: the system's default); children inherit it.
     pub mailbox_depth: Option<usize>,
+    /// Its largest linear memory in bytes (`None`: unlimited but for the runtime's budget).
+    pub max_memory: Option<usize>,
 }
 
 impl SpawnOptions {
@@ -180,6 +182,7 @@ impl SpawnOptions {
             fuel: None,
             spawn_limit: None,
             mailbox_depth: None,
+            max_memory: None,
         }
     }
 }
@@ -217,6 +220,8 @@ pub struct System {
     budgets: Vec<Budget>,
     /// Loaded modules by absolute path (reused while the file's hash is unchanged).
     modules: BTreeMap<String, Module>,
+    /// What the agents parked on sockets wait for (reused between waits).
+    interests: Vec<crate::net::Interest>,
 }
 
 impl System {
@@ -238,6 +243,7 @@ impl System {
             live: 0,
             budgets: Vec::new(),
             modules: BTreeMap::new(),
+            interests: Vec::new(),
         }
     }
 
@@ -247,6 +253,17 @@ impl System {
 
     /// Spawns an agent for the host from the module at absolute VFS path `path`.
     pub fn spawn(&mut self, runtime: &Runtime, path: &str, options: SpawnOptions) -> Result<u32> {
+        let module = self.module(runtime, path)?;
+        self.spawn_module(runtime, module, options)
+    }
+
+    /// Spawns an agent for the host from a loaded module (an installed package's, say).
+    pub fn spawn_module(
+        &mut self,
+        runtime: &Runtime,
+        module: Module,
+        options: SpawnOptions,
+    ) -> Result<u32> {
         let limit = options.spawn_limit.unwrap_or(self.config.spawn_limit);
         let depth = options.mailbox_depth.unwrap_or(self.config.mailbox_depth);
         let fuel = options.fuel.or(self.config.fuel);
@@ -257,7 +274,14 @@ impl System {
             spawn_limit: limit,
             mailbox_depth: depth,
         };
-        let id = self.spawn_agent(runtime, tree, path, options.caps, fuel)?;
+        let id = self.spawn_loaded(
+            runtime,
+            tree,
+            module,
+            options.caps,
+            fuel,
+            options.max_memory,
+        )?;
         self.budgets.push(Budget { used: 0, limit });
         Ok(id)
     }
@@ -269,6 +293,26 @@ impl System {
         path: &str,
         caps: CapSet,
         fuel: Option<u64>,
+    ) -> Result<u32> {
+        if self.live >= self.config.max_agents {
+            return Err(Error::LimitExceeded {
+                kind: LimitKind::Spawn,
+                limit: self.config.max_agents as u64,
+                detail: format!("{} agents are alive already", self.live),
+            });
+        }
+        let module = self.module(runtime, path)?;
+        self.spawn_loaded(runtime, tree, module, caps, fuel, None)
+    }
+
+    fn spawn_loaded(
+        &mut self,
+        runtime: &Runtime,
+        tree: Tree,
+        module: Module,
+        caps: CapSet,
+        fuel: Option<u64>,
+        max_memory: Option<usize>,
     ) -> Result<u32> {
         let Tree {
             parent,
@@ -283,7 +327,6 @@ impl System {
                 detail: format!("{} agents are alive already", self.live),
             });
         }
-        let module = self.module(runtime, path)?;
         let entry = Entry::first(&module).map_err(|reason| Error::Instantiate {
             module: module.name().to_string(),
             reason,
@@ -298,6 +341,7 @@ impl System {
         config.slice_fuel = self.config.slice_fuel;
         config.spawn_limit = Some(spawn_limit);
         config.mailbox_depth = Some(mailbox_depth);
+        config.max_memory = max_memory;
         let mut instance = runtime.instantiate(&module, config)?;
         instance.context_mut().agent = Some(self.link.clone());
         self.next_id += 1;
@@ -324,6 +368,7 @@ impl System {
                 entry,
                 resume: None,
                 deadline: None,
+                on_socket: false,
                 budget,
                 spawn_limit,
                 mailbox_depth,
@@ -472,6 +517,9 @@ impl System {
             let mut id = 0u32;
             while id < self.agents.last_id() {
                 id += 1;
+                if self.on_socket(id) {
+                    self.retry_socket(id, sink);
+                }
                 if !self.runnable(id) {
                     continue;
                 }
@@ -492,6 +540,27 @@ impl System {
                     .filter(|a| a.state == AgentState::Blocked)
                     .filter_map(|a| a.deadline)
                     .min();
+                if self.agents.values().any(|a| a.on_socket) {
+                    // Agents wait on sockets: wait for the network (bounded by the run's
+                    // deadline and an interrupt), then look again.
+                    let wake = match (next_deadline, limits.deadline_ns) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                    self.collect_interests();
+                    match crate::net::wait::wait_step(&self.platform, &self.interests, wake) {
+                        crate::net::wait::Woke::Interrupted => {
+                            return self.report(slices, StopReason::Interrupted)
+                        }
+                        _ if limits
+                            .deadline_ns
+                            .is_some_and(|d| self.platform.clock.monotonic_ns() >= d) =>
+                        {
+                            return self.report(slices, StopReason::TimeLimit)
+                        }
+                        _ => continue,
+                    }
+                }
                 let Some(wake) = next_deadline else {
                     return self.report(slices, StopReason::Idle);
                 };
@@ -535,6 +604,54 @@ impl System {
         report
     }
 
+    /// Whether agent `id` is parked on a socket.
+    fn on_socket(&self, id: u32) -> bool {
+        self.agents
+            .get(id)
+            .is_some_and(|a| a.on_socket && a.state == AgentState::Blocked)
+    }
+
+    /// Tries the socket call agent `id` is parked in again: done, the agent is ready to resume
+    /// with its result; still blocked, nothing changes; failed, the agent ends.
+    fn retry_socket(&mut self, id: u32, sink: &mut dyn FnMut(Event)) {
+        let Some(agent) = self.agents.get_mut(id) else {
+            return;
+        };
+        let Some(instance) = agent.instance.as_mut() else {
+            return;
+        };
+        match crate::wasi::blocking::retry(instance) {
+            crate::wasi::blocking::Retry::Blocked => {}
+            crate::wasi::blocking::Retry::Done(value) => {
+                agent.resume = Some(value);
+                agent.on_socket = false;
+                agent.deadline = None;
+                agent.state = AgentState::Ready;
+            }
+            crate::wasi::blocking::Retry::Stop(error) => {
+                self.end(id, AgentState::Trapped(error.to_string()));
+                if let Some(agent) = self.agents.get(id) {
+                    sink(Event::Ended {
+                        id,
+                        name: agent.name.clone(),
+                        state: agent.state.clone(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Gathers what every agent parked on a socket waits for into `self.interests`.
+    fn collect_interests(&mut self) {
+        self.interests.clear();
+        for agent in self.agents.values() {
+            if let (true, Some(instance)) = (agent.on_socket, agent.instance.as_ref()) {
+                self.interests
+                    .extend_from_slice(&instance.context().blocked.interests);
+            }
+        }
+    }
+
     /// Whether agent `id` can use a slice now.
     fn runnable(&self, id: u32) -> bool {
         let Some(agent) = self.agents.get(id) else {
@@ -542,6 +659,7 @@ impl System {
         };
         match agent.state {
             AgentState::Ready | AgentState::Inferring => true,
+            AgentState::Blocked if agent.on_socket => false,
             AgentState::Blocked => {
                 let has_mail = self
                     .link
@@ -693,6 +811,12 @@ impl System {
                         agent.deadline = Some(deadline);
                         return After::Nothing;
                     }
+                    Suspend::Io => {
+                        agent.state = AgentState::Blocked;
+                        agent.on_socket = true;
+                        agent.deadline = instance.context().blocked.deadline_ns;
+                        return After::Nothing;
+                    }
                     Suspend::Yield => agent.resume = Some(0),
                     Suspend::Spawn => {
                         agent.state = AgentState::Ready;
@@ -800,6 +924,7 @@ impl System {
         agent.exec = None;
         agent.resume = None;
         agent.deadline = None;
+        agent.on_socket = false;
         agent.state = state;
         self.live = self.live.saturating_sub(1);
         if let Some(slot) = self.link.shared.lock().slots.get_mut(id) {

@@ -1,5 +1,7 @@
 //! Hosted implementations of the platform traits (feature `std`): the process's stdio, the OS
-//! clocks, the OS entropy source. `kwasm` and the tests use them.
+//! clocks, the OS entropy source, the OS's TCP sockets ([`net`]). `kwasm` and the tests use them.
+
+pub mod net;
 
 use std::io::{Read, Write};
 use std::string::String;
@@ -149,7 +151,8 @@ impl Entropy for OsEntropy {
     }
 }
 
-/// A hosted platform: process stdio, OS clocks and entropy, and an in-memory root file system.
+/// A hosted platform: process stdio, OS clocks and entropy, an in-memory root file system, and
+/// the host's sockets.
 pub fn platform() -> crate::Platform {
     platform_with_console(std::sync::Arc::new(StdConsole))
 }
@@ -165,5 +168,6 @@ pub fn platform_with_console(console: std::sync::Arc<dyn Console>) -> crate::Pla
         clock: clock.clone(),
         entropy: std::sync::Arc::new(OsEntropy::default()),
         vfs: std::sync::Arc::new(crate::MemFs::new(1 << 30, 1 << 20).with_clock(clock)),
+        net: Some(std::sync::Arc::new(net::StdNetwork::default())),
     }
 }

@@ -1,5 +1,5 @@
-//! What the kernel (or the hosted tool) provides to the runtime: a console, clocks, entropy and a file
-//! system. Each is a small trait so the bare-metal kernel and `kwasm` plug in their own drivers while
+//! What the kernel (or the hosted tool) provides to the runtime: a console, clocks, entropy, a file
+//! system and (optionally) a network. Each is a small trait so the bare-metal kernel and `kwasm` plug in their own drivers while
 //! every piece of logic above them stays portable and is tested on the host.
 //!
 //! Architecture invariant: nothing in kernel-wasm talks to hardware or the OS except through these traits
@@ -7,6 +7,7 @@
 
 use alloc::sync::Arc;
 
+use crate::net::Network;
 use crate::vfs::Vfs;
 
 /// One of the two output streams of a guest (WASI fd 1 and 2) or the shell.
@@ -71,6 +72,9 @@ pub struct Platform {
     /// The system file system: the shell's `ls`/`cat` and the source of modules; WASI preopens map
     /// directories of it (or of another [`Vfs`]) into guests.
     pub vfs: Arc<dyn Vfs>,
+    /// The TCP/IP service guests' sockets use (`None`: no network; listening and connecting
+    /// fail with "network is down").
+    pub net: Option<Arc<dyn Network>>,
 }
 
 /// How often a wait looks for an interrupt: short enough that Ctrl-C feels immediate.
@@ -99,6 +103,10 @@ impl Platform {
             }
             self.clock
                 .sleep_until_ns(deadline_ns.min(now.saturating_add(INTERRUPT_POLL_NS)));
+            // A stack the host drives itself (the kernel's) keeps answering peers meanwhile.
+            if let Some(net) = &self.net {
+                net.poll();
+            }
         }
     }
 }

@@ -41,11 +41,32 @@ pub(super) fn spawn(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
         [path, caps] => (*path, *caps),
         _ => return Err(usage("agent-spawn")),
     };
-    let caps = CapSet::parse(caps)?;
-    let abs = shell.absolute(path);
-    let mut options = SpawnOptions::new(caps);
-    options.fuel = fuel;
-    let id = shell.agents.spawn(&shell.runtime, &abs, options)?;
+    let id = match shell.installed_package(path)? {
+        // A package: its manifest's capabilities (narrowed by CAPS when given) and limits.
+        Some(loaded) => {
+            let manifest = &loaded.info.manifest;
+            let caps = match rest {
+                [_, caps] => manifest.capabilities.intersect(&CapSet::parse(caps)?),
+                _ => manifest.capabilities.clone(),
+            };
+            let module = shell
+                .runtime
+                .load(&loaded.module, Some(&loaded.info.name))?;
+            let mut options = SpawnOptions::new(caps);
+            options.fuel = fuel.or(manifest.fuel_limit);
+            options.spawn_limit = manifest.spawn_limit;
+            options.mailbox_depth = manifest.mailbox_depth;
+            options.max_memory = manifest.memory_limit;
+            shell.agents.spawn_module(&shell.runtime, module, options)?
+        }
+        None => {
+            let caps = CapSet::parse(caps)?;
+            let abs = shell.absolute(path);
+            let mut options = SpawnOptions::new(caps);
+            options.fuel = fuel;
+            shell.agents.spawn(&shell.runtime, &abs, options)?
+        }
+    };
     let name = shell.agents.info(id).map(|i| i.name).unwrap_or_default();
     shell.print(&format!("spawned agent {id} ({name})\n"));
     Ok(ShellStatus::Continue)

@@ -52,8 +52,8 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         name: "wasm-run",
-        usage: "wasm-run [--fuel N] [--time-limit-ms MS] [--caps LIST] [--dir DIR]... PATH [FUNC [ARGS...] | -- ARGS...]",
-        help: "run a module's _start (with ARGS after --, DIRs preopened), or call FUNC with ARGS and print its results; --caps grants exactly LIST (default: the WASI set)",
+        usage: "wasm-run [--fuel N] [--time-limit-ms MS] [--caps LIST] [--dir DIR]... PATH|PACKAGE [FUNC [ARGS...] | -- ARGS...]",
+        help: "run a module's _start (with ARGS after --, DIRs preopened), or call FUNC with ARGS and print its results; a PACKAGE runs with its manifest's capabilities and limits; --caps grants exactly LIST (default: the WASI set), for a PACKAGE at most its manifest's",
         run: wasm_run,
     },
     Command {
@@ -65,7 +65,7 @@ pub static COMMANDS: &[Command] = &[
     Command {
         name: "agent-spawn",
         usage: "agent-spawn [--fuel N] PATH|PACKAGE [CAPS]",
-        help: "start an agent (CAPS default: agent:spawn,agent:send,agent:receive)",
+        help: "start an agent (CAPS default: agent:spawn,agent:send,agent:receive; a PACKAGE: its manifest's, narrowed by CAPS)",
         run: super::agent_cmds::spawn,
     },
     Command {
@@ -115,6 +115,30 @@ pub static COMMANDS: &[Command] = &[
         usage: "llm-unload-lora ID",
         help: "unload adapter ID",
         run: super::llm_cmds::unload_lora,
+    },
+    Command {
+        name: "pkg-list",
+        usage: "pkg-list",
+        help: "list the installed packages: name, version, key id, size",
+        run: super::pkg_cmds::list,
+    },
+    Command {
+        name: "pkg-install",
+        usage: "pkg-install [--force] [--allow-unsigned] PATH",
+        help: "verify the package at PATH and install it under /pkg (an upgrade when newer)",
+        run: super::pkg_cmds::install,
+    },
+    Command {
+        name: "pkg-uninstall",
+        usage: "pkg-uninstall NAME",
+        help: "uninstall package NAME",
+        run: super::pkg_cmds::uninstall,
+    },
+    Command {
+        name: "pkg-info",
+        usage: "pkg-info NAME",
+        help: "show package NAME: version, key, capabilities, limits, files",
+        run: super::pkg_cmds::info,
     },
     Command {
         name: "bench",
@@ -268,8 +292,9 @@ fn cat(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
 }
 
 fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
-    let mut fuel = DEFAULT_RUN_FUEL;
-    let mut time_limit_ms = DEFAULT_RUN_TIME_LIMIT_MS;
+    // `None`: the default (or, for a package, its manifest's limit).
+    let mut fuel: Option<u64> = None;
+    let mut time_limit_ms: Option<u64> = None;
     let mut preopens = Vec::new();
     let mut caps = None;
     let mut rest = args;
@@ -277,18 +302,18 @@ fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
         match *first {
             "--fuel" => {
                 let (value, tail) = tail.split_first().ok_or_else(|| usage("wasm-run"))?;
-                fuel = value.parse().map_err(|_| Error::Config {
+                fuel = Some(value.parse().map_err(|_| Error::Config {
                     what: String::from("--fuel"),
                     message: format!("{value:?} is not a number of fuel units"),
-                })?;
+                })?);
                 rest = tail;
             }
             "--time-limit-ms" => {
                 let (value, tail) = tail.split_first().ok_or_else(|| usage("wasm-run"))?;
-                time_limit_ms = value.parse().map_err(|_| Error::Config {
+                time_limit_ms = Some(value.parse().map_err(|_| Error::Config {
                     what: String::from("--time-limit-ms"),
                     message: format!("{value:?} is not a number of milliseconds"),
-                })?;
+                })?);
                 rest = tail;
             }
             "--dir" => {
@@ -310,18 +335,20 @@ fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     let Some((path, call)) = rest.split_first() else {
         return Err(usage("wasm-run"));
     };
-    let abs = shell.absolute(path);
-    let bytes = read_bounded(shell, "wasm-run", path, MAX_MODULE_BYTES)?;
-    let name = abs.rsplit('/').next().unwrap_or(path).to_string();
+    // An installed package by name (a word without `/`), else a module file.
+    let package = shell.installed_package(path)?;
+    let (name, bytes) = match &package {
+        Some(loaded) => (loaded.info.name.clone(), loaded.module.clone()),
+        None => {
+            let abs = shell.absolute(path);
+            let bytes = read_bounded(shell, "wasm-run", path, MAX_MODULE_BYTES)?;
+            (abs.rsplit('/').next().unwrap_or(path).to_string(), bytes)
+        }
+    };
     let module = shell.runtime().load(&bytes, Some(&name))?;
     let mut config = InstanceConfig::new(shell.platform().clone());
-    config.fuel = Some(fuel);
-    config.time_limit_ms = Some(time_limit_ms);
     config.args = alloc::vec![name.clone()];
     config.preopens = preopens;
-    if let Some(caps) = caps {
-        config.caps = caps;
-    }
     // `PATH -- ARGS...`: the command's arguments (argv[0] is its name); `PATH FUNC ARGS...`: a call.
     let func = match call.split_first() {
         Some((&"--", argv)) => {
@@ -330,10 +357,29 @@ fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
         }
         other => other,
     };
+    // A package runs with its manifest's capabilities, limits, environment and arguments, and
+    // its entry when no FUNC is given; --fuel and --time-limit-ms override its limits.
+    let entry = package.as_ref().map(|p| p.info.manifest.entry.clone());
+    if let Some(loaded) = &package {
+        loaded.info.manifest.apply_to(&mut config);
+    }
+    // --caps grants exactly its list to a module file; for a package it can only narrow what
+    // the manifest grants (capabilities never grow).
+    if let Some(caps) = caps {
+        config.caps = match &package {
+            Some(_) => config.caps.intersect(&caps),
+            None => caps,
+        };
+    }
+    config.fuel = fuel.or(config.fuel).or(Some(DEFAULT_RUN_FUEL));
+    config.time_limit_ms = time_limit_ms
+        .or(config.time_limit_ms)
+        .or(Some(DEFAULT_RUN_TIME_LIMIT_MS));
     let mut instance = shell.runtime().instantiate(&module, config)?;
-    let outcome = match func {
-        Some((func, params)) => instance.call_with_text(func, params),
-        None => instance.run_start(),
+    let outcome = match (func, entry.as_deref()) {
+        (Some((func, params)), _) => instance.call_with_text(func, params),
+        (None, Some(entry)) if entry != "_start" => instance.call_with_text(entry, &[]),
+        (None, _) => instance.run_start(),
     };
     shell.last_stats = Some(instance.stats());
     match outcome? {

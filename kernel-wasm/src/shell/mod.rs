@@ -9,6 +9,7 @@ mod agent_cmds;
 pub mod bench_cmd;
 mod commands;
 mod llm_cmds;
+mod pkg_cmds;
 mod words;
 
 use alloc::format;
@@ -23,6 +24,7 @@ use crate::platform::{Platform, Stream};
 use crate::runtime::{Runtime, RuntimeConfig};
 
 pub use commands::{Command, COMMANDS};
+pub use pkg_cmds::PackageSettings;
 pub use words::split_words;
 
 /// Fuel a `wasm-run` gets unless `--fuel` says otherwise: enough for real programs, small enough
@@ -55,6 +57,8 @@ pub struct Shell {
     last_stats: Option<Stats>,
     /// The agents started from this shell (the shell is agent 0).
     agents: System,
+    /// What `pkg-install` trusts ([`Shell::set_packages`]).
+    packages: PackageSettings,
 }
 
 impl Shell {
@@ -71,6 +75,7 @@ impl Shell {
             runtime: Runtime::new(config),
             cwd: String::from("/"),
             last_stats: None,
+            packages: PackageSettings::default(),
         }
     }
 

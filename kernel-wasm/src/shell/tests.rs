@@ -118,7 +118,7 @@ fn wasm_run_start_call_trap_and_fuel() {
     );
     assert_eq!(
         run(&mut sh, &out, "wasm-run").1,
-        "error: wasm-run: usage: wasm-run [--fuel N] [--time-limit-ms MS] [--caps LIST] [--dir DIR]... PATH [FUNC [ARGS...] | -- ARGS...]\n"
+        "error: wasm-run: usage: wasm-run [--fuel N] [--time-limit-ms MS] [--caps LIST] [--dir DIR]... PATH|PACKAGE [FUNC [ARGS...] | -- ARGS...]\n"
     );
     // The shell goes on after every failure.
     assert_eq!(run(&mut sh, &out, "echo still here").1, "still here\n");
@@ -826,4 +826,91 @@ fn wasm_run_passes_arguments_after_a_double_dash_and_preopens_dirs() {
     assert!(run(&mut sh, &out, "wasm-run --dir")
         .1
         .starts_with("error: wasm-run: usage: "));
+}
+
+/// The package commands, end to end in the shell: install from the file system, list, info,
+/// run by name (with the manifest's capabilities), spawn as an agent, refuse a tampered package,
+/// uninstall; and the boot install of a directory.
+#[test]
+fn packages_round_trip_through_the_shell() {
+    use crate::package::{pack, SecretKey, TrustStore};
+    let key = SecretKey::from_seed("shell-test", [5; 32]).unwrap();
+    let hello = wat(r#"(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 16) "hi from a package\n")
+      (func (export "_start")
+        (i32.store (i32.const 0) (i32.const 16)) (i32.store (i32.const 4) (i32.const 18))
+        (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#);
+    let manifest = b"name = \"hi\"\nversion = \"1.0.0\"\nfuel_limit = 1000\n";
+    let wap = pack::sign(&pack::pack(manifest, &hello, &[]).unwrap(), &key).unwrap();
+    let pong = wat(include_str!("../../tests/fixtures/agents/pong.wat"));
+    let pong_manifest =
+        b"name = \"pong\"\nversion = \"1.0.0\"\ncapabilities = [\"agent:send\", \"agent:receive\"]\n";
+    let pong_wap = pack::sign(&pack::pack(pong_manifest, &pong, &[]).unwrap(), &key).unwrap();
+    let mut tampered = wap.clone();
+    let at = tampered.windows(4).position(|w| w == b"\0asm").unwrap() + 30;
+    tampered[at] ^= 0x20;
+    let (mut sh, out) = shell_with(&[
+        ("/data/hi.wap", &wap),
+        ("/data/pong.wap", &pong_wap),
+        ("/data/bad.wap", &tampered),
+    ]);
+    // Without a trust store the key is unknown.
+    let (_, text) = run(&mut sh, &out, "pkg-install /data/hi.wap");
+    assert!(
+        text.starts_with("error: package /data/hi.wap: signature: key "),
+        "{text}"
+    );
+    let mut trust = TrustStore::new();
+    trust.add(key.public());
+    sh.set_packages(trust, false);
+    let (_, text) = run(&mut sh, &out, "pkg-install /data/hi.wap");
+    assert_eq!(
+        text,
+        format!("hi 1.0.0 installed (key {} shell-test)\n", key.id)
+    );
+    let (_, text) = run(&mut sh, &out, "pkg-list");
+    assert!(text.lines().nth(1).unwrap().starts_with("hi "), "{text}");
+    let (_, text) = run(&mut sh, &out, "pkg-info hi");
+    assert!(text.contains("limits: fuel_limit 1000\n"), "{text}");
+    // By name: the manifest's fuel limit applies (the module needs less).
+    assert_eq!(run(&mut sh, &out, "wasm-run hi").1, "hi from a package\n");
+    let (_, text) = run(&mut sh, &out, "wasm-run --fuel 3 hi");
+    assert!(text.contains("ran out of fuel"), "{text}");
+    // A tampered package is refused naming the module; nothing changes.
+    let (_, text) = run(&mut sh, &out, "pkg-install /data/bad.wap");
+    assert!(
+        text.starts_with("error: package /data/bad.wap: module.wasm: SHA-256 "),
+        "{text}"
+    );
+    // An agent package with its manifest's capabilities.
+    run(&mut sh, &out, "pkg-install /data/pong.wap");
+    let (_, text) = run(&mut sh, &out, "agent-spawn pong");
+    assert_eq!(text, "spawned agent 1 (pong)\n");
+    run(&mut sh, &out, "agent-send 1 ping 7");
+    let (_, text) = run(&mut sh, &out, "agent-run 50");
+    assert!(text.contains("[agent 1] pong 7\n"), "{text}");
+    assert_eq!(
+        run(&mut sh, &out, "pkg-uninstall hi").1,
+        "hi 1.0.0 uninstalled\n"
+    );
+    let (_, text) = run(&mut sh, &out, "wasm-run hi");
+    assert_eq!(text, "error: /hi: no such file or directory\n");
+    let (_, text) = run(&mut sh, &out, "pkg-uninstall hi");
+    assert_eq!(text, "error: package hi: package hi is not installed\n");
+
+    // The boot install: every .wap of /boot/packages, one line each.
+    write_file(&*sh.platform().vfs, "/boot/packages/hi.wap", &wap).unwrap();
+    write_file(&*sh.platform().vfs, "/boot/packages/zz-bad.wap", &tampered).unwrap();
+    let lines = sh.install_boot_packages();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(
+        lines[0],
+        format!("[boot] pkg: hi 1.0.0 installed (key {} shell-test)", key.id)
+    );
+    assert!(
+        lines[1].starts_with("[boot] pkg: /boot/packages/zz-bad.wap refused: module.wasm: "),
+        "{lines:?}"
+    );
 }

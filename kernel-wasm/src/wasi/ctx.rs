@@ -8,13 +8,35 @@ use alloc::vec::Vec;
 use crate::caps::{CapSet, Capability};
 use crate::vfs::{path, NodeId, Vfs, VfsError};
 
-use super::fd_table::{Desc, DirDesc, Entry, FdTable, FsNode};
+use super::fd_table::{Desc, DirDesc, Entry, FdTable, FsNode, SocketDesc, SocketKind};
 
 /// The components of a guest path that name something (`.` and empty ones dropped).
 fn components(path: &str) -> impl Iterator<Item = &str> {
     path.split('/').filter(|c| !c.is_empty() && *c != ".")
 }
 use super::rights;
+
+/// A listening socket handed to the guest (wasmtime's `-S tcplisten=ADDR`, kwasm's
+/// `--tcplisten`): the descriptors after the directory preopens, in order (3, 4, ... without
+/// directories). Directories come first because libc's preopen scan (wasi-libc, Go) stops at the
+/// first descriptor `fd_prestat_get` answers `EBADF` for: a socket before a directory would
+/// hide the directory.
+#[derive(Clone)]
+pub struct SocketPreopen {
+    pub listener: Arc<dyn crate::net::Listener>,
+}
+
+impl SocketPreopen {
+    pub fn new(listener: Arc<dyn crate::net::Listener>) -> Self {
+        SocketPreopen { listener }
+    }
+}
+
+impl core::fmt::Debug for SocketPreopen {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "SocketPreopen({})", self.listener.local_addr())
+    }
+}
 
 /// A directory of some file system made visible to the guest under `guest_path` (wasmtime's
 /// `--dir HOST::GUEST`). Preopens become descriptors 3, 4, ... in order.
@@ -66,12 +88,15 @@ impl Default for WasiCtx {
 }
 
 impl WasiCtx {
-    /// Stdio on 0-2 and `preopens` from 3, each with the rights `caps` allow under its guest path.
+    /// Stdio on 0-2, then `preopens` from 3, then `sockets`, each directory with the rights
+    /// `caps` allow under its guest path and each socket with those the network capabilities
+    /// allow.
     /// Preopens beyond `fd_limit` are left out (the limit counts every open descriptor).
     pub fn new(
         args: Vec<String>,
         env: Vec<(String, String)>,
         preopens: &[Preopen],
+        sockets: &[SocketPreopen],
         caps: &CapSet,
         fd_limit: Option<usize>,
     ) -> Self {
@@ -88,6 +113,20 @@ impl WasiCtx {
                 }),
                 base: rights::PREOPEN_BASE & mask,
                 inheriting: rights::PREOPEN_INHERITING & mask,
+            };
+            if fds.insert(entry).is_err() {
+                return WasiCtx { args, env, fds };
+            }
+        }
+        let mask = rights::socket_mask(caps);
+        for s in sockets {
+            let entry = Entry {
+                desc: Desc::Socket(SocketDesc {
+                    kind: SocketKind::Listener(s.listener.clone()),
+                    nonblock: false,
+                }),
+                base: rights::SOCKET_LISTENER & mask,
+                inheriting: rights::SOCKET_STREAM & mask,
             };
             if fds.insert(entry).is_err() {
                 break;

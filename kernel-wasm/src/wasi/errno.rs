@@ -18,6 +18,7 @@
 use alloc::string::{String, ToString};
 
 use crate::guest::GuestError;
+use crate::net::NetError;
 use crate::vfs::VfsError;
 
 /// A preview1 `errno` (the spec's `$errno` enum, u16 on the wire, returned as i32).
@@ -27,12 +28,19 @@ pub enum Errno {
     Success = 0,
     TooBig = 1,
     Acces = 2,
+    Addrinuse = 3,
+    Addrnotavail = 4,
+    Afnosupport = 5,
     Again = 6,
     Badf = 8,
     Busy = 10,
+    Connaborted = 13,
+    Connrefused = 14,
+    Connreset = 15,
     Exist = 20,
     Fault = 21,
     Fbig = 22,
+    Hostunreach = 23,
     Ilseq = 25,
     Inval = 28,
     Io = 29,
@@ -40,19 +48,25 @@ pub enum Errno {
     Loop = 32,
     Mfile = 33,
     Nametoolong = 37,
+    Netdown = 38,
+    Netunreach = 40,
     Nfile = 41,
+    Nobufs = 42,
     Noent = 44,
     Nomem = 48,
     Nospc = 51,
     Nosys = 52,
+    Notconn = 53,
     Notdir = 54,
     Notempty = 55,
     Notsock = 57,
     Notsup = 58,
     Overflow = 61,
     Perm = 63,
+    Pipe = 64,
     Rofs = 69,
     Spipe = 70,
+    Timedout = 73,
     Xdev = 75,
     Notcapable = 76,
 }
@@ -72,6 +86,9 @@ pub enum WasiError {
     Trap(String),
     /// Ends the instance with this error: a resource limit of the instance is exhausted.
     Stop(crate::Error),
+    /// The call would block on a socket: what it waits for is recorded in the context's
+    /// [`Blocked`](super::blocking::Blocked); the guest parks ([`finish_or_park`]).
+    Park,
 }
 
 pub type WasiResult<T> = Result<T, WasiError>;
@@ -118,6 +135,38 @@ impl From<VfsError> for Errno {
     }
 }
 
+impl From<NetError> for Errno {
+    fn from(e: NetError) -> Self {
+        match e {
+            NetError::WouldBlock => Errno::Again,
+            NetError::ConnectionRefused => Errno::Connrefused,
+            NetError::ConnectionReset => Errno::Connreset,
+            NetError::ConnectionAborted => Errno::Connaborted,
+            NetError::NotConnected => Errno::Notconn,
+            NetError::BrokenPipe => Errno::Pipe,
+            NetError::TimedOut => Errno::Timedout,
+            NetError::AddrInUse => Errno::Addrinuse,
+            NetError::AddrNotAvailable => Errno::Addrnotavail,
+            NetError::Unreachable => Errno::Hostunreach,
+            NetError::AddrFamilyNotSupported => Errno::Afnosupport,
+            // The host's socket table is full: "too many files open in system" is what a
+            // program knows to back off from.
+            NetError::NoBuffers => Errno::Nfile,
+            NetError::InvalidInput => Errno::Inval,
+            // No name service: the closest preview1 has to EAI_NONAME.
+            NetError::NameNotResolved => Errno::Noent,
+            NetError::NetworkDown => Errno::Netdown,
+            NetError::Other => Errno::Io,
+        }
+    }
+}
+
+impl From<NetError> for WasiError {
+    fn from(e: NetError) -> Self {
+        WasiError::Errno(e.into())
+    }
+}
+
 impl From<VfsError> for WasiError {
     fn from(e: VfsError) -> Self {
         WasiError::Errno(e.into())
@@ -132,6 +181,18 @@ impl From<core::num::TryFromIntError> for WasiError {
     }
 }
 
+/// [`finish`], and a call that would block parks the guest ([`Suspend::Io`](crate::Suspend)).
+pub fn finish_or_park(
+    func: &'static str,
+    result: WasiResult<()>,
+    ctx: &mut crate::HostContext,
+) -> Result<i32, wasmi::Error> {
+    match result {
+        Err(WasiError::Park) => Err(crate::execution::park(ctx, crate::Suspend::Io)),
+        other => finish(func, other),
+    }
+}
+
 /// Turns a host function's result into what wasmi expects: `Ok(errno)` for the guest, or a trap
 /// reported as [`crate::Error::HostAbort`] naming the host function.
 pub fn finish(func: &'static str, result: WasiResult<()>) -> Result<i32, wasmi::Error> {
@@ -139,6 +200,12 @@ pub fn finish(func: &'static str, result: WasiResult<()>) -> Result<i32, wasmi::
         Ok(()) => Ok(0),
         Err(WasiError::Errno(e)) => Ok(e.raw()),
         Err(WasiError::Stop(error)) => Err(wasmi::Error::host(error)),
+        Err(WasiError::Park) => Err(wasmi::Error::host(crate::Error::State {
+            message: alloc::format!(
+                "{}::{func} would block, but cannot park here",
+                super::MODULE
+            ),
+        })),
         Err(WasiError::Trap(message)) => Err(wasmi::Error::host(crate::Error::HostAbort {
             func: alloc::format!("{}::{func}", super::MODULE),
             message,

@@ -1,5 +1,6 @@
-//! The descriptor table of one instance: stdio on 0-2, preopened directories from 3, files and
-//! directories opened by the guest, each with its base and inheriting rights.
+//! The descriptor table of one instance: stdio on 0-2, preopened directories from 3, then
+//! preopened sockets (`--tcplisten`), then files, directories and sockets opened by the guest,
+//! each with its base and inheriting rights.
 //!
 //! Lookups return the same errno wasmtime's preview1 does for the wrong kind of descriptor (see the
 //! accessor docs), so every host function gets them right by calling the matching accessor.
@@ -8,6 +9,7 @@ use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::sync::Arc;
 
+use crate::net::{Listener, Stream};
 use crate::vfs::{NodeId, Vfs};
 
 use super::errno::{Errno, WasiError};
@@ -44,6 +46,50 @@ pub struct DirDesc {
     pub preopen: Option<String>,
 }
 
+/// A TCP socket: listening (a `--tcplisten` preopen) or connected (accepted, or made with
+/// `net::connect`). Shared, so a descriptor table can be cloned; the socket closes when the last
+/// descriptor holding it does.
+#[derive(Clone)]
+pub enum SocketKind {
+    Listener(Arc<dyn Listener>),
+    Stream(Arc<dyn Stream>),
+}
+
+/// An open socket with its status flags.
+#[derive(Clone)]
+pub struct SocketDesc {
+    pub kind: SocketKind,
+    /// `FDFLAGS_NONBLOCK`: operations that cannot proceed return `EAGAIN` instead of waiting.
+    pub nonblock: bool,
+}
+
+impl SocketDesc {
+    /// What the socket can do now.
+    pub fn readiness(&self) -> crate::net::Readiness {
+        match &self.kind {
+            SocketKind::Listener(l) => l.readiness(),
+            SocketKind::Stream(s) => s.readiness(),
+        }
+    }
+
+    /// The handle [`Network::wait`](crate::net::Network::wait) knows the socket by.
+    pub fn token(&self) -> crate::net::WaitToken {
+        match &self.kind {
+            SocketKind::Listener(l) => l.token(),
+            SocketKind::Stream(s) => s.token(),
+        }
+    }
+}
+
+impl core::fmt::Debug for SocketDesc {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match &self.kind {
+            SocketKind::Listener(l) => write!(f, "Listener({})", l.local_addr()),
+            SocketKind::Stream(s) => write!(f, "Stream({:?})", s.peer_addr()),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Desc {
     Stdin,
@@ -51,6 +97,7 @@ pub enum Desc {
     Stderr,
     File(FileDesc),
     Dir(DirDesc),
+    Socket(SocketDesc),
 }
 
 #[derive(Debug, Clone)]
@@ -193,15 +240,40 @@ impl FdTable {
         }
     }
 
-    /// A descriptor with a position (wasmtime's `get_seekable`): stdio is `ESPIPE`, directories
-    /// `EBADF`.
+    /// A descriptor with a position (wasmtime's `get_seekable`): stdio and sockets are `ESPIPE`,
+    /// directories `EBADF`.
     pub fn seekable_mut(&mut self, fd: u32) -> Result<(&mut FileDesc, Rights), Errno> {
         let e = self.entry_mut(fd)?;
         match &mut e.desc {
             Desc::File(f) => Ok((f, e.base)),
-            Desc::Stdin | Desc::Stdout | Desc::Stderr => Err(Errno::Spipe),
+            Desc::Stdin | Desc::Stdout | Desc::Stderr | Desc::Socket(_) => Err(Errno::Spipe),
             Desc::Dir(_) => Err(Errno::Badf),
         }
+    }
+
+    /// A socket: `ENOTSOCK` for any other open descriptor, `EBADF` for a closed one.
+    pub fn socket(&self, fd: u32) -> Result<(&Entry, &SocketDesc), Errno> {
+        let e = self.entry(fd)?;
+        match &e.desc {
+            Desc::Socket(s) => Ok((e, s)),
+            _ => Err(Errno::Notsock),
+        }
+    }
+
+    /// Whether `fd` is an open socket (`fd_read`/`fd_write` hand those to the socket layer).
+    pub fn is_socket(&self, fd: u32) -> bool {
+        matches!(
+            self.entries.get(&fd),
+            Some(Entry {
+                desc: Desc::Socket(_),
+                ..
+            })
+        )
+    }
+
+    /// The open descriptors (`net-info` counts sockets).
+    pub fn entries(&self) -> impl Iterator<Item = (u32, &Entry)> {
+        self.entries.iter().map(|(&fd, e)| (fd, e))
     }
 
     /// A directory (wasmtime's `get_dir_fd`): anything else is `EBADF` (`path_open` alone answers

@@ -196,6 +196,12 @@ pub fn fd_fdstat_get(
             rights_base: e.base,
             rights_inheriting: e.inheriting,
         },
+        Desc::Socket(s) => Fdstat {
+            filetype: FILETYPE_SOCKET_STREAM,
+            flags: if s.nonblock { FDFLAGS_NONBLOCK } else { 0 },
+            rights_base: e.base,
+            rights_inheriting: e.inheriting,
+        },
     };
     mem.write_at(out, 0, stat)?;
     Ok(())
@@ -209,6 +215,22 @@ pub fn fd_fdstat_set_flags(
 ) -> WasiResult<()> {
     if flags & !FDFLAGS_ALL != 0 {
         return Err(Errno::Inval.into());
+    }
+    // Sockets: only NONBLOCK means something (O_APPEND and the sync flags do not apply).
+    if let Ok(Entry {
+        desc: Desc::Socket(s),
+        base,
+        ..
+    }) = ctx.wasi.fds.entry_mut(fd)
+    {
+        if *base & rights::FD_FDSTAT_SET_FLAGS == 0 {
+            return Err(Errno::Notcapable.into());
+        }
+        if flags & !u32::from(FDFLAGS_NONBLOCK) != 0 {
+            return Err(Errno::Inval.into());
+        }
+        s.nonblock = flags != 0;
+        return Ok(());
     }
     let (f, base) = ctx.wasi.fds.file_mut(fd)?;
     if base & rights::FD_FDSTAT_SET_FLAGS == 0 {
@@ -255,6 +277,10 @@ pub fn fd_filestat_get(
     let stat = match &e.desc {
         Desc::Stdin | Desc::Stdout | Desc::Stderr => Filestat {
             filetype: stdio_filetype(ctx, fd),
+            ..Filestat::default()
+        },
+        Desc::Socket(_) => Filestat {
+            filetype: FILETYPE_SOCKET_STREAM,
             ..Filestat::default()
         },
         Desc::File(FileDesc { fs, .. }) | Desc::Dir(DirDesc { fs, .. }) => {
@@ -373,6 +399,9 @@ pub fn fd_read(
     iovs_len: u32,
     nread: u32,
 ) -> WasiResult<()> {
+    if ctx.wasi.fds.is_socket(fd) {
+        return super::sock::fd_read(mem, ctx, fd, iovs, iovs_len, nread);
+    }
     check_iovs(iovs_len)?;
     let e = ctx.wasi.fds.entry_mut(fd)?;
     let base = e.base;
@@ -416,6 +445,9 @@ pub fn fd_write(
     iovs_len: u32,
     nwritten: u32,
 ) -> WasiResult<()> {
+    if ctx.wasi.fds.is_socket(fd) {
+        return super::sock::fd_write(mem, ctx, fd, iovs, iovs_len, nwritten);
+    }
     check_iovs(iovs_len)?;
     let e = ctx.wasi.fds.entry_mut(fd)?;
     let base = e.base;

@@ -5,7 +5,7 @@
 //! and rights), [`rights`] (rights and how capabilities grant them), [`errno`] (the one mapping of
 //! errors to errno numbers, and the errno/trap split), [`types`] (guest struct layouts),
 //! [`args_env`], [`clock`] (clocks and random), [`fs`] (every `fd_*`/`path_*`), [`poll`],
-//! [`proc`], [`sock`].
+//! [`proc`], [`sock`] (sockets), [`blocking`] (calls that wait on a socket park the guest).
 //!
 //! Host functions reach linear memory only through [`crate::guest`]; they return a
 //! [`errno::WasiResult`] which [`errno::finish`] turns into the guest's errno or a trap; a clean
@@ -13,6 +13,7 @@
 //! [`CallOutcome::Exited`](crate::CallOutcome::Exited).
 
 pub mod args_env;
+pub mod blocking;
 pub mod clock;
 pub mod ctx;
 pub mod errno;
@@ -26,7 +27,7 @@ pub mod types;
 
 use wasmi::Caller;
 
-pub use ctx::{Preopen, WasiCtx};
+pub use ctx::{Preopen, SocketPreopen, WasiCtx};
 pub use errno::{Errno, WasiError, WasiResult};
 
 use crate::caps::Capability;
@@ -59,7 +60,7 @@ macro_rules! wrap {
                         Ok((mut mem, ctx)) => $m::$f(&mut mem, ctx, $($arg),*),
                         Err(e) => Err(e.into()),
                     };
-                    errno::finish(stringify!($name), result)
+                    errno::finish_or_park(stringify!($name), result, caller.data_mut())
                 }
             )*
         }
@@ -112,6 +113,9 @@ wrap! {
     path_symlink => fs::path_symlink(old_path: u32, old_len: u32, fd: u32, new_path: u32, new_len: u32);
     path_unlink_file => fs::path_unlink_file(fd: u32, path: u32, path_len: u32);
     poll_oneoff => poll::poll_oneoff(subs: u32, events: u32, nsubs: u32, nevents: u32);
+    sock_accept => sock::sock_accept(fd: u32, flags: u32, out: u32);
+    sock_recv => sock::sock_recv(fd: u32, iovs: u32, iovs_len: u32, flags: u32, nread: u32, oflags: u32);
+    sock_send => sock::sock_send(fd: u32, iovs: u32, iovs_len: u32, flags: u32, nwritten: u32);
 }
 
 /// Registers every preview1 function.
@@ -120,8 +124,5 @@ pub fn register(reg: &mut Registry) {
     reg.func(MODULE, "proc_exit", None, proc::proc_exit);
     reg.func(MODULE, "proc_raise", None, proc::proc_raise);
     reg.func(MODULE, "sched_yield", None, proc::sched_yield);
-    reg.func(MODULE, "sock_accept", None, sock::sock_accept);
-    reg.func(MODULE, "sock_recv", None, sock::sock_recv);
-    reg.func(MODULE, "sock_send", None, sock::sock_send);
     reg.func(MODULE, "sock_shutdown", None, sock::sock_shutdown);
 }

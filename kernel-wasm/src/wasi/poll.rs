@@ -1,5 +1,9 @@
 //! `poll_oneoff`: clock subscriptions really wait (through [`Platform::wait_until`]); file and
 //! stdio descriptors are always ready (reads and writes never block here), as in wasmtime.
+//! Sockets are ready as their [`Readiness`](crate::net::Readiness) says (data, end of stream,
+//! an error or a pending connection to read; room or an error to write): when no subscription
+//! is ready the call parks the guest until a socket is or the earliest clock comes
+//! ([`blocking`](super::blocking)), so other agents run meanwhile.
 //!
 //! Two passes over the guest's subscription array, allocating nothing: the first validates every
 //! subscription and finds the earliest deadline, the second writes one event per ready
@@ -15,6 +19,7 @@ use crate::context::HostContext;
 use crate::guest::GuestMemory;
 use crate::platform::Waited;
 
+use super::blocking::IoRequest;
 use super::errno::{Errno, WasiError, WasiResult};
 use super::fd_table::Desc;
 use super::types::*;
@@ -42,8 +47,9 @@ fn deadline(start: Start, id: u32, timeout: u64, flags: u16) -> Result<u64, Errn
     }
 }
 
-/// The event for a ready descriptor subscription; `EBADF` for a descriptor that cannot be polled.
-fn fd_event(ctx: &HostContext, userdata: u64, fd: u32, read: bool) -> WasiResult<Event> {
+/// The event for a descriptor subscription, `None` while it is not ready (a socket); `EBADF` for
+/// a descriptor that cannot be polled.
+fn fd_event(ctx: &HostContext, userdata: u64, fd: u32, read: bool) -> WasiResult<Option<Event>> {
     let e = ctx.wasi.fds.entry(fd)?;
     let mut event = Event {
         userdata,
@@ -63,9 +69,23 @@ fn fd_event(ctx: &HostContext, userdata: u64, fd: u32, read: bool) -> WasiResult
                 event.flags = EVENTRW_HANGUP;
             }
         }
+        (Desc::Socket(s), _) => {
+            e.need(crate::wasi::rights::POLL_FD_READWRITE)?;
+            let r = s.readiness();
+            if !(if read { r.readable } else { r.writable }) {
+                return Ok(None);
+            }
+            event.nbytes = if read { r.recv_bytes } else { r.send_room };
+            if r.hangup {
+                event.flags = EVENTRW_HANGUP;
+            }
+            if let Some(error) = r.error {
+                event.error = Errno::from(error) as u16;
+            }
+        }
         _ => return Err(Errno::Badf.into()),
     }
-    Ok(event)
+    Ok(Some(event))
 }
 
 /// Waits until monotonic time `deadline_ns`, but never past the instance's wall-clock limit: a
@@ -99,10 +119,25 @@ pub fn poll_oneoff(
     nsubs: u32,
     nevents: u32,
 ) -> WasiResult<()> {
+    poll_from(mem, ctx, subs, events, nsubs, nevents, None)
+}
+
+/// `poll_oneoff`, or its retry after parking (`start`: the monotonic and real time of the first
+/// try, from which relative clocks count).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn poll_from(
+    mem: &mut GuestMemory<'_>,
+    ctx: &mut HostContext,
+    subs: u32,
+    events: u32,
+    nsubs: u32,
+    nevents: u32,
+    start: Option<(u64, u64)>,
+) -> WasiResult<()> {
     if nsubs == 0 || nsubs > MAX_SUBSCRIPTIONS {
         return Err(Errno::Inval.into());
     }
-    if nsubs == 1 {
+    if nsubs == 1 && start.is_none() {
         let sub: Subscription = mem.read_at(subs, 0)?;
         if let SubscriptionKind::Clock { timeout, flags, .. } = sub.kind {
             if flags & SUBCLOCK_ABSTIME == 0 {
@@ -124,12 +159,16 @@ pub fn poll_oneoff(
             }
         }
     }
-    let start = Start {
-        mono: ctx.platform.clock.monotonic_ns(),
-        real: ctx.platform.clock.realtime_ns(),
+    let start = match start {
+        Some((mono, real)) => Start { mono, real },
+        None => Start {
+            mono: ctx.platform.clock.monotonic_ns(),
+            real: ctx.platform.clock.realtime_ns(),
+        },
     };
     // Pass 1: validate, find whether any descriptor is ready and the earliest deadline.
     let mut any_fd = false;
+    let mut any_socket = false;
     let mut earliest = u64::MAX;
     for i in 0..nsubs {
         let sub: Subscription = mem.read_at(subs, i)?;
@@ -142,19 +181,34 @@ pub fn poll_oneoff(
                 }
                 earliest = earliest.min(deadline(start, id, timeout, flags)?);
             }
-            SubscriptionKind::FdRead(fd) => {
-                fd_event(ctx, sub.userdata, fd, true)?;
-                any_fd = true;
-            }
-            SubscriptionKind::FdWrite(fd) => {
-                fd_event(ctx, sub.userdata, fd, false)?;
-                any_fd = true;
+            SubscriptionKind::FdRead(fd) | SubscriptionKind::FdWrite(fd) => {
+                let read = matches!(sub.kind, SubscriptionKind::FdRead(_));
+                match fd_event(ctx, sub.userdata, fd, read)? {
+                    Some(_) => any_fd = true,
+                    None => any_socket = true,
+                }
             }
             SubscriptionKind::Invalid => return Err(Errno::Inval.into()),
         }
     }
     if !any_fd {
-        sleep_until(ctx, earliest)?;
+        if !any_socket {
+            sleep_until(ctx, earliest)?;
+        } else if ctx.platform.clock.monotonic_ns() < earliest {
+            return Err(park_on_sockets(
+                mem,
+                ctx,
+                IoRequest::Poll {
+                    subs,
+                    events,
+                    nsubs,
+                    nevents,
+                    start_mono: start.mono,
+                    start_real: start.real,
+                },
+                earliest,
+            )?);
+        }
     }
     // Pass 2: one event per ready subscription, in subscription order.
     let now = ctx.platform.clock.monotonic_ns();
@@ -176,8 +230,14 @@ pub fn poll_oneoff(
                     flags: 0,
                 }
             }
-            SubscriptionKind::FdRead(fd) => fd_event(ctx, sub.userdata, fd, true)?,
-            SubscriptionKind::FdWrite(fd) => fd_event(ctx, sub.userdata, fd, false)?,
+            SubscriptionKind::FdRead(fd) => match fd_event(ctx, sub.userdata, fd, true)? {
+                Some(event) => event,
+                None => continue,
+            },
+            SubscriptionKind::FdWrite(fd) => match fd_event(ctx, sub.userdata, fd, false)? {
+                Some(event) => event,
+                None => continue,
+            },
             SubscriptionKind::Invalid => return Err(Errno::Inval.into()),
         };
         mem.write_at(events, count, event)?;
@@ -185,4 +245,36 @@ pub fn poll_oneoff(
     }
     mem.write_at::<u32>(nevents, 0, count)?;
     Ok(())
+}
+
+/// Records the sockets of the subscriptions as what the parked poll waits for, with `earliest`
+/// (the first clock, `u64::MAX` for none) as its deadline; returns the error that parks it.
+fn park_on_sockets(
+    mem: &GuestMemory<'_>,
+    ctx: &mut HostContext,
+    request: IoRequest,
+    earliest: u64,
+) -> WasiResult<WasiError> {
+    let IoRequest::Poll { subs, nsubs, .. } = request else {
+        return Err(Errno::Inval.into());
+    };
+    let deadline = (earliest != u64::MAX).then_some(earliest);
+    ctx.blocked.begin(request, deadline);
+    for i in 0..nsubs {
+        let sub: Subscription = mem.read_at(subs, i)?;
+        let (fd, read) = match sub.kind {
+            SubscriptionKind::FdRead(fd) => (fd, true),
+            SubscriptionKind::FdWrite(fd) => (fd, false),
+            _ => continue,
+        };
+        if let Ok((_, s)) = ctx.wasi.fds.socket(fd) {
+            let token = s.token();
+            ctx.blocked.interests.push(crate::net::Interest {
+                token,
+                read,
+                write: !read,
+            });
+        }
+    }
+    Ok(WasiError::Park)
 }

@@ -139,6 +139,31 @@ pub fn preopen_mask(caps: &CapSet, guest_path: &str) -> Rights {
     mask
 }
 
+/// Rights of a connected socket (accepted, or made with `net::connect`), before the network
+/// capabilities narrow them ([`socket_mask`]).
+pub const SOCKET_STREAM: Rights =
+    FD_READ | FD_WRITE | FD_FDSTAT_SET_FLAGS | FD_FILESTAT_GET | POLL_FD_READWRITE | SOCK_SHUTDOWN;
+
+/// Rights of a listening socket (a `--tcplisten` preopen); its inheriting rights are what the
+/// connections it accepts get.
+pub const SOCKET_LISTENER: Rights =
+    SOCK_ACCEPT | FD_FDSTAT_SET_FLAGS | FD_FILESTAT_GET | POLL_FD_READWRITE;
+
+/// The socket rights the instance's network capabilities allow: `net:recv` grants receiving
+/// (`FD_READ`: `sock_recv`, `fd_read`), `net:send` sending (`FD_WRITE`: `sock_send`,
+/// `fd_write`). Accepting on a preopened listener needs no capability: the embedder handed the
+/// socket over.
+pub fn socket_mask(caps: &CapSet) -> Rights {
+    let mut mask = ALL & !(FD_READ | FD_WRITE);
+    if caps.has(Capability::NetRecv) {
+        mask |= FD_READ;
+    }
+    if caps.has(Capability::NetSend) {
+        mask |= FD_WRITE;
+    }
+    mask
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +178,9 @@ mod tests {
         let ro = CapSet::parse("file:read=/data").unwrap();
         assert_eq!(preopen_mask(&ro, "/data"), ALWAYS | READ_CAP);
         assert_eq!(preopen_mask(&ro, "/other"), ALWAYS);
+        assert_eq!(SOCKET_STREAM & socket_mask(&CapSet::all()), SOCKET_STREAM);
+        let send_only = CapSet::parse("net:send").unwrap();
+        assert_eq!(SOCKET_STREAM & socket_mask(&send_only) & FD_READ, 0);
+        assert_ne!(SOCKET_STREAM & socket_mask(&send_only) & FD_WRITE, 0);
     }
 }

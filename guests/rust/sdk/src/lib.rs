@@ -1,5 +1,5 @@
 //! Safe Rust bindings for kernel-wasm agents: the `agent` host module (messages, spawning,
-//! logging; `docs/agents.md`) and the `llm` host module (`docs/llm.md`).
+//! logging; `docs/agents.md`) and the `llm` host module ([`llm`], `docs/llm.md`).
 //!
 //! ```no_run
 //! use kernel_wasm_sdk::{receive, send};
@@ -27,6 +27,7 @@
 extern crate alloc;
 
 mod error;
+pub mod llm;
 pub mod sys;
 
 pub use error::{AgentError, Result};

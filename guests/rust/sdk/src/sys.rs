@@ -49,3 +49,29 @@ extern "C" {
     /// Ends the agent with `code`; does not return. No capability.
     pub fn exit(code: i32) -> !;
 }
+
+// The `llm` host module (`docs/llm.md`). Results: `>= 0` success, negative an `llm` error code
+// (its own numbering: see `crate::llm::LlmError`). The ownership rules above hold: the host
+// reads the prompt or path and writes at most `out_max` bytes at `out` during the call only.
+#[link(wasm_import_module = "llm")]
+extern "C" {
+    /// Runs the model on the UTF-8 `prompt[..prompt_len]` and writes its completion to
+    /// `out[..out_max]`. Returns the completion's length; a length `> out_max` means nothing was
+    /// written and that many bytes are needed (the host keeps the completion: the next `infer`
+    /// with the same prompt returns it without generating it again). Needs `llm:infer`.
+    /// `out[..out_max]` must lie inside memory even when the completion is shorter. Blocks (the
+    /// agent scheduler runs the inference a token step per turn).
+    pub fn infer(prompt: *const u8, prompt_len: usize, out: *mut u8, out_max: usize) -> i32;
+
+    /// Writes the model's description (`key=value` lines) to `out[..out_max]`; the buffer rules
+    /// of `infer`. Needs `llm:infer`.
+    pub fn info(out: *mut u8, out_max: usize) -> i32;
+
+    /// Loads the LoRA adapter in the directory `path[..path_len]` (resolved through the
+    /// instance's own preopens; needs `file:read` there too). Returns its id (>= 1). Needs
+    /// `llm:adapter`. Only reads the range.
+    pub fn load_lora(path: *const u8, path_len: usize) -> i32;
+
+    /// Removes adapter `id`. Returns 0. Needs `llm:adapter`.
+    pub fn unload_lora(id: u32) -> i32;
+}

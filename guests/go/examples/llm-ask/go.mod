@@ -1,0 +1,7 @@
+module llmask
+
+go 1.21
+
+require kernelwasm v0.0.0
+
+replace kernelwasm => ../../sdk

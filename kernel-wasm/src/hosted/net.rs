@@ -1,0 +1,427 @@
+//! kwasm's [`Network`]: real TCP sockets of the host OS, every one non-blocking (socket2 for the
+//! non-blocking connect std lacks), and `poll(2)` to wait on them.
+//!
+//! Bounds: at most `max_sockets` sockets at once across every guest of the process (listeners
+//! included); past it `connect` and `accept` fail with [`NetError::NoBuffers`]. Socket buffers
+//! are the OS's (Linux: `net.ipv4.tcp_rmem`/`tcp_wmem`), so a peer cannot make kwasm allocate:
+//! data moves straight between the socket and guest memory.
+
+use std::boxed::Box;
+use std::io::{self, Read};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::vec::Vec;
+
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
+
+use crate::net::{
+    Interest, Listener, NetCounters, NetError, NetInfo, Network, Readiness, Shutdown, Stream,
+    WaitToken,
+};
+
+/// Sockets one kwasm process holds at once unless configured otherwise.
+pub const DEFAULT_MAX_SOCKETS: usize = 1024;
+
+#[derive(Debug, Default)]
+struct Shared {
+    open: AtomicUsize,
+    max: usize,
+    counters: Mutex<NetCounters>,
+}
+
+impl Shared {
+    /// Takes one socket slot, or `NoBuffers` when all are in use.
+    fn take_slot(self: &Arc<Self>) -> Result<Slot, NetError> {
+        let taken = self
+            .open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.max).then_some(n + 1)
+            });
+        match taken {
+            Ok(_) => Ok(Slot(self.clone())),
+            Err(_) => Err(NetError::NoBuffers),
+        }
+    }
+
+    fn count(&self, f: impl FnOnce(&mut NetCounters)) {
+        if let Ok(mut c) = self.counters.lock() {
+            f(&mut c);
+        }
+    }
+}
+
+/// One socket's place in the count; given back when the socket is dropped.
+#[derive(Debug)]
+struct Slot(Arc<Shared>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The host's sockets.
+#[derive(Debug, Clone)]
+pub struct StdNetwork {
+    shared: Arc<Shared>,
+}
+
+impl Default for StdNetwork {
+    fn default() -> Self {
+        StdNetwork::new(DEFAULT_MAX_SOCKETS)
+    }
+}
+
+impl StdNetwork {
+    pub fn new(max_sockets: usize) -> Self {
+        StdNetwork {
+            shared: Arc::new(Shared {
+                max: max_sockets,
+                ..Shared::default()
+            }),
+        }
+    }
+}
+
+/// The one mapping from OS errors to [`NetError`].
+fn net_error(e: &io::Error) -> NetError {
+    use io::ErrorKind as K;
+    match e.kind() {
+        K::WouldBlock => return NetError::WouldBlock,
+        K::ConnectionRefused => return NetError::ConnectionRefused,
+        K::ConnectionReset => return NetError::ConnectionReset,
+        K::ConnectionAborted => return NetError::ConnectionAborted,
+        K::NotConnected => return NetError::NotConnected,
+        K::BrokenPipe => return NetError::BrokenPipe,
+        K::TimedOut => return NetError::TimedOut,
+        K::AddrInUse => return NetError::AddrInUse,
+        K::AddrNotAvailable => return NetError::AddrNotAvailable,
+        K::InvalidInput => return NetError::InvalidInput,
+        _ => {}
+    }
+    match e.raw_os_error() {
+        Some(libc::EINPROGRESS) | Some(libc::EALREADY) => NetError::WouldBlock,
+        Some(libc::ENETUNREACH) | Some(libc::EHOSTUNREACH) => NetError::Unreachable,
+        Some(libc::EAFNOSUPPORT) => NetError::AddrFamilyNotSupported,
+        Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOBUFS) | Some(libc::ENOMEM) => {
+            NetError::NoBuffers
+        }
+        Some(libc::ENETDOWN) => NetError::NetworkDown,
+        _ => NetError::Other,
+    }
+}
+
+/// `poll(2)` of one descriptor without waiting: (readable, writable, hangup, error).
+fn poll_now(fd: i32) -> (bool, bool, bool, bool) {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN | libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: `p` is one valid pollfd for the duration of the call.
+    let n = unsafe { libc::poll(&mut p, 1, 0) };
+    if n <= 0 {
+        return (false, false, false, false);
+    }
+    let r = p.revents;
+    (
+        r & libc::POLLIN != 0,
+        r & libc::POLLOUT != 0,
+        r & (libc::POLLHUP | libc::POLLRDHUP) != 0,
+        r & libc::POLLERR != 0,
+    )
+}
+
+/// An `int` from `ioctl(fd, request)` (FIONREAD, TIOCOUTQ), 0 if it fails.
+fn ioctl_int(fd: i32, request: libc::Ioctl) -> u64 {
+    let mut n: libc::c_int = 0;
+    // SAFETY: both requests write one `int` through the pointer, which is valid for that.
+    let rc = unsafe { libc::ioctl(fd, request, &mut n) };
+    if rc == 0 {
+        u64::try_from(n).unwrap_or(0)
+    } else {
+        0
+    }
+}
+
+impl Network for StdNetwork {
+    fn listen(&self, addr: SocketAddr, backlog: usize) -> Result<Box<dyn Listener>, NetError> {
+        let slot = self.shared.take_slot()?;
+        let make = || -> io::Result<TcpListener> {
+            let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+            socket.set_reuse_address(true)?;
+            socket.bind(&addr.into())?;
+            socket.listen(i32::try_from(backlog).unwrap_or(i32::MAX))?;
+            socket.set_nonblocking(true)?;
+            Ok(socket.into())
+        };
+        let listener = make().map_err(|e| net_error(&e))?;
+        let local = listener.local_addr().map_err(|e| net_error(&e))?;
+        Ok(Box::new(StdListener {
+            listener,
+            local,
+            shared: self.shared.clone(),
+            _slot: slot,
+        }))
+    }
+
+    fn connect(&self, addr: SocketAddr) -> Result<Box<dyn Stream>, NetError> {
+        if addr.port() == 0 {
+            return Err(NetError::InvalidInput);
+        }
+        let slot = self.shared.take_slot()?;
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+            .map_err(|e| net_error(&e))?;
+        socket.set_nonblocking(true).map_err(|e| net_error(&e))?;
+        let _ = socket.set_tcp_nodelay(true);
+        match socket.connect(&addr.into()) {
+            Ok(()) => {}
+            Err(e) if net_error(&e) == NetError::WouldBlock => {}
+            Err(e) => return Err(net_error(&e)),
+        }
+        Ok(Box::new(StdStream {
+            stream: socket.into(),
+            state: Mutex::new(ConnState::Connecting),
+            shared: self.shared.clone(),
+            _slot: slot,
+        }))
+    }
+
+    fn resolve(&self, host: &str, port: u16) -> Result<SocketAddr, NetError> {
+        (host, port)
+            .to_socket_addrs()
+            .map_err(|_| NetError::NameNotResolved)?
+            .next()
+            .ok_or(NetError::NameNotResolved)
+    }
+
+    fn wait(&self, interests: &[Interest], timeout_ns: u64) {
+        let mut fds: Vec<libc::pollfd> = interests
+            .iter()
+            .filter_map(|i| {
+                let fd = i32::try_from(i.token).ok()?;
+                let mut events = 0;
+                if i.read {
+                    events |= libc::POLLIN;
+                }
+                if i.write {
+                    events |= libc::POLLOUT;
+                }
+                Some(libc::pollfd {
+                    fd,
+                    events,
+                    revents: 0,
+                })
+            })
+            .collect();
+        // Round up to whole milliseconds so a short wait does not spin.
+        let ms = timeout_ns.div_ceil(1_000_000).min(i32::MAX as u64) as i32;
+        // SAFETY: `fds` is a valid array of `fds.len()` pollfds for the duration of the call
+        // (an empty array with a timeout just sleeps).
+        unsafe {
+            libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms);
+        }
+    }
+
+    fn info(&self) -> NetInfo {
+        NetInfo {
+            kind: "host sockets",
+            address: None,
+            gateway: None,
+            sockets: self.shared.open.load(Ordering::Acquire),
+            max_sockets: self.shared.max,
+            counters: self.shared.counters.lock().map(|c| *c).unwrap_or_default(),
+        }
+    }
+}
+
+struct StdListener {
+    listener: TcpListener,
+    local: SocketAddr,
+    shared: Arc<Shared>,
+    _slot: Slot,
+}
+
+impl Listener for StdListener {
+    fn accept(&self) -> Result<(Box<dyn Stream>, SocketAddr), NetError> {
+        // Take the slot first: with the table full, the connection stays in the OS's backlog.
+        let slot = self.shared.take_slot()?;
+        let (stream, peer) = self.listener.accept().map_err(|e| net_error(&e))?;
+        stream.set_nonblocking(true).map_err(|e| net_error(&e))?;
+        let _ = stream.set_nodelay(true);
+        self.shared.count(|c| c.accepted += 1);
+        Ok((
+            Box::new(StdStream {
+                stream,
+                state: Mutex::new(ConnState::Connected),
+                shared: self.shared.clone(),
+                _slot: slot,
+            }),
+            peer,
+        ))
+    }
+
+    fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    fn readiness(&self) -> Readiness {
+        let (readable, _, _, error) = poll_now(self.listener.as_raw_fd());
+        Readiness {
+            readable: readable || error,
+            recv_bytes: u64::from(readable),
+            ..Readiness::default()
+        }
+    }
+
+    fn token(&self) -> WaitToken {
+        self.listener.as_raw_fd() as WaitToken
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ConnState {
+    Connecting,
+    Connected,
+    Failed(NetError),
+}
+
+struct StdStream {
+    stream: TcpStream,
+    state: Mutex<ConnState>,
+    shared: Arc<Shared>,
+    _slot: Slot,
+}
+
+impl StdStream {
+    /// Moves a connect in progress on: connected once the socket is writable without a
+    /// pending error, failed with the error it reports.
+    fn state(&self) -> ConnState {
+        let Ok(mut state) = self.state.lock() else {
+            return ConnState::Failed(NetError::Other);
+        };
+        if *state == ConnState::Connecting {
+            let (_, writable, hangup, error) = poll_now(self.stream.as_raw_fd());
+            if error || hangup {
+                let e = match self.stream.take_error() {
+                    Ok(Some(e)) => net_error(&e),
+                    _ => NetError::ConnectionRefused,
+                };
+                *state = ConnState::Failed(e);
+            } else if writable {
+                *state = ConnState::Connected;
+                self.shared.count(|c| c.connected += 1);
+            }
+        }
+        *state
+    }
+}
+
+impl Stream for StdStream {
+    fn recv(&self, buf: &mut [u8], peek: bool) -> Result<usize, NetError> {
+        match self.state() {
+            ConnState::Connecting => return Err(NetError::WouldBlock),
+            ConnState::Failed(e) => return Err(e),
+            ConnState::Connected => {}
+        }
+        let result = if peek {
+            self.stream.peek(buf)
+        } else {
+            (&self.stream).read(buf)
+        };
+        let n = result.map_err(|e| net_error(&e))?;
+        if !peek {
+            self.shared.count(|c| c.bytes_received += n as u64);
+        }
+        Ok(n)
+    }
+
+    fn send(&self, data: &[u8]) -> Result<usize, NetError> {
+        match self.state() {
+            ConnState::Connecting => return Err(NetError::WouldBlock),
+            ConnState::Failed(e) => return Err(e),
+            ConnState::Connected => {}
+        }
+        // MSG_NOSIGNAL: a closed peer is EPIPE for the guest, never SIGPIPE for the host.
+        let n = SockRef::from(&self.stream)
+            .send_with_flags(data, libc::MSG_NOSIGNAL)
+            .map_err(|e| net_error(&e))?;
+        self.shared.count(|c| c.bytes_sent += n as u64);
+        Ok(n)
+    }
+
+    fn shutdown(&self, how: Shutdown) -> Result<(), NetError> {
+        match self.state() {
+            ConnState::Connected => {}
+            ConnState::Connecting => return Err(NetError::NotConnected),
+            ConnState::Failed(e) => return Err(e),
+        }
+        let how = match how {
+            Shutdown::Read => std::net::Shutdown::Read,
+            Shutdown::Write => std::net::Shutdown::Write,
+            Shutdown::Both => std::net::Shutdown::Both,
+        };
+        self.stream.shutdown(how).map_err(|e| net_error(&e))
+    }
+
+    fn readiness(&self) -> Readiness {
+        let fd = self.stream.as_raw_fd();
+        match self.state() {
+            ConnState::Connecting => Readiness::default(),
+            ConnState::Failed(e) => Readiness {
+                readable: true,
+                writable: true,
+                hangup: true,
+                error: Some(e),
+                ..Readiness::default()
+            },
+            ConnState::Connected => {
+                let (readable, writable, hangup, error) = poll_now(fd);
+                let error = if error {
+                    self.stream
+                        .take_error()
+                        .ok()
+                        .flatten()
+                        .map(|e| net_error(&e))
+                } else {
+                    None
+                };
+                let sndbuf = SockRef::from(&self.stream).send_buffer_size().unwrap_or(0) as u64;
+                Readiness {
+                    readable: readable || hangup || error.is_some(),
+                    writable: writable || error.is_some(),
+                    hangup,
+                    error,
+                    recv_bytes: ioctl_int(fd, libc::FIONREAD),
+                    send_room: if writable {
+                        sndbuf.saturating_sub(ioctl_int(fd, libc::TIOCOUTQ)).max(1)
+                    } else {
+                        0
+                    },
+                }
+            }
+        }
+    }
+
+    fn connecting(&self) -> Result<bool, NetError> {
+        match self.state() {
+            ConnState::Connecting => Ok(true),
+            ConnState::Connected => Ok(false),
+            ConnState::Failed(e) => Err(e),
+        }
+    }
+
+    fn local_addr(&self) -> Option<SocketAddr> {
+        self.stream.local_addr().ok()
+    }
+
+    fn peer_addr(&self) -> Option<SocketAddr> {
+        self.stream.peer_addr().ok()
+    }
+
+    fn token(&self) -> WaitToken {
+        self.stream.as_raw_fd() as WaitToken
+    }
+}
