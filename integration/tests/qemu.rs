@@ -338,3 +338,127 @@ fn guest_sdk_ping_echo_matrix_runs_in_the_kernel() {
         "{text}"
     );
 }
+
+/// A free port on the host's loopback (bound, read, released).
+fn free_loopback_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// Networking in the kernel (issue acceptance 2), over QEMU user networking: the example HTTP
+/// server guest (`guests/net/http_server.rs`) answers a request from the host through the
+/// forwarded port (127.0.0.1 only), and the client guest (`http_get.rs`) reaches a test server
+/// on the host's loopback as 10.0.2.2. A connect outside its `net:connect` scope is refused.
+/// The test server and client bind and connect to 127.0.0.1 only and stop on their own.
+#[test]
+fn guest_server_and_client_reach_the_host_through_user_networking() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let guard = serial();
+    cargo(&["run", "--quiet", "-p", "xtask", "--", "wasi-programs"]);
+    drop(guard);
+    let www = std::env::temp_dir().join(format!("sis-qemu-net-{}", std::process::id()));
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::write(
+        www.join("index.html"),
+        "hello from the kernel's guest server\n",
+    )
+    .unwrap();
+    // The host test server: one connection, then it stops (or gives up after 4 minutes).
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let server_port = server.local_addr().unwrap().port();
+    server.set_nonblocking(true).unwrap();
+    let host_server = std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(240);
+        let (mut s, _) = loop {
+            match server.accept() {
+                Ok(conn) => break conn,
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                Err(e) => panic!("the kernel's client never came: {e}"),
+            }
+        };
+        s.set_nonblocking(false).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") && s.read(&mut byte).unwrap_or(0) == 1 {
+            head.push(byte[0]);
+        }
+        let body = "body from the host test server\n";
+        write!(
+            s,
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        String::from_utf8_lossy(&head).into_owned()
+    });
+    let fwd = free_loopback_port();
+    let script = format!(
+        "wasm-run --tcplisten 8080 --dir /www /bin/http_server.wasm -- 1\n\
+         wasm-run --caps net:connect=10.0.2.2:{server_port},net:send,net:recv /bin/http_get.wasm -- http://10.0.2.2:{server_port}/from-the-kernel\n\
+         wasm-run --caps net:connect=10.0.2.2:1,net:send,net:recv /bin/http_get.wasm -- http://10.0.2.2:{server_port}/\n\
+         net-info\n\
+         exit 0\n"
+    );
+    let programs = format!(
+        "{}::/bin",
+        root().join("target/wasi-programs/net").display()
+    );
+    let www_arg = format!("{}::/www", www.display());
+    let fwd_arg = format!("{fwd}:8080");
+    let kernel = std::thread::spawn(move || {
+        xtask_qemu(
+            "net",
+            &script,
+            &["--hostfwd", &fwd_arg, "--dir", &programs, "--dir", &www_arg],
+        )
+    });
+    // The host's request to the kernel's server, through the forward: retried until the kernel
+    // has booted and listens (a connection before that is accepted by QEMU and closed).
+    let deadline = Instant::now() + Duration::from_secs(240);
+    let answer = loop {
+        let attempt = std::net::TcpStream::connect(("127.0.0.1", fwd)).and_then(|mut s| {
+            s.set_read_timeout(Some(Duration::from_secs(60)))?;
+            s.write_all(b"GET / HTTP/1.1\r\nHost: kernel\r\n\r\n")?;
+            let mut out = Vec::new();
+            s.read_to_end(&mut out)?;
+            Ok(String::from_utf8_lossy(&out).into_owned())
+        });
+        match attempt {
+            Ok(text) if !text.is_empty() => break text,
+            _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(500)),
+            other => panic!("the kernel's server never answered: {other:?}"),
+        }
+    };
+    let (code, text) = kernel.join().unwrap();
+    let _ = std::fs::remove_dir_all(&www);
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(
+        answer.ends_with("\r\n\r\nhello from the kernel's guest server\n"),
+        "{answer}"
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("listening on 10.0.2.15:8080"), "{text}");
+    let request = host_server.join().unwrap();
+    assert!(
+        request.starts_with("GET /from-the-kernel HTTP/1.1\r\n"),
+        "{request}"
+    );
+    assert!(text.contains("body from the host test server\n"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "http_get: connect 10.0.2.2:{server_port}: errno 76\n"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("network: smoltcp, address 10.0.2.15/24, gateway 10.0.2.2\n"),
+        "{text}"
+    );
+    assert!(text.contains("connections: 1 accepted, 1 made\n"), "{text}");
+}

@@ -146,13 +146,14 @@ extern "C" fn kernel_main(dtb: usize) -> ! {
 
     selftest(info.bootargs());
 
+    let net = network(info.virtio_mmio.as_slice(), &*entropy, clock.clone());
     let console = Arc::new(platform::UartConsole::new(board::virt::uart()));
     let platform = Platform {
         console: console.clone(),
         clock: clock.clone(),
         entropy,
         vfs: fs,
-        net: None,
+        net,
     };
     // Guest memory, all instances together, gets a quarter of the heap: with the file system's
     // half, a quarter stays for the kernel itself (modules, compiled code, messages), so no
@@ -193,6 +194,29 @@ extern "C" fn kernel_main(dtb: usize) -> ! {
             }
         }
     }
+}
+
+/// The TCP/IP stack over the virtio-net device, if QEMU has one (`cargo xtask qemu --net`),
+/// with QEMU user networking's fixed addresses (10.0.2.15/24, gateway 10.0.2.2).
+fn network(
+    transports: &[usize],
+    entropy: &dyn kernel_wasm::Entropy,
+    clock: Arc<platform::KernelClock>,
+) -> Option<Arc<dyn kernel_wasm::net::Network>> {
+    let device = board::virt::virtio_net::VirtioNet::probe(transports)?;
+    let mut seed = [0u8; 8];
+    entropy.fill(&mut seed);
+    let config = kernel_wasm::net::smol::SmolConfig {
+        mac: device.mac(),
+        seed: u64::from_le_bytes(seed),
+        ..Default::default()
+    };
+    // One core: `Send`/`Sync` do not matter (as for the file system).
+    #[allow(clippy::arc_with_non_send_sync)]
+    let net = Arc::new(kernel_wasm::net::smol::SmolNetwork::new(
+        device, config, clock,
+    ));
+    Some(net)
 }
 
 /// Fault-path checks, reachable only through the kernel command line (`cargo xtask qemu

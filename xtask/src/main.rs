@@ -38,6 +38,7 @@ tasks:
               development key of packages/keys/
   qemu        build the kernel and boot it in QEMU: [--dir HOST::GUEST]... [--script FILE]
               [--cpu MODEL] [--timeout SECS] [--memory SIZE] [--append ARGS] [--gdb]
+              [--net] [--hostfwd HOST_PORT:GUEST_PORT]... (user networking, forwards on 127.0.0.1)
   wasi-programs  build the C and Rust WASI test programs to target/wasi-programs
 ";
 

@@ -4,7 +4,13 @@
 //! ```text
 //! cargo xtask qemu [--dir HOST_DIR::GUEST_DIR]... [--script FILE] [--cpu MODEL]
 //!                  [--timeout SECS] [--memory SIZE] [--append ARGS] [--gdb]
+//!                  [--net] [--hostfwd HOST_PORT:GUEST_PORT]...
 //! ```
+//!
+//! `--net` adds a virtio-net device on QEMU's user networking (the kernel is 10.0.2.15, the
+//! host's loopback is 10.0.2.2) and forwards host port 127.0.0.1:8080 to the kernel's port 8080;
+//! `--hostfwd H:G` (repeatable, implies `--net`) forwards 127.0.0.1:H to the kernel's port G
+//! instead. Forwarded ports are bound on the host's loopback only.
 //!
 //! The console-driving logic (wait for the prompt, feed a line, collect the transcript) lives in
 //! the `integration` crate so the integration tests use exactly the same code.
@@ -26,7 +32,11 @@ pub const TARGET: &str = "aarch64-unknown-none";
 pub const TARGET_DIR: &str = "target/qemu";
 
 const USAGE: &str = "usage: cargo xtask qemu [--dir HOST_DIR::GUEST_DIR]... [--script FILE] \
-                     [--cpu MODEL] [--timeout SECS] [--memory SIZE] [--append ARGS] [--gdb]";
+                     [--cpu MODEL] [--timeout SECS] [--memory SIZE] [--append ARGS] [--gdb] \
+                     [--net] [--hostfwd HOST_PORT:GUEST_PORT]...";
+
+/// The forward `--net` sets up without `--hostfwd`: host 127.0.0.1:8080 to the kernel's 8080.
+pub const DEFAULT_HOSTFWD: (u16, u16) = (8080, 8080);
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
@@ -42,6 +52,10 @@ pub struct Options {
     pub append: Option<String>,
     /// Wait for gdb on tcp::1234 before the first instruction (`-s -S`).
     pub gdb: bool,
+    /// A virtio-net device on QEMU user networking.
+    pub net: bool,
+    /// (host port, guest port) forwards, bound on the host's 127.0.0.1.
+    pub hostfwd: Vec<(u16, u16)>,
 }
 
 impl Default for Options {
@@ -54,6 +68,8 @@ impl Default for Options {
             memory: "1G".into(),
             append: None,
             gdb: false,
+            net: false,
+            hostfwd: Vec::new(),
         }
     }
 }
@@ -91,6 +107,21 @@ pub fn parse_args(args: &[String]) -> Result<Options> {
             "--memory" => opts.memory = value("--memory")?,
             "--append" => opts.append = Some(value("--append")?),
             "--gdb" => opts.gdb = true,
+            "--net" => opts.net = true,
+            "--hostfwd" => {
+                let v = value("--hostfwd")?;
+                let port = |p: &str| -> Result<u16> {
+                    match p.parse::<u16>() {
+                        Ok(n) if n > 0 => Ok(n),
+                        _ => bail!("--hostfwd: {p:?} is not a port (1-65535)"),
+                    }
+                };
+                let Some((host, guest)) = v.split_once(':') else {
+                    bail!("--hostfwd takes HOST_PORT:GUEST_PORT, got {v:?}");
+                };
+                opts.hostfwd.push((port(host)?, port(guest)?));
+                opts.net = true;
+            }
             "-h" | "--help" => bail!("{USAGE}"),
             other => bail!("unknown argument {other:?}\n{USAGE}"),
         }
@@ -160,6 +191,21 @@ pub fn qemu_command(opts: &Options, image: &Path, initrd: &Path) -> Command {
         .arg(initrd)
         // The entropy source for CPUs without RNDR (harmless when RNDR exists).
         .args(["-device", "virtio-rng-device"]);
+    if opts.net {
+        // User networking (slirp): no privileges, no host interface. Forwards listen on the
+        // host's loopback only, never on its other addresses.
+        let forwards = if opts.hostfwd.is_empty() {
+            vec![DEFAULT_HOSTFWD]
+        } else {
+            opts.hostfwd.clone()
+        };
+        let mut netdev = String::from("user,id=net0");
+        for (host, guest) in forwards {
+            netdev.push_str(&format!(",hostfwd=tcp:127.0.0.1:{host}-:{guest}"));
+        }
+        c.args(["-netdev", &netdev]);
+        c.args(["-device", "virtio-net-device,netdev=net0"]);
+    }
     if let Some(append) = &opts.append {
         c.args(["-append", append]);
     }
@@ -412,7 +458,12 @@ mod tests {
         assert_eq!(o.timeout, Duration::from_secs(30));
         assert_eq!(o.append.as_deref(), Some("sis.selftest=fault"));
         assert!(o.gdb);
+        assert!(!o.net);
         assert_eq!(parse_args(&[]).unwrap(), Options::default());
+        let n = parse_args(&s(&["--hostfwd", "18080:80", "--hostfwd", "2222:22"])).unwrap();
+        assert!(n.net);
+        assert_eq!(n.hostfwd, vec![(18080, 80), (2222, 22)]);
+        assert!(parse_args(&s(&["--net"])).unwrap().net);
     }
 
     #[test]
@@ -422,6 +473,9 @@ mod tests {
         assert!(parse_args(&s(&["--timeout", "soon"])).is_err());
         assert!(parse_args(&s(&["--script"])).is_err());
         assert!(parse_args(&s(&["--bogus"])).is_err());
+        assert!(parse_args(&s(&["--hostfwd", "80"])).is_err());
+        assert!(parse_args(&s(&["--hostfwd", "0:80"])).is_err());
+        assert!(parse_args(&s(&["--hostfwd", "80:x"])).is_err());
     }
 
     #[test]
@@ -465,6 +519,21 @@ mod tests {
             "-M virt -cpu cortex-a72 -m 1G -display none -chardev stdio,id=console,mux=on,signal=off \
              -serial chardev:console -mon chardev=console,mode=readline -semihosting -no-reboot \
              -kernel I -initrd R -device virtio-rng-device -append a=b"
+        );
+        let net = Options {
+            hostfwd: vec![(18080, 80)],
+            net: true,
+            ..Options::default()
+        };
+        let args: Vec<_> = qemu_command(&net, Path::new("I"), Path::new("R"))
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            args.join(" ").ends_with(
+                "-netdev user,id=net0,hostfwd=tcp:127.0.0.1:18080-:80 -device virtio-net-device,netdev=net0"
+            ),
+            "{args:?}"
         );
     }
 }

@@ -1,14 +1,14 @@
 //! Networking: TCP sockets behind one small trait, as [`Vfs`](crate::Vfs) is for files.
 //!
 //! The host supplies a [`Network`] through [`Platform::net`](crate::Platform): `kwasm` real
-//! sockets through std (`hosted::net`, feature `std`), the kernel a smoltcp stack over its
-//! virtio-net driver. Everything above the trait is portable: WASI sockets
+//! sockets through std (`hosted::net`, feature `std`), the kernel a [`smol::SmolNetwork`]
+//! (smoltcp) over its virtio-net driver. Everything above the trait is portable: WASI sockets
 //! (`wasi::sock`, descriptors in the same table as files, with rights), the `net` host module
 //! ([`abi`]: `connect`), capability scopes ([`scope`]) and the parking of a guest that waits on a
 //! socket ([`crate::wasi::blocking`]).
 //!
 //! One concept per file: [`socket`] (the traits, readiness, errors), [`addr`] (`host:port`
-//! text), [`scope`] (`net:connect=…` scopes), [`abi`] (the `net`
+//! text), [`scope`] (`net:connect=…` scopes), [`smol`] (the smoltcp stack), [`abi`] (the `net`
 //! host module), [`wait`] (waiting for readiness on a guest's behalf).
 //!
 //! Architecture invariant: a socket operation never blocks inside the [`Network`]: every call
@@ -20,6 +20,7 @@
 pub mod abi;
 pub mod addr;
 pub mod scope;
+pub mod smol;
 pub mod socket;
 pub mod wait;
 

@@ -186,5 +186,10 @@ pub trait Network {
     /// Processes what arrived and what timers are due (the kernel drives smoltcp here; the OS
     /// needs nothing).
     fn poll(&self) {}
+    /// Where a listener given only a port listens (the shell's `wasm-run --tcplisten PORT`):
+    /// loopback on a host OS, the interface's address on the kernel.
+    fn default_listen_addr(&self, port: u16) -> SocketAddr {
+        SocketAddr::new(core::net::IpAddr::V4(core::net::Ipv4Addr::LOCALHOST), port)
+    }
     fn info(&self) -> NetInfo;
 }

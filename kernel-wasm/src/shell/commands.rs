@@ -6,7 +6,6 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use super::{Shell, ShellStatus, DEFAULT_RUN_FUEL, DEFAULT_RUN_TIME_LIMIT_MS};
-use crate::caps::CapSet;
 use crate::error::{Error, Result};
 use crate::instance::{CallOutcome, InstanceConfig};
 use crate::vfs::{self, path, NodeKind, VfsError};
@@ -52,8 +51,8 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         name: "wasm-run",
-        usage: "wasm-run [--fuel N] [--time-limit-ms MS] [--caps LIST] [--dir DIR]... PATH|PACKAGE [FUNC [ARGS...] | -- ARGS...]",
-        help: "run a module's _start (with ARGS after --, DIRs preopened), or call FUNC with ARGS and print its results; a PACKAGE runs with its manifest's capabilities and limits; --caps grants exactly LIST (default: the WASI set), for a PACKAGE at most its manifest's",
+        usage: "wasm-run [--fuel N] [--time-limit-ms MS] [--caps LIST] [--dir DIR]... [--tcplisten [IP:]PORT]... PATH|PACKAGE [FUNC [ARGS...] | -- ARGS...]",
+        help: "run a module's _start (with ARGS after --, DIRs preopened, listening sockets after them), or call FUNC with ARGS and print its results; --caps grants exactly LIST (default: the WASI set); a PACKAGE runs with its manifest's capabilities and limits (--caps narrows them)",
         run: wasm_run,
     },
     Command {
@@ -115,6 +114,12 @@ pub static COMMANDS: &[Command] = &[
         usage: "llm-unload-lora ID",
         help: "unload adapter ID",
         run: super::llm_cmds::unload_lora,
+    },
+    Command {
+        name: "net-info",
+        usage: "net-info",
+        help: "the network: address, open sockets, counters",
+        run: super::net_cmds::info,
     },
     Command {
         name: "pkg-list",
@@ -296,6 +301,7 @@ fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     let mut fuel: Option<u64> = None;
     let mut time_limit_ms: Option<u64> = None;
     let mut preopens = Vec::new();
+    let mut sockets = Vec::new();
     let mut caps = None;
     let mut rest = args;
     while let Some((first, tail)) = rest.split_first() {
@@ -323,7 +329,12 @@ fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
             }
             "--caps" => {
                 let (list, tail) = tail.split_first().ok_or_else(|| usage("wasm-run"))?;
-                caps = Some(CapSet::parse(list)?);
+                caps = Some(crate::caps::CapSet::parse(list)?);
+                rest = tail;
+            }
+            "--tcplisten" => {
+                let (spec, tail) = tail.split_first().ok_or_else(|| usage("wasm-run"))?;
+                sockets.push(super::net_cmds::listen(shell, spec)?);
                 rest = tail;
             }
             // An option this command does not know (a module path starting with `--` can be
@@ -349,6 +360,7 @@ fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     let mut config = InstanceConfig::new(shell.platform().clone());
     config.args = alloc::vec![name.clone()];
     config.preopens = preopens;
+    config.sockets = sockets;
     // `PATH -- ARGS...`: the command's arguments (argv[0] is its name); `PATH FUNC ARGS...`: a call.
     let func = match call.split_first() {
         Some((&"--", argv)) => {

@@ -9,6 +9,7 @@ mod agent_cmds;
 pub mod bench_cmd;
 mod commands;
 mod llm_cmds;
+mod net_cmds;
 mod pkg_cmds;
 mod words;
 

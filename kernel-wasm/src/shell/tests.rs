@@ -118,7 +118,7 @@ fn wasm_run_start_call_trap_and_fuel() {
     );
     assert_eq!(
         run(&mut sh, &out, "wasm-run").1,
-        "error: wasm-run: usage: wasm-run [--fuel N] [--time-limit-ms MS] [--caps LIST] [--dir DIR]... PATH|PACKAGE [FUNC [ARGS...] | -- ARGS...]\n"
+        "error: wasm-run: usage: wasm-run [--fuel N] [--time-limit-ms MS] [--caps LIST] [--dir DIR]... [--tcplisten [IP:]PORT]... PATH|PACKAGE [FUNC [ARGS...] | -- ARGS...]\n"
     );
     // The shell goes on after every failure.
     assert_eq!(run(&mut sh, &out, "echo still here").1, "still here\n");
@@ -826,6 +826,95 @@ fn wasm_run_passes_arguments_after_a_double_dash_and_preopens_dirs() {
     assert!(run(&mut sh, &out, "wasm-run --dir")
         .1
         .starts_with("error: wasm-run: usage: "));
+}
+
+#[test]
+fn net_info_tcplisten_and_caps() {
+    // `addr` prints the local address of descriptor 3 (the listener); `refused` connects to a
+    // port nothing listens on and returns what `net.connect` said.
+    let guest = wat(r#"(module
+        (import "net" "local_addr" (func $local (param i32 i32 i32) (result i32)))
+        (import "net" "connect" (func $connect (param i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 200) "127.0.0.1:1")
+        (func (export "addr") (result i32)
+            (local $n i32)
+            (local.set $n (call $local (i32.const 3) (i32.const 100) (i32.const 64)))
+            (i32.store8 (i32.add (i32.const 100) (local.get $n)) (i32.const 10))
+            (i32.store (i32.const 0) (i32.const 100))
+            (i32.store (i32.const 4) (i32.add (local.get $n) (i32.const 1)))
+            (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+            (local.get $n))
+        (func (export "refused") (result i32)
+            (call $connect (i32.const 200) (i32.const 11))))"#);
+    let (mut sh, out) = shell_with(&[("/bin/net.wasm", &guest)]);
+    assert_eq!(
+        run(&mut sh, &out, "net-info").1,
+        "network: host sockets\nsockets: 0 open of 1024\nconnections: 0 accepted, 0 made\n\
+         bytes: 0 sent, 0 received\n"
+    );
+    assert_eq!(
+        run(&mut sh, &out, "net-info now").1,
+        "error: net-info: usage: net-info\n"
+    );
+    // Without net:connect the module is refused before it runs.
+    let (_, text) = run(&mut sh, &out, "wasm-run --tcplisten 0 /bin/net.wasm addr");
+    assert!(
+        text.starts_with("error: ") && text.contains("net:connect (imported by net::connect)"),
+        "{text}"
+    );
+    let (_, text) = run(
+        &mut sh,
+        &out,
+        "wasm-run --caps net:connect=127.0.0.1:* --tcplisten 0 /bin/net.wasm addr",
+    );
+    let (printed, result) = text.split_once('\n').unwrap_or_default();
+    assert!(printed.starts_with("127.0.0.1:"), "{text}");
+    assert_eq!(
+        result.trim().parse::<usize>().ok(),
+        Some(printed.len()),
+        "{text}"
+    );
+    assert_eq!(
+        run(
+            &mut sh,
+            &out,
+            "wasm-run --caps net:connect=127.0.0.1:* /bin/net.wasm refused"
+        )
+        .1,
+        "-14\n"
+    );
+    // Outside the scope: refused with -76 before anything is sent.
+    assert_eq!(
+        run(
+            &mut sh,
+            &out,
+            "wasm-run --caps net:connect=10.0.2.2:80 /bin/net.wasm refused"
+        )
+        .1,
+        "-76\n"
+    );
+    assert_eq!(
+        run(
+            &mut sh,
+            &out,
+            "wasm-run --tcplisten nonsense /bin/net.wasm addr"
+        )
+        .1,
+        "error: --tcplisten nonsense: expected PORT or IP:PORT\n"
+    );
+    let (_, text) = run(
+        &mut sh,
+        &out,
+        "wasm-run --caps net:connect=x /bin/net.wasm refused",
+    );
+    assert!(text.contains("must be HOST:PORT"), "{text}");
+    // The listener closed with the instance.
+    assert_eq!(
+        run(&mut sh, &out, "net-info").1.lines().nth(1),
+        Some("sockets: 0 open of 1024")
+    );
 }
 
 /// The package commands, end to end in the shell: install from the file system, list, info,

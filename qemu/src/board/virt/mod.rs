@@ -1,9 +1,10 @@
 //! QEMU `virt` board: device discovery from the device tree and the drivers for its PL011 UART,
-//! PL031 RTC and virtio-mmio entropy device.
+//! PL031 RTC and virtio-mmio entropy and network devices.
 
 pub mod devicetree;
 pub mod pl011;
 pub mod pl031;
+pub mod virtio_net;
 pub mod virtio_rng;
 
 use core::sync::atomic::{AtomicUsize, Ordering};
