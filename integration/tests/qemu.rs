@@ -54,10 +54,35 @@ fn xtask_qemu(name: &str, script: &str, args: &[&str]) -> (Option<i32>, String) 
 fn exit_status_reaches_the_host() {
     let (code, text) = xtask_qemu("exit", "echo hello from the kernel\nexit 3\n", &[]);
     assert_eq!(code, Some(3), "{text}");
+    // The packages `cargo xtask packages` builds are installed at boot, in file-name order: the
+    // project's own and the guest SDK templates (docs/guests.md).
+    let packages = [
+        "echo-assemblyscript 0.1.0",
+        "echo-c 0.1.0",
+        "echo-go 0.1.0",
+        "echo-rust 0.1.0",
+        "go-hello 1.0.0",
+        "hello-assemblyscript 0.1.0",
+        "hello-c 0.1.0",
+        "hello-go 0.1.0",
+        "hello-rust 0.1.0",
+        "hello 1.0.0",
+        "ping-assemblyscript 0.1.0",
+        "ping-c 0.1.0",
+        "ping-go 0.1.0",
+        "ping-rust 0.1.0",
+        "pong 1.0.0",
+    ];
+    let installed: String = packages
+        .iter()
+        .map(|p| format!("[boot] pkg: {p} installed (key 8be9222c0d745b35 development)\n"))
+        .collect();
     assert_eq!(
         text,
-        "[boot] sis-kernel: heap [N] MiB, boot [N] ms\n\
-         sis> echo hello from the kernel\nhello from the kernel\nsis> exit 3"
+        format!(
+            "[boot] sis-kernel: heap [N] MiB, boot [N] ms\n{installed}\
+             sis> echo hello from the kernel\nhello from the kernel\nsis> exit 3"
+        )
     );
 }
 
@@ -137,7 +162,19 @@ fn kernel_and_kwasm_shell_print_the_same_transcript() {
     let mut kwasm = Command::new(env!("CARGO"))
         .current_dir(root())
         .args([
-            "run", "--quiet", "-p", "kwasm", "--", "shell", "--dir", &fixtures,
+            "run",
+            "--quiet",
+            "-p",
+            "kwasm",
+            "--",
+            "shell",
+            "--dir",
+            &fixtures,
+            // What the kernel boots with: `cargo xtask packages`' output and the key it trusts.
+            "--packages",
+            "packages/out",
+            "--trust",
+            "packages/keys/development.pub",
         ])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -280,7 +317,12 @@ fn guest_sdk_ping_echo_matrix_runs_in_the_kernel() {
         ));
     }
     script.push_str("agent-run\nexit 0\n");
-    let (code, text) = xtask_qemu("guests", &script, &["--dir", &modules, "--timeout", "900"]);
+    // Without the boot packages: `kwasm shell` below runs without them too.
+    let (code, text) = xtask_qemu(
+        "guests",
+        &script,
+        &["--dir", &modules, "--timeout", "900", "--no-packages"],
+    );
     assert_eq!(code, Some(0), "{text}");
     let mut kwasm = Command::new(env!("CARGO"))
         .current_dir(root())
@@ -336,6 +378,81 @@ fn guest_sdk_ping_echo_matrix_runs_in_the_kernel() {
     assert!(
         text.contains(" slices (0 ready, 8 blocked, 4 done)\nsis> exit 0"),
         "{text}"
+    );
+}
+
+/// The packages of the initrd are installed at boot against the kernel's built-in trust root: a
+/// tampered one is refused with its reason on the console, the kernel boots on, and the shell
+/// lists, runs, spawns, uninstalls and reinstalls packages — the same transcript as `kwasm shell
+/// --packages` with the same trust.
+#[test]
+fn the_kernel_installs_its_packages_at_boot_and_refuses_a_tampered_one() {
+    let guard = serial();
+    cargo(&["run", "--quiet", "-p", "xtask", "--", "packages"]);
+    cargo(&["build", "--quiet", "-p", "kwasm"]);
+    drop(guard);
+    let out = root().join("packages/out");
+    let dir = std::env::temp_dir().join(format!("sis-qemu-packages-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["hello.wap", "pong.wap"] {
+        std::fs::copy(out.join(name), dir.join(name)).unwrap();
+    }
+    // hello.wap with one byte of its module flipped.
+    let mut tampered = std::fs::read(out.join("hello.wap")).unwrap();
+    let module = tampered.windows(4).position(|w| w == b"\0asm").unwrap();
+    tampered[module + 40] ^= 0x01;
+    std::fs::write(dir.join("tampered.wap"), &tampered).unwrap();
+    let script = "pkg-list\nwasm-run hello\npkg-info pong\nagent-spawn pong\nagent-send 1 ping 3\n\
+                  agent-run 100\npkg-uninstall hello\nwasm-run hello\npkg-install /boot/packages/tampered.wap\n\
+                  pkg-install /boot/packages/hello.wap\nwasm-run hello\npkg-list\nexit 0\n";
+    let packages = dir.display().to_string();
+    let (code, kernel) = xtask_qemu("packages", script, &["--packages", &packages]);
+    let mut kwasm = Command::new(root().join("target/debug/kwasm"))
+        .current_dir(root())
+        .args([
+            "shell",
+            "--packages",
+            &packages,
+            "--trust",
+            "packages/keys/development.pub",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("running kwasm shell");
+    use std::io::Write;
+    kwasm
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(script.as_bytes())
+        .expect("writing the script to kwasm");
+    let hosted = kwasm.wait_with_output().expect("waiting for kwasm");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, Some(0), "{kernel}");
+    let key = "key 8be9222c0d745b35 development";
+    for needle in [
+        format!("[boot] pkg: hello 1.0.0 installed ({key})\n[boot] pkg: pong 1.0.0 installed ({key})\n"),
+        "[boot] pkg: /boot/packages/tampered.wap refused: module.wasm: SHA-256 ".to_string(),
+        "sis> wasm-run hello\nHello from kernel-wasm!\n".to_string(),
+        "[agent 1] pong 3\n".to_string(),
+        "sis> pkg-uninstall hello\nhello 1.0.0 uninstalled\n".to_string(),
+        "sis> pkg-install /boot/packages/tampered.wap\nerror: package /boot/packages/tampered.wap: module.wasm: SHA-256 ".to_string(),
+        format!("sis> pkg-install /boot/packages/hello.wap\nhello 1.0.0 installed ({key})\n"),
+    ] {
+        assert!(kernel.contains(&needle), "missing {needle:?} in {kernel}");
+    }
+    // The shell is alive after the refusal, and prints what kwasm's shell prints.
+    assert!(kernel.ends_with("sis> exit 0"), "{kernel}");
+    let kernel_body = kernel
+        .split_once('\n')
+        .map(|(_, rest)| rest)
+        .unwrap_or_default();
+    assert_eq!(hosted.status.code(), Some(0));
+    assert_eq!(
+        kernel_body,
+        String::from_utf8_lossy(&hosted.stdout).trim_end_matches('\n')
     );
 }
 

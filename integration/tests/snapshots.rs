@@ -27,6 +27,8 @@ fn prepare() -> PathBuf {
     KWASM
         .get_or_init(|| {
             cargo(&["run", "--quiet", "-p", "xtask", "--", "fixtures"]);
+            // The packages the kernel installs at boot (`xtask qemu` builds them too).
+            cargo(&["run", "--quiet", "-p", "xtask", "--", "packages"]);
             cargo(&["build", "--quiet", "-p", "kwasm"]);
             root().join("target/debug/kwasm")
         })
@@ -119,7 +121,14 @@ fn hosted(kwasm: &Path, name: &str, dirs: &[&str]) -> (Option<i32>, String) {
     let mut input = integration::script_lines(text.lines()).join("\n");
     input.push('\n');
     let mut cmd = Command::new(kwasm);
-    cmd.current_dir(root()).arg("shell");
+    // The kernel's boot: the packages of its initrd, checked against its built-in trust root.
+    cmd.current_dir(root()).args([
+        "shell",
+        "--packages",
+        "packages/out",
+        "--trust",
+        "packages/keys/development.pub",
+    ]);
     for dir in dirs {
         cmd.args(["--dir", dir]);
     }
@@ -381,5 +390,5 @@ fn demo_script_replaces_the_tour_and_sets_the_status() {
         ),
         "{text}"
     );
-    assert!(!text.contains("pong"), "the tour ran too: {text}");
+    assert!(!text.contains("[agent 1] pong"), "the tour ran too: {text}");
 }

@@ -27,6 +27,23 @@ fn main() {
     }
     let secs = t.elapsed().as_secs_f64();
     println!("{text}");
+    // The forward pass alone, as the C reference's timing loop does: BOS, then greedy, every
+    // position computed (no stop at BOS).
+    let t = Instant::now();
+    let steps = steps.min(model.config.seq_len);
+    for _ in 0..repeat {
+        let mut token = 1;
+        for pos in 0..steps {
+            let logits = model.forward(token, pos).unwrap_or_else(|e| panic!("{e}"));
+            token = kernel_wasm::llm::sampler::argmax(logits);
+        }
+    }
+    let fsecs = t.elapsed().as_secs_f64();
+    eprintln!(
+        "forward only: {} positions in {fsecs:.3} s: {:.0} tok/s",
+        steps * repeat,
+        (steps * repeat) as f64 / fsecs
+    );
     let positions = steps.min(model.config.seq_len) * repeat;
     eprintln!(
         "{positions} positions in {secs:.3} s: {:.0} tok/s",

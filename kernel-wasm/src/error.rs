@@ -81,6 +81,13 @@ pub enum Error {
         module: String,
         reason: String,
     },
+    /// The module's start function ended the guest with `proc_exit` (or `agent::exit`) while
+    /// it was being instantiated: a program's exit, with its status (`kwasm` exits with it, as
+    /// `wasmtime run` does).
+    Exited {
+        module: String,
+        code: i32,
+    },
     NoSuchExport {
         module: String,
         export: String,
@@ -189,6 +196,9 @@ impl fmt::Display for Error {
                 missing.join(", ")
             ),
             Error::Instantiate { module, reason } => write!(f, "cannot instantiate {module}: {reason}"),
+            Error::Exited { module, code } => {
+                write!(f, "the start function of {module} exited with status {code}")
+            }
             Error::NoSuchExport { module, export } => write!(f, "module {module} has no export named {export}"),
             Error::NotAFunction { module, export } => write!(f, "export {export} of {module} is not a function"),
             Error::UnsupportedType { func, ty } => write!(

@@ -14,7 +14,7 @@ use crate::context::{HostContext, HostStats};
 use crate::error::{Error, LimitKind, Result};
 use crate::execution::Execution;
 use crate::guest::GuestMemory;
-use crate::limits::{Budget, Limiter, Pacer, DEFAULT_FUEL_PER_CREDIT};
+use crate::limits::{Budget, Limiter, Pacer, DEFAULT_FUEL_PER_CREDIT, DEFAULT_MAX_TABLE_ELEMENTS};
 use crate::llm::abi::LlmLink;
 use crate::llm::LlmService;
 use crate::module::Module;
@@ -39,7 +39,8 @@ pub struct InstanceConfig {
     /// stops the instance with `LimitExceeded { kind: Memory }`.
     pub max_memory: Option<usize>,
     /// Most table elements (all tables together); growing past it stops the instance with
-    /// `LimitExceeded { kind: Table }`.
+    /// `LimitExceeded { kind: Table }`. Default [`DEFAULT_MAX_TABLE_ELEMENTS`]; `None` leaves
+    /// only the runtime's guest-memory budget.
     pub max_table_elements: Option<usize>,
     /// Fuel-based pacing: a budget of credits, each bought as `fuel_per_credit` fuel when the
     /// instance's fuel runs out; spent credits stop it with `LimitExceeded { kind: Credits }`.
@@ -85,7 +86,7 @@ impl InstanceConfig {
             env: Vec::new(),
             fuel: None,
             max_memory: None,
-            max_table_elements: None,
+            max_table_elements: Some(DEFAULT_MAX_TABLE_ELEMENTS),
             preopens: Vec::new(),
             sockets: Vec::new(),
             fd_limit: None,
@@ -235,9 +236,13 @@ impl Instance {
                         module: module.name().to_string(),
                         reason: other.to_string(),
                     },
-                    Ok(_) => Error::Instantiate {
+                    Ok(CallOutcome::Exited(code)) => Error::Exited {
                         module: module.name().to_string(),
-                        reason: "the start function exited".to_string(),
+                        code,
+                    },
+                    Ok(CallOutcome::Returned(_)) => Error::Instantiate {
+                        module: module.name().to_string(),
+                        reason: "the start function failed".to_string(),
                     },
                 }
             })?;

@@ -40,6 +40,7 @@ pub mod net;
 pub mod package;
 pub mod runtime;
 pub mod shell;
+pub mod text;
 pub mod values;
 pub mod wasi;
 

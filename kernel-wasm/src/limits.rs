@@ -29,6 +29,15 @@ use wasmi_core::LimiterError;
 
 use crate::error::{Error, LimitKind};
 
+/// Most table elements of an instance (all its tables together) unless configured otherwise
+/// (`InstanceConfig::max_table_elements`, `kwasm run --max-table-elements`): far above what real
+/// programs' function tables hold (tens of thousands), and 80 MB of host memory at most.
+pub const DEFAULT_MAX_TABLE_ELEMENTS: usize = 10_000_000;
+
+/// Host bytes one table element is charged to the runtime's guest-memory budget: wasmi keeps 4
+/// bytes per element, in a vector that may reserve as much again while it grows.
+pub const TABLE_ELEMENT_BYTES: usize = 8;
+
 /// Fuel bought by one credit unless configured otherwise.
 pub const DEFAULT_FUEL_PER_CREDIT: u64 = 1000;
 
@@ -271,6 +280,17 @@ impl wasmi::ResourceLimiter for Limiter {
             &mut self.hit,
         )? {
             None => Ok(false),
+            // Tables are host memory too: past the machine's guest-memory budget the growth
+            // fails (-1), as memory growth does.
+            Some(delta)
+                if !self
+                    .shared_memory
+                    .as_ref()
+                    .is_none_or(|b| b.take(delta.saturating_mul(TABLE_ELEMENT_BYTES))) =>
+            {
+                self.shared_refused = Some(delta.saturating_mul(TABLE_ELEMENT_BYTES));
+                Ok(false)
+            }
             Some(delta) => {
                 self.peak_table_elements = self.peak_table_elements.max(total);
                 self.table_elements = total.saturating_add(delta);
@@ -298,6 +318,9 @@ impl wasmi::ResourceLimiter for Limiter {
         _error: &wasmi::errors::TableError,
     ) -> Result<(), LimiterError> {
         self.table_elements = self.table_elements.saturating_sub(self.pending_table);
+        if let Some(budget) = &self.shared_memory {
+            budget.give(self.pending_table.saturating_mul(TABLE_ELEMENT_BYTES));
+        }
         self.pending_table = 0;
         Ok(())
     }
@@ -320,6 +343,7 @@ impl Drop for Limiter {
         // The store and its memories go with the limiter.
         if let Some(budget) = &self.shared_memory {
             budget.give(self.memory_bytes);
+            budget.give(self.table_elements.saturating_mul(TABLE_ELEMENT_BYTES));
         }
     }
 }
@@ -455,6 +479,22 @@ mod tests {
         assert!(matches!(limiter.table_growing(0, 10, None), Ok(true)));
         assert!(limiter.table_growing(10, 11, None).is_err());
         assert_eq!(limiter.take_hit().map(|h| h.kind), Some(LimitKind::Table));
+    }
+
+    #[test]
+    fn tables_draw_from_the_guest_memory_budget() {
+        let budget = Budget::new(100 * TABLE_ELEMENT_BYTES);
+        let mut a = Limiter::new(None, None).with_shared_memory(Some(budget.clone()));
+        assert!(matches!(a.table_growing(0, 60, None), Ok(true)));
+        assert_eq!(budget.used(), 60 * TABLE_ELEMENT_BYTES);
+        // Past the budget: table.grow fails (-1), the instance is not stopped.
+        assert!(matches!(a.table_growing(60, 101, None), Ok(false)));
+        assert_eq!(a.take_hit(), None);
+        assert_eq!(budget.used(), 60 * TABLE_ELEMENT_BYTES);
+        assert!(matches!(a.table_growing(60, 100, None), Ok(true)));
+        assert!(!budget.has_room(1));
+        drop(a);
+        assert_eq!(budget.used(), 0);
     }
 
     #[test]

@@ -15,11 +15,28 @@ use crate::limits::Budget;
 use crate::llm::LlmService;
 use crate::module::{ImportKind, Module, ModuleInfo};
 
+/// Bytes of wasm stack one call may use (values and locals of every active frame) before it
+/// traps with "call stack exhausted": how wasmtime bounds recursion (`max_wasm_stack`), not a
+/// count of frames. 8 MiB runs 10 000-deep recursion of functions with a few dozen locals and
+/// temporaries (wasmtime's 512 KiB of native stack runs about the same, its frames being smaller
+/// than an interpreter's).
+pub const DEFAULT_MAX_STACK_BYTES: usize = 8 << 20;
+
+/// The most frames one call may have, whatever their size. Frames hold their values on the
+/// stack counted by `max_stack_bytes`; this bounds the frame records themselves (a few words
+/// each, so at most a few MiB), for functions with no locals at all.
+pub const DEFAULT_MAX_RECURSION_DEPTH: usize = 100_000;
+
 /// Engine-wide settings.
 #[derive(Debug, Clone)]
 pub struct RuntimeConfig {
-    /// The deepest wasm call stack allowed before a stack-overflow trap.
+    /// The deepest wasm call stack allowed before a stack-overflow trap, in frames (see
+    /// [`DEFAULT_MAX_RECURSION_DEPTH`]); `max_stack_bytes` is usually the bound that holds.
     pub max_recursion_depth: usize,
+    /// Bytes of values and locals one call's frames may hold together before a stack-overflow
+    /// trap ([`DEFAULT_MAX_STACK_BYTES`]). Every running or parked call (each agent) has its own
+    /// stack, allocated as it grows.
+    pub max_stack_bytes: usize,
     /// Bytes of linear memory all instances of the runtime may hold together (`None`:
     /// unbounded). Growth past it fails as on a host out of memory (`memory.grow` returns -1)
     /// instead of exhausting the host: the kernel sets it from its heap, so no guest can starve
@@ -27,10 +44,14 @@ pub struct RuntimeConfig {
     pub guest_memory: Option<usize>,
 }
 
+/// wasmi's initial value stack (its default minimum height), the least `max_stack_bytes` can be.
+const MIN_STACK_BYTES: usize = 1_000;
+
 impl Default for RuntimeConfig {
     fn default() -> Self {
         RuntimeConfig {
-            max_recursion_depth: 1024,
+            max_recursion_depth: DEFAULT_MAX_RECURSION_DEPTH,
+            max_stack_bytes: DEFAULT_MAX_STACK_BYTES,
             guest_memory: None,
         }
     }
@@ -83,6 +104,8 @@ pub fn engine_config(config: &RuntimeConfig) -> wasmi::Config {
         fuel_per_bytes_validated: 0,
     });
     wasmi_config.set_max_recursion_depth(config.max_recursion_depth);
+    // wasmi panics if the maximum is below its (default) initial stack: keep it at least that.
+    wasmi_config.set_max_stack_height(config.max_stack_bytes.max(MIN_STACK_BYTES));
     wasmi_config
 }
 

@@ -8,7 +8,8 @@ mod llm_support;
 use std::sync::Arc;
 
 use kernel_wasm::llm::{
-    forward, load_peft, load_peft_archive, LlmError, Lora, State, Target, Weights,
+    forward, load_peft, load_peft_archive, load_peft_as, LlmError, Lora, RopeLayout, State, Target,
+    Weights,
 };
 use llm_support::{assert_close, file, RefModel};
 use safetensors::tensor::{Dtype, TensorView};
@@ -139,6 +140,19 @@ fn known_pairs(rng: &mut Rng, r: usize, zero_b: bool) -> Vec<Pair> {
         .collect()
 }
 
+/// llama2.c export.py's `permute_reverse` of a `[heads·hs, r]` matrix: `view(heads, 2, hs/2, r)
+/// .transpose(1, 2)`, i.e. row `(h, i, half)` of the result is row `(h, half, i)` of the input.
+fn hf_rows_to_llama2c(b: &[f32], heads: usize, hs: usize, r: usize) -> Vec<f32> {
+    let mut out = vec![0.0; b.len()];
+    for (n, row) in out.chunks_exact_mut(r).enumerate() {
+        let (h, within) = (n / hs, n % hs);
+        let (i, half) = (within / 2, within % 2);
+        let old = h * hs + half * (hs / 2) + i;
+        row.copy_from_slice(&b[old * r..(old + 1) * r]);
+    }
+    out
+}
+
 fn target_index(t: Target) -> usize {
     Target::ALL.iter().position(|&x| x == t).unwrap()
 }
@@ -168,12 +182,15 @@ fn known_adapters_move_logits_as_the_reference_predicts() {
     let (r2, alpha2) = (2, 3.0f32);
     let p1 = known_pairs(&mut rng, r1, false);
     let p2 = known_pairs(&mut rng, r2, false);
+    // One adapter trained on llama2.c-layout weights, one (the PEFT default) on the Hugging
+    // Face model, whose q_proj/k_proj rows the loader permutes as llama2.c's export.py does.
     let l1 = Arc::new(
-        load_peft(
+        load_peft_as(
             &config_json(r1, alpha1, false),
             &safetensors_file(&p1, r1, Dtype::F32),
             w.config(),
             "one",
+            RopeLayout::Llama2c,
         )
         .unwrap(),
     );
@@ -194,9 +211,15 @@ fn known_adapters_move_logits_as_the_reference_predicts() {
         merged.merge(target_index(p.target), p.layer, r1, s, &p.a, &p.b);
     }
     let one_ref = merged.forward_all(&TOKENS);
+    let c = *w.config();
     for p in &p2 {
         let s = f64::from(alpha2) / (r2 as f64).sqrt();
-        merged.merge(target_index(p.target), p.layer, r2, s, &p.a, &p.b);
+        let b = match p.target {
+            Target::Wq => hf_rows_to_llama2c(&p.b, c.n_heads, c.head_size(), r2),
+            Target::Wk => hf_rows_to_llama2c(&p.b, c.n_kv_heads, c.head_size(), r2),
+            _ => p.b.clone(),
+        };
+        merged.merge(target_index(p.target), p.layer, r2, s, &p.a, &b);
     }
     let both_ref = merged.forward_all(&TOKENS);
     // The adapters really move the logits (far beyond the comparison's tolerance).
@@ -246,11 +269,12 @@ fn half_precision_adapters_load_as_their_values() {
     let w = weights();
     for dtype in [Dtype::F16, Dtype::BF16] {
         let mut pairs = known_pairs(&mut Rng(21), 2, false);
-        let lora = load_peft(
+        let lora = load_peft_as(
             &config_json(2, 2.0, false),
             &safetensors_file(&pairs, 2, dtype),
             w.config(),
             "half",
+            RopeLayout::Llama2c,
         )
         .unwrap();
         // The reference merges the values as stored (rounded to 16 bits).

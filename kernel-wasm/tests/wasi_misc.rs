@@ -141,6 +141,31 @@ fn poll_clocks_really_wait() {
     assert_eq!(t.wasi("poll_oneoff", &[1024, 2048, 1, 8]), NOTCAPABLE);
 }
 
+/// A lone relative clock subscription (the shortcut that reports nbytes = 1) is validated like
+/// any other: an unknown or CPU-time clock id, or unknown flag bits, are EINVAL without sleeping
+/// and nothing is written.
+#[test]
+fn poll_single_clock_subscription_is_validated() {
+    let mut t = W::new();
+    for id in [2, 3, 4, 7, u32::MAX] {
+        clock_sub(&mut t, 1024, 9, id, 50_000_000, false);
+        t.put32(8, 0xdead);
+        assert_eq!(
+            t.wasi("poll_oneoff", &[1024, 2048, 1, 8]),
+            INVAL,
+            "clock {id}"
+        );
+        assert_eq!(t.u32(8), 0xdead, "clock {id}: nothing written");
+    }
+    clock_sub(&mut t, 1024, 9, 1, 50_000_000, false);
+    t.put(1024 + 40, &[2, 0]);
+    assert_eq!(t.wasi("poll_oneoff", &[1024, 2048, 1, 8]), INVAL, "flags");
+    // The same subscription with a known clock still sleeps and fires.
+    clock_sub(&mut t, 1024, 9, 0, 1_000_000, false);
+    assert_eq!(t.wasi("poll_oneoff", &[1024, 2048, 1, 8]), SUCCESS);
+    assert_eq!((t.u32(8), t.u64(2048)), (1, 9));
+}
+
 #[test]
 fn poll_descriptors_are_ready_at_once() {
     let mut t = W::new();

@@ -24,6 +24,7 @@ use kernel_wasm::line_editor::Event;
 use kernel_wasm::llm::boot::load_default;
 use kernel_wasm::llm::LlmLimits;
 use kernel_wasm::memmap::{for_each_free, Range};
+use kernel_wasm::package::TrustStore;
 use kernel_wasm::shell::{Shell, ShellStatus};
 use kernel_wasm::vfs::cpio;
 use kernel_wasm::{Console, MemFs, Platform, RuntimeConfig, Stream, Vfs};
@@ -164,6 +165,7 @@ extern "C" fn kernel_main(dtb: usize) -> ! {
         ..RuntimeConfig::default()
     };
     let mut shell = Shell::with_runtime(platform.clone(), runtime);
+    shell.set_packages(trust_root(), false);
     // The default model, found as `kwasm shell` finds it (kernel_wasm::llm::boot). Loaded
     // quietly, so both shells print the same transcript (`llm-info` describes it); a model that is
     // there but broken is reported and the kernel goes on without one.
@@ -178,6 +180,12 @@ extern "C" fn kernel_main(dtb: usize) -> ! {
         heap::size() / (1024 * 1024),
         boot_ms
     );
+    // The signed packages of the initrd (/boot/packages): installed under /pkg, each refusal
+    // reported with its reason; the kernel boots on either way.
+    for line in shell.install_boot_packages() {
+        console.write(Stream::Stdout, line.as_bytes());
+        console.write(Stream::Stdout, b"\n");
+    }
 
     loop {
         console.write(Stream::Stdout, shell.prompt().as_bytes());
@@ -194,6 +202,23 @@ extern "C" fn kernel_main(dtb: usize) -> ! {
             }
         }
     }
+}
+
+/// The package trust root built into the image (`qemu/build.rs`: the development key unless
+/// `SIS_TRUST_ROOT` names another), never read from the initrd it checks.
+static TRUST_ROOT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/trust-root.pub"));
+/// Revoked key ids built into the image (`SIS_REVOKED`; empty by default).
+static REVOKED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/revoked"));
+
+fn trust_root() -> TrustStore {
+    let mut trust = TrustStore::new();
+    if let Err(e) = trust.add_key_file(TRUST_ROOT) {
+        kprintln!("[boot] trust root: {e} (no signed package will verify)");
+    }
+    if let Err(e) = trust.add_revocation_list(REVOKED) {
+        kprintln!("[boot] revocation list: {e}");
+    }
+    trust
 }
 
 /// The TCP/IP stack over the virtio-net device, if QEMU has one (`cargo xtask qemu --net`),

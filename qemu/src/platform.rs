@@ -50,16 +50,77 @@ impl UartConsole {
     }
 
     fn next_event(&self, editor: &mut LineEditor, typeahead: &mut Typeahead) -> Event {
-        let mut echo = Vec::new();
         loop {
-            let byte = typeahead.pop().unwrap_or_else(|| self.uart.read_byte());
-            let event = editor.feed(byte, &mut echo);
-            self.uart.write_translated(&echo);
-            echo.clear();
-            if let Some(event) = event {
+            if let Some(event) = self.next_event_until(editor, typeahead, None) {
                 return event;
             }
         }
+    }
+
+    /// The next line-editor event, or `None` once monotonic time `deadline_ns` has passed
+    /// without one (the editor keeps a partly typed line for the next read).
+    fn next_event_until(
+        &self,
+        editor: &mut LineEditor,
+        typeahead: &mut Typeahead,
+        deadline_ns: Option<u64>,
+    ) -> Option<Event> {
+        let mut echo = Vec::new();
+        let freq = timer::frequency();
+        loop {
+            let byte = match typeahead.pop().or_else(|| self.uart.try_read()) {
+                Some(byte) => byte,
+                None if deadline_ns
+                    .is_some_and(|d| timer::ticks_to_ns(timer::ticks(), freq) >= d) =>
+                {
+                    return None
+                }
+                None => {
+                    core::hint::spin_loop();
+                    continue;
+                }
+            };
+            let event = editor.feed(byte, &mut echo);
+            self.uart.write_translated(&echo);
+            echo.clear();
+            if event.is_some() {
+                return event;
+            }
+        }
+    }
+
+    /// Moves the next line (or end of input / interrupt) into `pending`, waiting at most until
+    /// `deadline_ns`; `Some(n)` is the bytes of `buf` filled, `None` the deadline.
+    fn read_until(&self, buf: &mut [u8], deadline_ns: Option<u64>) -> Option<usize> {
+        if buf.is_empty() {
+            return Some(0);
+        }
+        let mut stdin = self.stdin.lock();
+        let Stdin {
+            editor,
+            pending,
+            typeahead,
+        } = &mut *stdin;
+        while pending.is_empty() {
+            match self.next_event_until(editor, typeahead, deadline_ns)? {
+                Event::Line(line) => {
+                    pending.extend(line.as_bytes());
+                    pending.push_back(b'\n');
+                }
+                // The guest reading stdin is interrupted: it gets nothing, and the WASI layer
+                // asks `take_interrupt` why.
+                Event::Interrupt => {
+                    typeahead.interrupt();
+                    return Some(0);
+                }
+                Event::Eof => return Some(0),
+            }
+        }
+        let n = buf.len().min(pending.len());
+        for (dst, src) in buf.iter_mut().zip(pending.drain(..n)) {
+            *dst = src;
+        }
+        Some(n)
     }
 }
 
@@ -69,35 +130,12 @@ impl Console for UartConsole {
     }
 
     fn read(&self, buf: &mut [u8]) -> usize {
-        if buf.is_empty() {
-            return 0;
-        }
-        let mut stdin = self.stdin.lock();
-        let Stdin {
-            editor,
-            pending,
-            typeahead,
-        } = &mut *stdin;
-        while pending.is_empty() {
-            match self.next_event(editor, typeahead) {
-                Event::Line(line) => {
-                    pending.extend(line.as_bytes());
-                    pending.push_back(b'\n');
-                }
-                // The guest reading stdin is interrupted: it gets nothing, and the WASI layer
-                // asks `take_interrupt` why.
-                Event::Interrupt => {
-                    typeahead.interrupt();
-                    return 0;
-                }
-                Event::Eof => return 0,
-            }
-        }
-        let n = buf.len().min(pending.len());
-        for (dst, src) in buf.iter_mut().zip(pending.drain(..n)) {
-            *dst = src;
-        }
-        n
+        self.read_until(buf, None).unwrap_or(0)
+    }
+
+    fn read_timeout(&self, buf: &mut [u8], timeout_ns: u64) -> Option<usize> {
+        let now = timer::ticks_to_ns(timer::ticks(), timer::frequency());
+        self.read_until(buf, Some(now.saturating_add(timeout_ns)))
     }
 
     fn take_interrupt(&self) -> bool {

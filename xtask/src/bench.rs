@@ -57,10 +57,17 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
         Ok(version) => toolchains.push(version),
         Err(e) => unavailable(sh, &wasm_dir, "hello_go", &e)?,
     }
+    // Group `packages`: the signed Go package (~2.8 MB), verified and installed on the host and in
+    // the kernel (whose built-in trust root is the same development key).
+    match crate::packages::build(sh) {
+        Ok(dir) => sh.copy_file(dir.join("go-hello.wap"), wasm_dir.join("go-hello.wap"))?,
+        Err(e) => unavailable(sh, &wasm_dir, "go-hello.wap", &e)?,
+    }
     sh.write_file(
         wasm_dir.join("toolchains.txt"),
         toolchains.join("\n") + "\n",
     )?;
+    stage_llm_models(sh, &wasm_dir)?;
 
     // The kernel's rows of this run, or why there are none (never an earlier run's).
     let out = PathBuf::from(OUT);
@@ -80,10 +87,17 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
         }
     }
 
-    let quick_flag: &[&str] = if quick { &["--quick"] } else { &[] };
+    let mut flags: Vec<&str> = Vec::new();
+    if quick {
+        flags.push("--quick");
+    }
+    // Group `net` boots the kernel itself (through `cargo xtask qemu --hostfwd`).
+    if kernel {
+        flags.push("--kernel");
+    }
     cmd!(
         sh,
-        "{cargo} run --release --manifest-path {manifest} -- {quick_flag...} --out {OUT}"
+        "{cargo} run --release --manifest-path {manifest} -- {flags...} --out {OUT}"
     )
     .run()?;
     Ok(())
@@ -110,7 +124,22 @@ fn kernel_bench(sh: &Shell, wasm_dir: &Path, quick: bool) -> Result<String> {
     let initrd = qemu::build_initrd(&root, &opts.dirs)?;
     let command = qemu::qemu_command(&opts, &image, &initrd);
     let line = if quick { "bench --quick" } else { "bench" };
-    let outcome = integration::run_script(command, &[line, "exit"], qemu::PROMPT, opts.timeout);
+    let llm_line = if quick {
+        "bench --llm --quick"
+    } else {
+        "bench --llm"
+    };
+    let packages = if quick {
+        "bench-pkg --quick /bench/go-hello.wap"
+    } else {
+        "bench-pkg /bench/go-hello.wap"
+    };
+    let outcome = integration::run_script(
+        command,
+        &[line, packages, llm_line, "exit"],
+        qemu::PROMPT,
+        opts.timeout,
+    );
     let _ = std::fs::remove_file(&initrd);
     let outcome = outcome.context("running the kernel in QEMU")?;
     let transcript = outcome.transcript;
@@ -138,6 +167,32 @@ fn kernel_bench(sh: &Shell, wasm_dir: &Path, quick: bool) -> Result<String> {
         opts.cpu
     );
     Ok(format!("{how}\n{}\n", rows.join("\n")))
+}
+
+/// Copies the models of group `llm` into `<wasm_dir>/llm/` (the kernel's `/bench/llm`):
+/// stories260K from `../shared/llm/` when it is there (never committed; the bench notes its
+/// absence) and the project's default model from `models/tinystories/`.
+fn stage_llm_models(sh: &Shell, wasm_dir: &Path) -> Result<()> {
+    let dir = wasm_dir.join("llm");
+    let _ = sh.remove_path(&dir);
+    sh.create_dir(dir.join("tinystories"))?;
+    let root = crate::project_root();
+    let shared = root.join("../shared/llm/stories260K.bin");
+    if shared.exists() {
+        sh.copy_file(&shared, dir.join("stories260K.bin"))?;
+    } else {
+        eprintln!(
+            "bench: {} is missing: the stories260K cases are not measured",
+            shared.display()
+        );
+    }
+    for f in ["model.bin", "tokenizer.bin"] {
+        sh.copy_file(
+            root.join("models/tinystories").join(f),
+            dir.join("tinystories").join(f),
+        )?;
+    }
+    Ok(())
 }
 
 fn last_lines(text: &str, n: usize) -> String {

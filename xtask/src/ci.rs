@@ -30,13 +30,14 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
     step("building the WASI test programs (C and Rust)");
     crate::wasi_programs::build(sh)?;
 
-    // The signed packages the kernel boots with (and the QEMU tests install).
-    step("building and signing the packages (cargo xtask packages)");
-    crate::packages::build(sh)?;
-
     step("guest SDKs and templates: lint, then build each from a copy outside the repository");
     crate::guests::lint(sh)?;
     crate::guests::build(sh)?;
+
+    // The signed packages the kernel boots with (and the QEMU tests install), the guest
+    // templates among them.
+    step("building and signing the packages (cargo xtask packages)");
+    crate::packages::build(sh)?;
 
     step("host tests");
     // Snapshots are reviewed and committed, never written by CI (insta's default when `CI` is

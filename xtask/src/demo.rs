@@ -69,10 +69,19 @@ fn host_tour(sh: &Shell, dirs: &[(PathBuf, String)], lines: &[&str]) -> Result<i
     step("building kwasm");
     cmd!(sh, "cargo build --quiet -p kwasm").run()?;
     let kwasm = crate::project_root().join("target/debug/kwasm");
-    let dir_args: Vec<String> = dirs
+    let mut dir_args: Vec<String> = dirs
         .iter()
         .flat_map(|(host, guest)| ["--dir".to_string(), format!("{}::{guest}", host.display())])
         .collect();
+    // The packages the kernel installs at boot, with the key it trusts.
+    let packages = crate::packages::build(sh)?;
+    let trust = crate::project_root().join(crate::packages::DEV_PUBLIC_KEY);
+    dir_args.extend([
+        "--packages".to_string(),
+        packages.display().to_string(),
+        "--trust".to_string(),
+        trust.display().to_string(),
+    ]);
     step("kwasm shell");
     let mut input = lines.join("\n");
     input.push('\n');
@@ -98,7 +107,9 @@ fn qemu_tour(
     let root = crate::project_root();
     qemu::ensure_qemu(sh)?;
     let image = qemu::build_kernel(sh, &root)?;
-    let initrd = qemu::build_initrd(&root, dirs)?;
+    let mut packed = dirs.to_vec();
+    packed.push((crate::packages::build(sh)?, qemu::BOOT_PACKAGES.to_string()));
+    let initrd = qemu::build_initrd(&root, &packed)?;
     let opts = Options {
         dirs: dirs.to_vec(),
         ..Options::default()

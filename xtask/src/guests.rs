@@ -49,11 +49,13 @@ pub const BUILDS: &[Build] = builds! {
     "rust" "examples/echo" "echo": "cargo build --release" => "target/wasm32-wasip1/release/echo.wasm";
     "rust" "examples/ping" "ping": "cargo build --release" => "target/wasm32-wasip1/release/ping.wasm";
     "rust" "examples/llm-ask" "llm-ask": "cargo build --release" => "target/wasm32-wasip1/release/llm-ask.wasm";
+    "rust" "examples/http-get" "http-get": "cargo build --release" => "target/wasm32-wasip1/release/http-get.wasm";
     "rust" "sdk-check" "sdk-check": "cargo build --release" => "target/wasm32-wasip1/release/sdk-check.wasm";
     "c" "examples/hello" "hello": "clang --target=wasm32-wasi -O2 -s -o hello.wasm hello.c" => "hello.wasm";
     "c" "examples/echo" "echo": "clang --target=wasm32-wasi -O2 -s -I../../sdk -o echo.wasm echo.c" => "echo.wasm";
     "c" "examples/ping" "ping": "clang --target=wasm32-wasi -O2 -s -I../../sdk -o ping.wasm ping.c" => "ping.wasm";
     "c" "examples/llm-ask" "llm-ask": "clang --target=wasm32-wasi -O2 -s -I../../sdk -o llm-ask.wasm llm-ask.c" => "llm-ask.wasm";
+    "c" "examples/http-get" "http-get": "clang --target=wasm32-wasi -O2 -s -I../../sdk -o http-get.wasm http-get.c" => "http-get.wasm";
     "c" "sdk-check" "sdk-check": "clang --target=wasm32-wasi -O2 -s -I../sdk -o sdk-check.wasm sdk-check.c" => "sdk-check.wasm";
     "go" "examples/hello" "hello": "GOOS=wasip1 GOARCH=wasm go build -o hello.wasm ." => "hello.wasm";
     "go" "examples/echo" "echo": "GOOS=wasip1 GOARCH=wasm go build -o echo.wasm ." => "echo.wasm";
@@ -181,33 +183,35 @@ fn run_build(sh: &Shell, tools: &Toolchains, build: &Build, dir: &Path) -> Resul
     let _cd = sh.push_dir(dir);
     let output = build.output;
     let name = build.name;
+    // The compilers' output goes to stderr (see `build`).
     let result = match build.lang {
         // One target directory for every Rust template: the SDK is compiled once per profile.
-        "rust" => cmd!(sh, "cargo build --release --quiet")
-            .env(
-                "CARGO_TARGET_DIR",
-                root.join("target/guests-work/rust/target"),
-            )
-            .run(),
+        "rust" => crate::tools::run_on_stderr(cmd!(sh, "cargo build --release --quiet").env(
+            "CARGO_TARGET_DIR",
+            root.join("target/guests-work/rust/target"),
+        )),
         "c" => {
             let words: Vec<&str> = build.command.split_whitespace().skip(1).collect();
-            cmd!(sh, "clang {words...}")
-                .env("PATH", path_without_wasm_opt())
-                .run()
+            crate::tools::run_on_stderr(
+                cmd!(sh, "clang {words...}").env("PATH", path_without_wasm_opt()),
+            )
         }
         "go" => match (&tools.tinygo, &tools.go) {
-            (Some(tinygo), _) => cmd!(sh, "{tinygo} build -target=wasip1 -o {output} .").run(),
-            (None, Some(go)) => cmd!(sh, "{go} build -o {output} .")
-                .env("GOOS", "wasip1")
-                .env("GOARCH", "wasm")
-                .env("GOTOOLCHAIN", "local")
-                .env("GOFLAGS", "")
-                .env("GOCACHE", root.join("target/tools/go-cache"))
-                .env("GOPATH", root.join("target/tools/gopath"))
-                .run(),
+            (Some(tinygo), _) => {
+                crate::tools::run_on_stderr(cmd!(sh, "{tinygo} build -target=wasip1 -o {output} ."))
+            }
+            (None, Some(go)) => crate::tools::run_on_stderr(
+                cmd!(sh, "{go} build -o {output} .")
+                    .env("GOOS", "wasip1")
+                    .env("GOARCH", "wasm")
+                    .env("GOTOOLCHAIN", "local")
+                    .env("GOFLAGS", "")
+                    .env("GOCACHE", root.join("target/tools/go-cache"))
+                    .env("GOPATH", root.join("target/tools/gopath")),
+            ),
             (None, None) => bail!("neither TinyGo nor Go is installed"),
         },
-        "assemblyscript" => cmd!(sh, "npx asc {name}.ts -o {output}").run(),
+        "assemblyscript" => crate::tools::run_on_stderr(cmd!(sh, "npx asc {name}.ts -o {output}")),
         other => bail!("no toolchain for {other}"),
     };
     result.with_context(|| format!("building {}/{} ({})", build.lang, build.dir, build.command))?;
@@ -288,7 +292,9 @@ pub fn build(sh: &Shell) -> Result<PathBuf> {
             npm_ci(sh, &copy)?;
         }
     }
-    println!(
+    // Everything on stderr: `xtask qemu --script`, which builds the packages and so the guests,
+    // prints only the kernel's console on stdout.
+    eprintln!(
         "{:<16} {:<10} {:>9}  build command",
         "language", "module", "bytes"
     );
@@ -311,7 +317,7 @@ pub fn build(sh: &Shell) -> Result<PathBuf> {
         std::fs::copy(&built, &dest)
             .with_context(|| format!("copying {} to {}", built.display(), dest.display()))?;
         let size = std::fs::metadata(&dest)?.len();
-        println!(
+        eprintln!(
             "{:<16} {:<10} {:>9}  {}",
             build.lang, build.name, size, build.command
         );

@@ -5,6 +5,7 @@
 
 mod bench;
 mod ci;
+mod coverage;
 mod demo;
 mod fixtures;
 mod guests;
@@ -12,6 +13,7 @@ mod initrd;
 mod packages;
 mod qemu;
 mod tools;
+mod train_model;
 mod wasi_programs;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +30,8 @@ tasks:
               writes target/bench/results.json and docs/benchmarks.md
   ci          fmt check, clippy -D warnings, host tests, the no_std aarch64 build, the kernel
               and bench crates checked (what CI runs)
+  coverage    line coverage of kernel-wasm by its host tests (cargo-llvm-cov summary table);
+              fails under 90% of lines: [--html] [--min PERCENT]
   demo        boot the kernel with the example modules, run a tour, then the interactive shell:
               [--script FILE] [--host] (--host: the tour through kwasm shell, no QEMU)
   fixtures    compile the WAT fixtures to target/fixtures/*.wasm
@@ -39,6 +43,8 @@ tasks:
   qemu        build the kernel and boot it in QEMU: [--dir HOST::GUEST]... [--script FILE]
               [--cpu MODEL] [--timeout SECS] [--memory SIZE] [--append ARGS] [--gdb]
               [--net] [--hostfwd HOST_PORT:GUEST_PORT]... (user networking, forwards on 127.0.0.1)
+  train-model train the default LLM (tools/train-model, candle, CPU, deterministic) into
+              models/tinystories/: [--steps N] [--out DIR]
   wasi-programs  build the C and Rust WASI test programs to target/wasi-programs
 ";
 
@@ -56,6 +62,7 @@ fn main() -> Result<()> {
     match task {
         "bench" => bench::run(&sh, rest),
         "ci" => ci::run(&sh, rest),
+        "coverage" => coverage::run(&sh, rest),
         "demo" => demo::run(&sh, rest),
         "fixtures" => fixtures::build(&sh).map(|dir| println!("fixtures in {}", dir.display())),
         "guests" => {
@@ -69,6 +76,7 @@ fn main() -> Result<()> {
         }
         "packages" => packages::build(&sh).map(|dir| println!("packages in {}", dir.display())),
         "qemu" => qemu::run(&sh, rest),
+        "train-model" => train_model::run(&sh, rest),
         "wasi-programs" => {
             wasi_programs::build(&sh).map(|dir| println!("WASI test programs in {}", dir.display()))
         }

@@ -15,7 +15,6 @@ use xshell::{cmd, Shell};
 pub const OUT_DIR: &str = "packages/out";
 /// The development key pair: NOT a release key (see packages/keys/README.md).
 pub const DEV_SECRET_KEY: &str = "packages/keys/development.key";
-#[allow(dead_code)] // the trust root `cargo xtask qemu` boots with (next step)
 pub const DEV_PUBLIC_KEY: &str = "packages/keys/development.pub";
 
 /// Where a package's `module.wasm` comes from.
@@ -24,9 +23,15 @@ pub enum Module {
     Wat(&'static str),
     /// A Go program of one file (path from the repository root), built for `GOOS=wasip1`.
     Go(&'static str),
-    /// A module built by another step, which returns its path (guest SDK examples).
+    /// A module built by another step, which returns its path.
     #[allow(dead_code)]
     Built(fn(&Shell) -> Result<PathBuf>),
+    /// A guest SDK template, `guests/LANG/examples/EXAMPLE` (built by `cargo xtask guests`); its
+    /// manifest is the template's own `manifest.toml`, not one under packages/.
+    Guest {
+        lang: &'static str,
+        example: &'static str,
+    },
 }
 
 /// One package: `packages/NAME/manifest.toml` (whose `name` must be NAME), its module, and its
@@ -35,6 +40,20 @@ pub struct Package {
     pub name: &'static str,
     pub module: Module,
     pub assets: &'static [(&'static str, &'static str)],
+}
+
+/// A guest SDK template as a package: `EXAMPLE-LANG`, the `name` of its manifest.
+macro_rules! guest {
+    ($name:literal, $lang:literal, $example:literal) => {
+        Package {
+            name: $name,
+            module: Module::Guest {
+                lang: $lang,
+                example: $example,
+            },
+            assets: &[],
+        }
+    };
 }
 
 /// Every package `cargo xtask packages` builds.
@@ -54,6 +73,20 @@ pub const PACKAGES: &[Package] = &[
         module: Module::Go("kernel-wasm/tests/wasi-programs/go/hello.go"),
         assets: &[],
     },
+    // The guest SDK templates (docs/guests.md). (llm-ask joins when the `llm` host module is on
+    // main: until then its import is unknown and installing it fails.)
+    guest!("hello-rust", "rust", "hello"),
+    guest!("echo-rust", "rust", "echo"),
+    guest!("ping-rust", "rust", "ping"),
+    guest!("hello-c", "c", "hello"),
+    guest!("echo-c", "c", "echo"),
+    guest!("ping-c", "c", "ping"),
+    guest!("hello-go", "go", "hello"),
+    guest!("echo-go", "go", "echo"),
+    guest!("ping-go", "go", "ping"),
+    guest!("hello-assemblyscript", "assemblyscript", "hello"),
+    guest!("echo-assemblyscript", "assemblyscript", "echo"),
+    guest!("ping-assemblyscript", "assemblyscript", "ping"),
 ];
 
 /// Builds `kwasm` (debug) and returns its path.
@@ -90,6 +123,28 @@ fn module_bytes(sh: &Shell, package: &Package, work: &Path) -> Result<Vec<u8>> {
             let path = build(sh)?;
             std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
         }
+        Module::Guest { lang, example } => {
+            // Built once for all of them, before the loop (`build`).
+            let path = crate::guests::module_path(lang, example);
+            std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
+        }
+    }
+}
+
+/// Where a package's manifest is: `packages/NAME/manifest.toml`, or a guest template's own.
+fn manifest_path(package: &Package) -> PathBuf {
+    let root = crate::project_root();
+    match package.module {
+        Module::Guest { lang, example } => root
+            .join("guests")
+            .join(lang)
+            .join("examples")
+            .join(example)
+            .join("manifest.toml"),
+        _ => root
+            .join("packages")
+            .join(package.name)
+            .join("manifest.toml"),
     }
 }
 
@@ -100,9 +155,15 @@ pub fn build(sh: &Shell) -> Result<PathBuf> {
     let out = root.join(OUT_DIR);
     sh.create_dir(&out)?;
     let key = root.join(DEV_SECRET_KEY);
+    if PACKAGES
+        .iter()
+        .any(|p| matches!(p.module, Module::Guest { .. }))
+    {
+        crate::guests::build(sh)?;
+    }
     for package in PACKAGES {
         let name = package.name;
-        let manifest_path = root.join("packages").join(name).join("manifest.toml");
+        let manifest_path = manifest_path(package);
         let manifest = std::fs::read_to_string(&manifest_path)
             .with_context(|| format!("reading {}", manifest_path.display()))?;
         let declared = manifest
@@ -144,7 +205,8 @@ pub fn build(sh: &Shell) -> Result<PathBuf> {
             .ignore_stdout()
             .run()?;
         let size = std::fs::metadata(&wap)?.len();
-        println!("{}: {size} bytes, signed", wap.display());
+        // On stderr: `xtask qemu --script` prints only the console on stdout.
+        eprintln!("{}: {size} bytes, signed", wap.display());
     }
     Ok(out)
 }
@@ -156,16 +218,12 @@ mod tests {
     /// Every table entry has its manifest, and names are unique.
     #[test]
     fn every_package_has_a_manifest() {
-        let root = crate::project_root();
         let mut names: Vec<&str> = PACKAGES.iter().map(|p| p.name).collect();
         names.sort();
         names.dedup();
         assert_eq!(names.len(), PACKAGES.len());
         for package in PACKAGES {
-            let path = root
-                .join("packages")
-                .join(package.name)
-                .join("manifest.toml");
+            let path = manifest_path(package);
             let text = std::fs::read_to_string(&path).unwrap();
             assert!(
                 text.contains(&format!("name = \"{}\"", package.name)),

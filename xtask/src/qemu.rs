@@ -4,13 +4,17 @@
 //! ```text
 //! cargo xtask qemu [--dir HOST_DIR::GUEST_DIR]... [--script FILE] [--cpu MODEL]
 //!                  [--timeout SECS] [--memory SIZE] [--append ARGS] [--gdb]
-//!                  [--net] [--hostfwd HOST_PORT:GUEST_PORT]...
+//!                  [--packages DIR | --no-packages] [--net] [--hostfwd HOST_PORT:GUEST_PORT]...
 //! ```
 //!
 //! `--net` adds a virtio-net device on QEMU's user networking (the kernel is 10.0.2.15, the
 //! host's loopback is 10.0.2.2) and forwards host port 127.0.0.1:8080 to the kernel's port 8080;
 //! `--hostfwd H:G` (repeatable, implies `--net`) forwards 127.0.0.1:H to the kernel's port G
 //! instead. Forwarded ports are bound on the host's loopback only.
+//!
+//! The initrd holds the signed packages under `/boot/packages`, which the kernel installs at
+//! boot: by default those `cargo xtask packages` builds (built first, `packages/out/*.wap`),
+//! `--packages DIR` those of DIR instead, `--no-packages` none.
 //!
 //! The console-driving logic (wait for the prompt, feed a line, collect the transcript) lives in
 //! the `integration` crate so the integration tests use exactly the same code.
@@ -33,7 +37,31 @@ pub const TARGET_DIR: &str = "target/qemu";
 
 const USAGE: &str = "usage: cargo xtask qemu [--dir HOST_DIR::GUEST_DIR]... [--script FILE] \
                      [--cpu MODEL] [--timeout SECS] [--memory SIZE] [--append ARGS] [--gdb] \
-                     [--net] [--hostfwd HOST_PORT:GUEST_PORT]...";
+                     [--packages DIR | --no-packages] [--net] [--hostfwd HOST_PORT:GUEST_PORT]...";
+
+/// Where the kernel finds the packages of its initrd (`kernel_wasm::package::BOOT_DIR`).
+pub const BOOT_PACKAGES: &str = "/boot/packages";
+
+/// Which packages the initrd holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Packages {
+    /// `cargo xtask packages`' output, built first.
+    Built,
+    /// The `*.wap` files of a directory.
+    Dir(PathBuf),
+    None,
+}
+
+impl Packages {
+    /// The directory to pack at [`BOOT_PACKAGES`] (building the packages when needed).
+    pub fn dir(&self, sh: &Shell) -> Result<Option<PathBuf>> {
+        match self {
+            Packages::Built => crate::packages::build(sh).map(Some),
+            Packages::Dir(dir) => Ok(Some(dir.clone())),
+            Packages::None => Ok(None),
+        }
+    }
+}
 
 /// The forward `--net` sets up without `--hostfwd`: host 127.0.0.1:8080 to the kernel's 8080.
 pub const DEFAULT_HOSTFWD: (u16, u16) = (8080, 8080);
@@ -52,6 +80,7 @@ pub struct Options {
     pub append: Option<String>,
     /// Wait for gdb on tcp::1234 before the first instruction (`-s -S`).
     pub gdb: bool,
+    pub packages: Packages,
     /// A virtio-net device on QEMU user networking.
     pub net: bool,
     /// (host port, guest port) forwards, bound on the host's 127.0.0.1.
@@ -68,6 +97,7 @@ impl Default for Options {
             memory: "1G".into(),
             append: None,
             gdb: false,
+            packages: Packages::Built,
             net: false,
             hostfwd: Vec::new(),
         }
@@ -107,6 +137,8 @@ pub fn parse_args(args: &[String]) -> Result<Options> {
             "--memory" => opts.memory = value("--memory")?,
             "--append" => opts.append = Some(value("--append")?),
             "--gdb" => opts.gdb = true,
+            "--packages" => opts.packages = Packages::Dir(PathBuf::from(value("--packages")?)),
+            "--no-packages" => opts.packages = Packages::None,
             "--net" => opts.net = true,
             "--hostfwd" => {
                 let v = value("--hostfwd")?;
@@ -136,7 +168,11 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
     let root = root.as_path();
     ensure_qemu(sh)?;
     let image = build_kernel(sh, root)?;
-    let initrd = build_initrd(root, &opts.dirs)?;
+    let mut dirs = opts.dirs.clone();
+    if let Some(packages) = opts.packages.dir(sh)? {
+        dirs.push((packages, BOOT_PACKAGES.to_string()));
+    }
+    let initrd = build_initrd(root, &dirs)?;
     let qemu = qemu_command(&opts, &image, &initrd);
     let result = boot(qemu, &opts);
     let _ = fs::remove_file(&initrd);

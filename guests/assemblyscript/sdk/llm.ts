@@ -64,7 +64,9 @@ function text(buf: Uint8Array, n: i32): string {
  *  length: a completion longer than the first buffer is fetched again at its size, which the host
  *  serves from the completion it kept. Blocks while the model generates. */
 export function infer(prompt: string): Result<string> {
-  let buf = new Uint8Array(1024);
+  // A small first buffer on purpose: a longer completion costs one more call, not a second
+  // generation (the host keeps it for the retry).
+  let buf = new Uint8Array(256);
   let n = inferInto(prompt, buf);
   if (n > buf.length) {
     buf = new Uint8Array(n);

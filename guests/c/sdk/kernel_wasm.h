@@ -319,7 +319,9 @@ static inline int32_t kw_llm_infer_alloc(const char *prompt, char **out, size_t 
     if (out == NULL || len == NULL) return KW_LLM_ERR_BAD_POINTER;
     *out = NULL;
     *len = 0;
-    size_t cap = 1024;
+    /* Small on purpose: a longer completion costs one more call, not a second generation (the
+     * host keeps it for the retry). */
+    size_t cap = 256;
     for (int attempt = 0; attempt < 2; attempt++) {
         char *buf = (char *)malloc(cap + 1);
         if (buf == NULL) return KW_ERR_NO_MEMORY;

@@ -88,7 +88,9 @@ func growing(first int, call func([]byte) (int, error)) (string, error) {
 // length: a completion longer than the first buffer is fetched again at its size, which the host
 // serves from the completion it kept. Blocks while the model generates. Needs llm:infer.
 func Infer(prompt string) (string, error) {
-	return growing(1024, func(out []byte) (int, error) { return InferInto(prompt, out) })
+	// A small first buffer on purpose: a longer completion costs one more call, not a second
+	// generation (the host keeps it for the retry).
+	return growing(256, func(out []byte) (int, error) { return InferInto(prompt, out) })
 }
 
 // Info is the model's description: "key=value" lines (model, dim, ..., max_tokens, adapters).

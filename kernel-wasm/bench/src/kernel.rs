@@ -50,6 +50,21 @@ pub fn run(opts: &Opts, results: &mut Results) {
             }
         }
     }
+    // `bench-pkg`: group `packages`, set beside the host's rows as case `verify_install_kernel`.
+    for runtime in ["kernel-wasm", "direct"] {
+        let value = text.lines().find_map(|l| {
+            let matches = json_str(l, "group") == Some("packages")
+                && json_str(l, "runtime") == Some(runtime)
+                && json_str(l, "unit") == Some("ms");
+            matches.then(|| json_num(l, "value")).flatten()
+        });
+        match value {
+            Some(ms) if ms.is_finite() && ms > 0.0 => {
+                results.row("packages", "verify_install_kernel", runtime, ms, "ms")
+            }
+            _ => missing.push(format!("bench-pkg on {runtime}")),
+        }
+    }
     if !missing.is_empty() {
         results.note(
             "kernel",
@@ -64,14 +79,14 @@ pub fn run(opts: &Opts, results: &mut Results) {
 
 /// The string value of `"key": "..."` in one line of `results.json`-style JSON (what the kernel's
 /// `bench` command prints: flat objects, no escapes).
-fn json_str<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+pub fn json_str<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     let start = line.find(&format!("\"{key}\": \""))? + key.len() + 5;
     let len = line[start..].find('"')?;
     Some(&line[start..start + len])
 }
 
 /// The number value of `"key": N` in one line of `results.json`-style JSON.
-fn json_num(line: &str, key: &str) -> Option<f64> {
+pub fn json_num(line: &str, key: &str) -> Option<f64> {
     let start = line.find(&format!("\"{key}\": "))? + key.len() + 4;
     let end = line[start..].find([',', '}'])?;
     line[start..start + end].trim().parse().ok()

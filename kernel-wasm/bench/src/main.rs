@@ -7,10 +7,11 @@
 //! `kernel-wasm-bench [--quick] --out <dir>`; this binary measures, checks that every runtime computed
 //! the same checksum, prints a table, and writes `<out>/results.json` and `docs/benchmarks.md`.
 //!
-//! Groups and their modules: `compute`, `hostcall`, `wasi`, `startup`, `agents`, and `kernel` (the
-//! compute set measured inside the kernel under QEMU by xtask in the same run, see [`kernel`]);
-//! `llm` is reported as not measurable until that subsystem exists (see [`pending`]). Everything that touches the
-//! kernel-wasm runtime API lives in [`kw`].
+//! Groups and their modules: `compute`, `hostcall`, `wasi`, `startup`, `agents`, `packages`,
+//! `net` (TCP echo against native, kernel-wasm and the kernel under QEMU, see [`net`]),
+//! `kernel` (the compute set measured inside the kernel under QEMU by xtask in the same run, see
+//! [`kernel`]), and `llm` (the LLM engine's tokens/s on the host and in the kernel, see [`llm`]).
+//! Everything that touches the kernel-wasm runtime API lives in [`kw`].
 
 mod agents;
 mod alloc;
@@ -18,8 +19,10 @@ mod compute;
 mod hostcall;
 mod kernel;
 mod kw;
+mod llm;
 mod measure;
-mod pending;
+mod net;
+mod packages;
 mod report;
 mod startup;
 mod wasi;
@@ -94,6 +97,9 @@ pub struct Opts {
     /// Run only these groups (`--only GROUP`, repeatable; for development — the report then lacks
     /// the other groups, so send it elsewhere with `--docs`).
     pub only: Vec<String>,
+    /// Also measure inside the kernel under QEMU where a group does so itself (`net` boots it
+    /// through `cargo xtask qemu`); `cargo xtask bench` passes `--kernel` unless `--no-kernel`.
+    pub kernel: bool,
 }
 
 impl Opts {
@@ -124,6 +130,7 @@ fn parse_args() -> Result<Opts> {
         "/../../docs/benchmarks.md"
     ));
     let mut only = Vec::new();
+    let mut kernel = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -131,8 +138,9 @@ fn parse_args() -> Result<Opts> {
             "--out" => out = args.next().context("--out needs a directory")?.into(),
             "--docs" => docs = args.next().context("--docs needs a file")?.into(),
             "--only" => only.push(args.next().context("--only needs a group")?),
+            "--kernel" => kernel = true,
             "-h" | "--help" => {
-                println!("usage: kernel-wasm-bench [--quick] [--out DIR] [--docs FILE] [--only GROUP]...");
+                println!("usage: kernel-wasm-bench [--quick] [--kernel] [--out DIR] [--docs FILE] [--only GROUP]...");
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other:?} (try --help)"),
@@ -143,6 +151,7 @@ fn parse_args() -> Result<Opts> {
         out,
         docs,
         only,
+        kernel,
     })
 }
 
@@ -154,6 +163,7 @@ fn main() -> Result<()> {
             out: PathBuf::new(),
             docs: PathBuf::new(),
             only: Vec::new(),
+            kernel: false,
         };
         println!("{}", agents::round_trip_in_process(&opts)?);
         return Ok(());
@@ -184,10 +194,21 @@ fn main() -> Result<()> {
         eprintln!("bench: agents");
         agents::run(&opts, &mut results)?;
     }
+    if opts.wants("packages") {
+        eprintln!("bench: packages");
+        packages::run(&opts, &mut results)?;
+    }
+    if opts.wants("net") {
+        eprintln!("bench: net");
+        net::run(&opts, &mut results)?;
+    }
     if opts.wants("kernel") {
         kernel::run(&opts, &mut results);
     }
-    pending::run(&opts, &mut results);
+    if opts.wants("llm") {
+        eprintln!("bench: llm");
+        llm::run(&opts, &mut results)?;
+    }
 
     let elapsed = started.elapsed();
     let machine = report::Machine::detect(&opts);

@@ -11,9 +11,21 @@ use anyhow::{Context, Result};
 use crate::{compute, Opts, Results};
 
 /// Groups in report order (the Markdown report gives `kernel` a section of its own, after these).
-const GROUPS: &[&str] = &["compute", "hostcall", "wasi", "startup", "agents", "llm"];
-/// Runtime columns in report order.
-const RUNTIMES: &[&str] = &["kernel-wasm", "wasmi", "wasmtime", "native"];
+const GROUPS: &[&str] = &[
+    "compute", "hostcall", "wasi", "startup", "agents", "packages", "net", "llm",
+];
+/// Runtime columns in report order (`kernel`: the bare-metal kernel under QEMU, group `net`;
+/// `host` and `qemu-tcg`: the LLM engine on this machine and in the kernel, group `llm`).
+const RUNTIMES: &[&str] = &[
+    "kernel-wasm",
+    "wasmi",
+    "wasmtime",
+    "kernel",
+    "native",
+    "direct",
+    "host",
+    "qemu-tcg",
+];
 
 /// `(numerator, denominator)` ratio columns of a group.
 fn ratios(group: &str) -> &'static [(&'static str, &'static str)] {
@@ -27,6 +39,9 @@ fn ratios(group: &str) -> &'static [(&'static str, &'static str)] {
         "wasi" => &[("kernel-wasm", "native")],
         "startup" => &[("kernel-wasm", "wasmi"), ("wasmtime", "wasmi")],
         "kernel" => &[("kernel-wasm", "wasmi")],
+        "net" => &[("kernel-wasm", "native"), ("kernel", "native")],
+        "packages" => &[("kernel-wasm", "direct")],
+        "llm" => &[("host", "qemu-tcg")],
         _ => &[],
     }
 }
@@ -407,6 +422,48 @@ fn targets(results: &Results) -> Vec<Target> {
         });
     }
 
+    for (case, name) in [
+        (
+            "verify_install",
+            "package verify + install ≤ 1.1× SHA-256 + Ed25519 (host)",
+        ),
+        (
+            "verify_install_kernel",
+            "package verify + install ≤ 1.1× SHA-256 + Ed25519 (kernel)",
+        ),
+    ] {
+        out.push(
+            match (
+                results.value("packages", case, "kernel-wasm"),
+                results.value("packages", case, "direct"),
+            ) {
+                (Some(k), Some(d)) if d > 0.0 => Target {
+                    name,
+                    measured: format!("{:.3}× ({k:.2} ms vs {d:.2} ms)", k / d),
+                    status: status(k / d <= 1.1),
+                },
+                _ => Target {
+                    name,
+                    measured: unavailable_reason(results, "packages", "not measured"),
+                    status: "not measured".into(),
+                },
+            },
+        );
+    }
+
+    out.push(match results.value("llm", "stories260K", "host") {
+        Some(v) => Target {
+            name: "llm: stories260K ≥ 4,500 tok/s on the host (llama2.c run.c, gcc -O3)",
+            measured: format!("{v:.0} tok/s"),
+            status: status(v >= 4500.0),
+        },
+        None => Target {
+            name: "llm: stories260K ≥ 4,500 tok/s on the host (llama2.c run.c, gcc -O3)",
+            measured: unavailable_reason(results, "llm", "stories260K"),
+            status: "not measured".into(),
+        },
+    });
+
     out.push(match results.value("startup", "go_hello", "kernel-wasm") {
         Some(ms) => Target {
             name: "Go module start ≤ 30 ms",
@@ -500,7 +557,9 @@ pub fn write_markdown(
             "wasi" => "WASI file I/O into the in-memory file system (`MemFs`).",
             "startup" => "Load + instantiate of real toolchain output (sources in `kernel-wasm/bench/startup/`). Milliseconds.",
             "agents" => "The agent scheduler (`kernel_wasm::agents::System`) on the host: message round trip between two agents, message throughput, heap per idle agent, and a ring of 10 000 agents (kernel-wasm only; no other runtime has agents).",
-            "llm" => "The `llm` host interface.",
+            "net" => "TCP echo over loopback (`kernel-wasm/bench/src/net.rs`): the same Rust client against a native std echo server, the WAT echo guest on kernel-wasm with a preopened host socket (what `kwasm run --tcplisten` does), and the same guest in the kernel under QEMU (smoltcp over virtio-net, QEMU user networking, a port forwarded on 127.0.0.1). Round-trip latency of 64-byte messages (µs, lower is better) and throughput of 64 KiB writes echoed back (MB/s, higher is better).",
+            "packages" => "Verifying and installing a signed package (`kernel_wasm::package`, what `pkg-install` does) against SHA-256 + Ed25519 of the same bytes done directly (`direct`), on the host and, as `verify_install_kernel`, in the kernel under QEMU TCG (its `bench-pkg` shell command). Milliseconds.",
+            "llm" => "The LLM engine (`kernel-wasm/src/llm/`, docs/llm.md): tokens per second, greedy from BOS, one thread, every position computed (run.c's timing loop), the median of the runs; `host` on this machine, `qemu-tcg` the kernel's `bench --llm` under QEMU TCG in this run (its greedy tokens must hash the same as the host's). `lora8_cost`: the extra time per token of one rank-8 LoRA adapter on all 7 projections of every layer.",
             _ => "",
         }
     };

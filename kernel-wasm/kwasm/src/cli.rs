@@ -186,6 +186,9 @@ pub struct RunArgs {
     /// Largest linear memory the guest may grow to, in bytes.
     #[arg(long = "max-memory", value_name = "BYTES")]
     pub max_memory: Option<u64>,
+    /// Most table elements the guest's tables may hold together (default 10000000).
+    #[arg(long = "max-table-elements", value_name = "N")]
+    pub max_table_elements: Option<u64>,
     /// Stop the guest after this much wall-clock time, in milliseconds.
     #[arg(long = "time-limit-ms", value_name = "MS")]
     pub time_limit_ms: Option<u64>,

@@ -159,6 +159,11 @@ fn run(args: RunArgs) -> ExitCode {
             return usage(&message);
         }
     }
+    if let Some(list) = &args.caps {
+        if let Err(error) = CapSet::parse(list) {
+            return usage(&format!("--caps: {error}"));
+        }
+    }
     match try_run(&args) {
         Ok(code) => code,
         Err(error) => fail(&error),
@@ -265,6 +270,12 @@ fn try_run(args: &RunArgs) -> Result<ExitCode, Error> {
     if args.time_limit_ms.is_some() {
         config.time_limit_ms = args.time_limit_ms;
     }
+    if let Some(elements) = args.max_table_elements {
+        config.max_table_elements = Some(usize::try_from(elements).map_err(|_| Error::Config {
+            what: "--max-table-elements".into(),
+            message: format!("{elements} is larger than this machine can address"),
+        })?);
+    }
     if let Some(bytes) = args.max_memory {
         config.max_memory = Some(usize::try_from(bytes).map_err(|_| Error::Config {
             what: "--max-memory".into(),
@@ -284,6 +295,8 @@ fn try_run(args: &RunArgs) -> Result<ExitCode, Error> {
             eprintln!("kwasm: {}", one_line(&error.to_string()));
             return Ok(ExitCode::from(EXIT_ERROR));
         }
+        // `proc_exit` in the start function: the program's exit status, as wasmtime.
+        Err(Error::Exited { code, .. }) => return Ok(ExitCode::from(code as u8)),
         Err(error) => return Err(error),
     };
     let outcome = match &invoke {
@@ -413,7 +426,9 @@ fn inspect(args: InspectArgs) -> ExitCode {
         }
         Err(e) => {
             println!("runnable: no, {e}");
-            ExitCode::from(EXIT_ERROR)
+            // The report above is the answer to `inspect`; the error goes to stderr too, as
+            // every failure of kwasm does.
+            fail(&e)
         }
     }
 }

@@ -4,18 +4,23 @@
 //! on the UART. When stdin is not a terminal the editor's echo is printed after the prompt, as the
 //! kernel echoes typed characters, so a scripted session prints the same transcript on both.
 
-use std::io::{BufRead, IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use kernel_wasm::hosted::StdConsole;
 use kernel_wasm::line_editor::{Event, LineEditor};
 use kernel_wasm::vfs::{mkdir_all, write_file};
-use kernel_wasm::{Error, Shell, ShellStatus, Vfs};
+use kernel_wasm::{Console, Error, Shell, ShellStatus, Vfs};
 
 use crate::cli::ShellArgs;
 
 pub fn run(args: ShellArgs) -> ExitCode {
-    let platform = kernel_wasm::hosted::platform();
+    // The shell reads its lines through the same console as the guests it runs read stdin, so
+    // what follows a line in a script stays for them.
+    let console = Arc::new(StdConsole::default());
+    let platform = kernel_wasm::hosted::platform_with_console(console.clone());
     for spec in &args.dirs {
         let (host, guest) = match crate::run::dir_spec(spec) {
             Ok(parts) => parts,
@@ -53,14 +58,7 @@ pub fn run(args: ShellArgs) -> ExitCode {
     loop {
         print!("{}", shell.prompt());
         let _ = std::io::stdout().flush();
-        let event = match next_event(&mut editor, echo) {
-            Ok(event) => event,
-            Err(e) => {
-                eprintln!("kwasm: cannot read stdin: {e}");
-                return ExitCode::from(crate::EXIT_ERROR);
-            }
-        };
-        match event {
+        match next_event(&console, &mut editor, echo) {
             Some(Event::Line(text)) => match shell.execute(&text) {
                 ShellStatus::Continue => {}
                 ShellStatus::Exit(code) => {
@@ -84,45 +82,28 @@ pub fn run(args: ShellArgs) -> ExitCode {
 /// every byte (control bytes dropped, invalid UTF-8 replaced, lines capped at
 /// [`kernel_wasm::line_editor::DEFAULT_MAX_LINE`] bytes, Ctrl-C and Ctrl-D) and never an unbounded
 /// buffer. When stdin is not a terminal the editor's echo is printed, as the kernel's UART shows
-/// typed characters. Bytes after the completed line stay in stdin's buffer for the guests the line
-/// runs. At end of input a last line without its newline still runs; `None` is end of input.
-fn next_event(editor: &mut LineEditor, echo: bool) -> std::io::Result<Option<Event>> {
-    let stdin = std::io::stdin();
-    let mut input = stdin.lock();
+/// typed characters. Bytes after the completed line stay in the console's buffer for the guests
+/// the line runs. At end of input (or an error reading it) a last line without its newline still
+/// runs; `None` is end of input.
+fn next_event(console: &StdConsole, editor: &mut LineEditor, echo: bool) -> Option<Event> {
     let mut shown = Vec::new();
+    let mut byte = [0u8; 1];
     loop {
-        let buf = match input.fill_buf() {
-            Ok(buf) => buf,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        let mut event = None;
-        let used = if buf.is_empty() {
+        let event = if console.read(&mut byte) == 0 {
             if editor.pending().is_empty() {
-                return Ok(None);
+                return None;
             }
-            event = editor.feed(b'\n', &mut shown);
-            0
+            editor.feed(b'\n', &mut shown)
         } else {
-            let mut used = 0;
-            for &byte in buf {
-                used += 1;
-                event = editor.feed(byte, &mut shown);
-                if event.is_some() {
-                    break;
-                }
-            }
-            used
+            editor.feed(byte[0], &mut shown)
         };
-        input.consume(used);
-        if echo && !shown.is_empty() {
-            let mut out = std::io::stdout().lock();
-            let _ = out.write_all(&shown);
-            let _ = out.flush();
-        }
-        shown.clear();
-        if event.is_some() {
-            return Ok(event);
+        if let Some(event) = event {
+            if echo && !shown.is_empty() {
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(&shown);
+                let _ = out.flush();
+            }
+            return Some(event);
         }
     }
 }

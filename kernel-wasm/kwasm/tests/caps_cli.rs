@@ -63,8 +63,9 @@ fn caps_flag_grants_what_it_lists() {
     assert_eq!(text(&out.stdout), "0\n", "{}", text(&out.stderr));
     let out = invoke(&["--caps", "clock,random"], "random");
     assert_eq!(text(&out.stdout), "0\n", "{}", text(&out.stderr));
+    // A list that does not parse is a usage error (README: status 2).
     let out = invoke(&["--caps", "teleport"], "clock");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(
         err.contains("unknown capability \"teleport\"") && err.contains("llm:infer"),

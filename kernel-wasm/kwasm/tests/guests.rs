@@ -367,3 +367,78 @@ fn sdk_error_paths_are_values_in_every_language() {
         );
     }
 }
+
+/// The templates as signed packages (`cargo xtask packages`, installed as the kernel installs them
+/// at boot): spawned by package name, each agent gets its manifest's capabilities (the Go ones
+/// their runtime's `env`, `clock`, `random`), and the 4 × 4 matrix runs again, the shell telling
+/// each ping the ids of the echoes.
+#[test]
+fn packaged_templates_spawn_by_name_with_their_manifests() {
+    let out_dir = root().join("packages/out");
+    let missing: Vec<String> = LANGS
+        .iter()
+        .flat_map(|lang| ["hello", "echo", "ping"].map(|ex| format!("{ex}-{lang}.wap")))
+        .filter(|wap| !out_dir.join(wap).is_file())
+        .collect();
+    if !missing.is_empty() {
+        if std::env::var_os("KWASM_REQUIRE_GUESTS").is_some() {
+            panic!("not built (cargo xtask packages): {missing:?}");
+        }
+        println!("SKIPPED: run `cargo xtask packages` first ({missing:?} missing)");
+        return;
+    }
+    let mut script = String::new();
+    for lang in LANGS {
+        script.push_str(&format!("agent-spawn echo-{lang}\n"));
+    }
+    for (i, lang) in LANGS.iter().enumerate() {
+        script.push_str(&format!(
+            "agent-spawn ping-{lang}\nagent-send {} 1 2 3 4\n",
+            LANGS.len() + 1 + i
+        ));
+    }
+    script.push_str("agent-run\n");
+    let trust = root().join("packages/keys/development.pub");
+    let out = kwasm(
+        &[
+            "shell",
+            "--packages",
+            out_dir.to_str().unwrap(),
+            "--trust",
+            trust.to_str().unwrap(),
+        ],
+        Some(&script),
+    );
+    assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+    let text = out.stdout;
+    for (i, lang) in LANGS.iter().enumerate() {
+        assert!(
+            text.contains(&format!("spawned agent {} (echo-{lang})\n", i + 1)),
+            "{text}"
+        );
+        let ping = LANGS.len() + 1 + i;
+        let prefix = format!("{lang} ping: ");
+        let got: Vec<&str> = text.lines().filter(|l| l.starts_with(&prefix)).collect();
+        let want: Vec<String> = LANGS
+            .iter()
+            .enumerate()
+            .map(|(j, echo)| {
+                format!(
+                    "{lang} ping: agent {} replied \"{echo}: ping from {lang}\"",
+                    j + 1
+                )
+            })
+            .collect();
+        assert_eq!(got, want, "{text}");
+        assert!(
+            text.contains(&format!(
+                "agent {ping} (ping-{lang}) exited with status 0\n"
+            )),
+            "{text}"
+        );
+    }
+    assert!(
+        text.contains(" slices (0 ready, 4 blocked, 4 done)\n"),
+        "{text}"
+    );
+}

@@ -333,3 +333,55 @@ fn hostile_peers_end_in_documented_errors() {
     assert_eq!(code, Some(0), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The SDK `http-get` template of `lang` (`cargo xtask guests`), or `None` when it is not built.
+fn sdk_template(lang: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/guests")
+        .join(lang)
+        .join("http-get.wasm");
+    if path.is_file() {
+        Some(path)
+    } else if std::env::var_os("KWASM_REQUIRE_GUESTS").is_some() {
+        panic!("{} is not built (cargo xtask guests)", path.display());
+    } else {
+        println!(
+            "SKIPPED: {} is not built; run `cargo xtask guests` first",
+            path.display()
+        );
+        None
+    }
+}
+
+#[test]
+fn sdk_http_get_templates_fetch_and_report_refusals() {
+    for lang in ["rust", "c"] {
+        let Some(client) = sdk_template(lang) else {
+            continue;
+        };
+        let (addr, server) = test_server(1, "body for the sdk\n");
+        let (code, out, err) = http_get(
+            &client,
+            "net:connect=127.0.0.1:*,net:send,net:recv",
+            &format!("http://{addr}/sdk"),
+        );
+        assert_eq!(
+            (code, out.as_str()),
+            (Some(0), "body for the sdk\n"),
+            "{lang}: {err}"
+        );
+        assert!(err.starts_with("HTTP/1.1 200 OK"), "{lang}: {err}");
+        assert!(server.join().unwrap()[0].starts_with("GET /sdk HTTP/1.1\r\n"));
+        // Outside the scope: the SDK's error value, named.
+        let (code, _, err) = http_get(
+            &client,
+            "net:connect=10.0.2.2:80,net:send,net:recv",
+            &format!("http://{addr}/"),
+        );
+        assert_eq!(code, Some(1), "{lang}: {err}");
+        assert!(
+            err.contains("not permitted by the net:connect capability (errno 76)"),
+            "{lang}: {err}"
+        );
+    }
+}

@@ -16,7 +16,7 @@
 //! | `exit(code)` (does not return) | none |
 
 use alloc::format;
-use alloc::string::{String, ToString};
+use alloc::string::ToString;
 
 use wasmi::Caller;
 
@@ -301,11 +301,12 @@ fn log(mut caller: Caller<'_, HostContext>, level: u32, ptr: u32, len: u32) -> i
     let Ok(bytes) = mem.slice(ptr, len) else {
         return ERR_BAD_POINTER;
     };
+    // Escaped as the shell shows messages: one line, no terminal control from a guest.
     let line = format!(
         "[agent {} {}] {}\n",
         ctx.id,
         level_name(level),
-        String::from_utf8_lossy(bytes)
+        crate::text::Escaped(bytes)
     );
     ctx.platform.console.write(Stream::Stdout, line.as_bytes());
     OK

@@ -159,6 +159,8 @@ pub(crate) struct Agent {
     /// What its children inherit.
     pub spawn_limit: u32,
     pub mailbox_depth: usize,
+    /// Its largest linear memory in bytes; its children get the same limit.
+    pub max_memory: Option<usize>,
     /// Fuel used, kept after the instance is dropped.
     pub fuel_used: u64,
 }

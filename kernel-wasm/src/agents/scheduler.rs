@@ -55,6 +55,11 @@ pub const DEFAULT_MAX_AGENTS: usize = 4096;
 pub const DEFAULT_HOST_INBOX_DEPTH: usize = 1024;
 /// Bytes all queued messages together may hold, system-wide (the host inbox included).
 pub const DEFAULT_MAX_QUEUED_BYTES: usize = 64 << 20;
+/// Largest linear memory of an agent unless its spawner says otherwise (`SpawnOptions::max_memory`,
+/// a package's `memory_limit`, `agent-spawn --max-memory`): agents are many and long-lived, so
+/// each has a bound of its own besides the runtime's shared guest-memory budget. Children get
+/// their parent's limit.
+pub const DEFAULT_AGENT_MAX_MEMORY: usize = 64 << 20;
 /// The largest module file an agent may be spawned from.
 pub const MAX_MODULE_BYTES: u64 = 64 << 20;
 
@@ -74,6 +79,9 @@ pub struct SystemConfig {
     /// Bytes the bodies of all queued messages may hold together: with `max_agents` mailboxes
     /// of `mailbox_depth` messages of up to 64 KiB, depth alone would allow gigabytes.
     pub max_queued_bytes: usize,
+    /// Largest linear memory of an agent the host spawns without a limit of its own
+    /// ([`DEFAULT_AGENT_MAX_MEMORY`]; `None`: only the runtime's guest-memory budget).
+    pub max_memory: Option<usize>,
 }
 
 impl Default for SystemConfig {
@@ -86,6 +94,7 @@ impl Default for SystemConfig {
             max_agents: DEFAULT_MAX_AGENTS,
             host_inbox_depth: DEFAULT_HOST_INBOX_DEPTH,
             max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
+            max_memory: Some(DEFAULT_AGENT_MAX_MEMORY),
         }
     }
 }
@@ -171,7 +180,8 @@ pub struct SpawnOptions {
     pub spawn_limit: Option<u32>,
     /// Its mailbox depth (`None`: the system's default); children inherit it.
     pub mailbox_depth: Option<usize>,
-    /// Its largest linear memory in bytes (`None`: unlimited but for the runtime's budget).
+    /// Its largest linear memory in bytes (`None`: the system's default,
+    /// [`SystemConfig::max_memory`]); its children get the same limit.
     pub max_memory: Option<usize>,
 }
 
@@ -201,6 +211,8 @@ struct Tree {
     budget: usize,
     spawn_limit: u32,
     mailbox_depth: usize,
+    /// The memory limit of the new agent (a child's is its parent's).
+    max_memory: Option<usize>,
 }
 
 /// What a slice asks the scheduler to do next.
@@ -273,15 +285,9 @@ impl System {
             budget,
             spawn_limit: limit,
             mailbox_depth: depth,
+            max_memory: options.max_memory.or(self.config.max_memory),
         };
-        let id = self.spawn_loaded(
-            runtime,
-            tree,
-            module,
-            options.caps,
-            fuel,
-            options.max_memory,
-        )?;
+        let id = self.spawn_loaded(runtime, tree, module, options.caps, fuel)?;
         self.budgets.push(Budget { used: 0, limit });
         Ok(id)
     }
@@ -302,7 +308,7 @@ impl System {
             });
         }
         let module = self.module(runtime, path)?;
-        self.spawn_loaded(runtime, tree, module, caps, fuel, None)
+        self.spawn_loaded(runtime, tree, module, caps, fuel)
     }
 
     fn spawn_loaded(
@@ -312,13 +318,13 @@ impl System {
         module: Module,
         caps: CapSet,
         fuel: Option<u64>,
-        max_memory: Option<usize>,
     ) -> Result<u32> {
         let Tree {
             parent,
             budget,
             spawn_limit,
             mailbox_depth,
+            max_memory,
         } = tree;
         if self.live >= self.config.max_agents {
             return Err(Error::LimitExceeded {
@@ -372,6 +378,7 @@ impl System {
                 budget,
                 spawn_limit,
                 mailbox_depth,
+                max_memory,
                 fuel_used: 0,
             },
         );
@@ -869,6 +876,7 @@ impl System {
             budget: agent.budget,
             spawn_limit: agent.spawn_limit,
             mailbox_depth: agent.mailbox_depth,
+            max_memory: agent.max_memory,
         };
         let budget = tree.budget;
         let Some(&Budget { used, limit: cap }) = self.budgets.get(budget) else {

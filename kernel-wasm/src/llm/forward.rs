@@ -79,13 +79,21 @@ pub fn forward<'s>(
         matmul(&mut s.key_cache[kr.clone()], &s.xb, lw.wk);
         matmul(&mut s.value_cache[kr.clone()], &s.xb, lw.wv);
         for a in &s.adapters.loras {
-            a.apply(l, Target::Wq, &s.xb, &mut s.q, &mut s.lora_tmp);
+            a.apply(
+                l,
+                Target::Wq,
+                &s.xb,
+                &mut s.q,
+                &mut s.lora_tmp,
+                &mut s.lora_delta,
+            );
             a.apply(
                 l,
                 Target::Wk,
                 &s.xb,
                 &mut s.key_cache[kr.clone()],
                 &mut s.lora_tmp,
+                &mut s.lora_delta,
             );
             a.apply(
                 l,
@@ -93,6 +101,7 @@ pub fn forward<'s>(
                 &s.xb,
                 &mut s.value_cache[kr.clone()],
                 &mut s.lora_tmp,
+                &mut s.lora_delta,
             );
         }
         rope(&mut s.q, rope_cs);
@@ -118,7 +127,14 @@ pub fn forward<'s>(
         }
         matmul(&mut s.xb2, &s.xb, lw.wo);
         for a in &s.adapters.loras {
-            a.apply(l, Target::Wo, &s.xb, &mut s.xb2, &mut s.lora_tmp);
+            a.apply(
+                l,
+                Target::Wo,
+                &s.xb,
+                &mut s.xb2,
+                &mut s.lora_tmp,
+                &mut s.lora_delta,
+            );
         }
         for (x, &d) in s.x.iter_mut().zip(&s.xb2) {
             *x += d;
@@ -129,8 +145,22 @@ pub fn forward<'s>(
         matmul(&mut s.hb, &s.xb, lw.w1);
         matmul(&mut s.hb2, &s.xb, lw.w3);
         for a in &s.adapters.loras {
-            a.apply(l, Target::W1, &s.xb, &mut s.hb, &mut s.lora_tmp);
-            a.apply(l, Target::W3, &s.xb, &mut s.hb2, &mut s.lora_tmp);
+            a.apply(
+                l,
+                Target::W1,
+                &s.xb,
+                &mut s.hb,
+                &mut s.lora_tmp,
+                &mut s.lora_delta,
+            );
+            a.apply(
+                l,
+                Target::W3,
+                &s.xb,
+                &mut s.hb2,
+                &mut s.lora_tmp,
+                &mut s.lora_delta,
+            );
         }
         for (h, &h2) in s.hb.iter_mut().zip(&s.hb2) {
             let mut val = *h;
@@ -140,7 +170,14 @@ pub fn forward<'s>(
         }
         matmul(&mut s.xb, &s.hb, lw.w2);
         for a in &s.adapters.loras {
-            a.apply(l, Target::W2, &s.hb, &mut s.xb, &mut s.lora_tmp);
+            a.apply(
+                l,
+                Target::W2,
+                &s.hb,
+                &mut s.xb,
+                &mut s.lora_tmp,
+                &mut s.lora_delta,
+            );
         }
         for (x, &d) in s.x.iter_mut().zip(&s.xb) {
             *x += d;

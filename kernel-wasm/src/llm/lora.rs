@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 
 use super::adapter::Target;
 use super::checkpoint::Config;
-use super::matmul::{dot, matmul};
+use super::matmul::matmul;
 use super::LlmError;
 
 /// One adapted projection.
@@ -158,7 +158,8 @@ impl Lora {
     }
 
     /// `out += scale·B·(A·x)` for `target` of `layer` when adapted; `tmp` holds at least
-    /// [`Lora::max_rank`] floats.
+    /// [`Lora::max_rank`] floats and `delta` at least `out.len()`. Both products go through
+    /// [`matmul`] (four rows per pass; each row's product is `dot`'s, bit for bit).
     #[inline]
     pub(crate) fn apply(
         &self,
@@ -167,14 +168,17 @@ impl Lora {
         x: &[f32],
         out: &mut [f32],
         tmp: &mut [f32],
+        delta: &mut [f32],
     ) {
         let Some(Some(p)) = self.pairs.get(layer * Target::ALL.len() + target.index()) else {
             return;
         };
         let t = &mut tmp[..p.rank];
         matmul(t, x, &p.a);
-        for (o, row) in out.iter_mut().zip(p.b.chunks_exact(p.rank)) {
-            *o += p.scale * dot(row, t);
+        let d = &mut delta[..out.len()];
+        matmul(d, t, &p.b);
+        for (o, &v) in out.iter_mut().zip(d.iter()) {
+            *o += p.scale * v;
         }
     }
 }

@@ -42,7 +42,7 @@ pub use forward::forward;
 pub use generate::{generate, generate_with, Generation, Limits, Step, Stop};
 pub use lora::{Lora, LoraPair};
 pub use model::Model;
-pub use peft::{load_peft, load_peft_archive};
+pub use peft::{load_peft, load_peft_archive, load_peft_archive_as, load_peft_as, RopeLayout};
 pub use sampler::Sampler;
 pub use service::{LlmLimits, LlmService};
 pub use session::Session;

@@ -297,16 +297,65 @@ fn floats(
     Ok(out)
 }
 
+/// How the adapter's `q_proj`/`k_proj` rows are ordered.
+///
+/// Hugging Face Llama models apply RoPE to the two halves of each head ("rotate half"); llama2.c
+/// rotates consecutive pairs, so its `export.py` permutes the rows of `wq` and `wk` of every head
+/// from `(half, i)` to `(i, half)`. A PEFT adapter trained on the Hugging Face model needs the same
+/// permutation of its `q_proj`/`k_proj` `lora_B` rows (their `lora_A` and every other projection
+/// are unchanged).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RopeLayout {
+    /// Trained on a Hugging Face Llama model (what PEFT produces): rows are permuted on load.
+    HuggingFace,
+    /// Trained on weights in llama2.c's own layout: used as stored.
+    Llama2c,
+}
+
+/// Reorders the rows of `b` (`[heads · hs, r]`) from Hugging Face's per-head `(half, i)` order to
+/// llama2.c's `(i, half)`: new row `h·hs + 2i + t` is old row `h·hs + t·hs/2 + i` (llama2.c
+/// `export.py`'s `permute_reverse`).
+fn permute_rows(b: &[f32], heads: usize, hs: usize, r: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(b.len());
+    for h in 0..heads {
+        for i in 0..hs / 2 {
+            for t in 0..2 {
+                let old = h * hs + t * (hs / 2) + i;
+                out.extend_from_slice(&b[old * r..(old + 1) * r]);
+            }
+        }
+    }
+    out
+}
+
 /// A tensor with its name in the file.
 type Named<'a> = (String, TensorView<'a>);
 
 /// Builds a [`Lora`] named `name` for a model with `model`'s shape from the bytes of
-/// `adapter_config.json` and `adapter_model.safetensors`.
+/// `adapter_config.json` and `adapter_model.safetensors`, trained on a Hugging Face Llama model
+/// (what PEFT produces; see [`RopeLayout`]).
 pub fn load_peft(
     config_json: &[u8],
     safetensors: &[u8],
     model: &Config,
     name: &str,
+) -> Result<Lora, LlmError> {
+    load_peft_as(
+        config_json,
+        safetensors,
+        model,
+        name,
+        RopeLayout::HuggingFace,
+    )
+}
+
+/// [`load_peft`] for an adapter whose `q_proj`/`k_proj` rows are in `layout`.
+pub fn load_peft_as(
+    config_json: &[u8],
+    safetensors: &[u8],
+    model: &Config,
+    name: &str,
+    layout: RopeLayout,
 ) -> Result<Lora, LlmError> {
     let settings = Settings::parse(config_json)?;
     let st = SafeTensors::deserialize(safetensors)
@@ -356,7 +405,17 @@ pub fn load_peft(
         let (rank, scale) = settings.rank_and_scale(&module)?;
         let (out, inp) = target.shape(model);
         let av = floats(&a.0, &a.1, (rank, inp), "[r, in]")?;
-        let bv = floats(&b.0, &b.1, (out, rank), "[out, r]")?;
+        let mut bv = floats(&b.0, &b.1, (out, rank), "[out, r]")?;
+        if layout == RopeLayout::HuggingFace {
+            let heads = match target {
+                Target::Wq => model.n_heads,
+                Target::Wk => model.n_kv_heads,
+                _ => 0,
+            };
+            if heads > 0 {
+                bv = permute_rows(&bv, heads, model.head_size(), rank);
+            }
+        }
         lora.insert(
             layer,
             target,
@@ -378,6 +437,16 @@ pub fn load_peft(
 /// `adapter_model.safetensors` (at its top level or in one directory; made with e.g.
 /// `tar cf adapter.tar adapter_config.json adapter_model.safetensors`).
 pub fn load_peft_archive(archive: &[u8], model: &Config, name: &str) -> Result<Lora, LlmError> {
+    load_peft_archive_as(archive, model, name, RopeLayout::HuggingFace)
+}
+
+/// [`load_peft_archive`] for an adapter whose `q_proj`/`k_proj` rows are in `layout`.
+pub fn load_peft_archive_as(
+    archive: &[u8],
+    model: &Config,
+    name: &str,
+    layout: RopeLayout,
+) -> Result<Lora, LlmError> {
     let tar = tar_no_std::TarArchiveRef::new(archive)
         .map_err(|e| format_err(format!("archive: {e:?}")))?;
     let mut config = None;
@@ -400,7 +469,7 @@ pub fn load_peft_archive(archive: &[u8], model: &Config, name: &str) -> Result<L
     }
     let config = config.ok_or_else(|| format_err(format!("archive: no {CONFIG_FILE}")))?;
     let weights = weights.ok_or_else(|| format_err(format!("archive: no {WEIGHTS_FILE}")))?;
-    load_peft(config, weights, model, name)
+    load_peft_as(config, weights, model, name, layout)
 }
 
 #[cfg(test)]
@@ -431,6 +500,18 @@ mod tests {
         ] {
             assert_eq!(parse_name(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn hugging_face_rows_are_permuted_as_export_py_does() {
+        // One head of size 4, rank 1: HF rows (half 0: a, b; half 1: c, d) become a, c, b, d.
+        assert_eq!(
+            permute_rows(&[1.0, 2.0, 3.0, 4.0], 1, 4, 1),
+            [1.0, 3.0, 2.0, 4.0]
+        );
+        // Two heads of size 2, rank 2: pairs are already consecutive; heads stay in place.
+        let b = [1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5];
+        assert_eq!(permute_rows(&b, 2, 2, 2), b);
     }
 
     #[test]

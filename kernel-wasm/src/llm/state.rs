@@ -33,6 +33,8 @@ pub struct State {
     pub(crate) adapters: Adapters,
     /// `A·x` of a LoRA, as long as the largest rank attached.
     pub(crate) lora_tmp: Vec<f32>,
+    /// `B·(A·x)` of a LoRA, as long as the longest projection output (empty without LoRA).
+    pub(crate) lora_delta: Vec<f32>,
 }
 
 impl State {
@@ -63,6 +65,7 @@ impl State {
             value_cache: zeroed(kv)?,
             adapters: Adapters::default(),
             lora_tmp: Vec::new(),
+            lora_delta: Vec::new(),
         })
     }
 
@@ -93,6 +96,10 @@ impl State {
         if self.lora_tmp.len() < rank {
             self.lora_tmp = zeroed(rank)?;
         }
+        let widest = self.config.dim.max(self.config.hidden_dim);
+        if !loras.is_empty() && self.lora_delta.len() < widest {
+            self.lora_delta = zeroed(widest)?;
+        }
         self.adapters.loras = loras;
         Ok(())
     }
@@ -120,7 +127,8 @@ impl State {
             + self.logits.len()
             + self.key_cache.len()
             + self.value_cache.len()
-            + self.lora_tmp.len();
+            + self.lora_tmp.len()
+            + self.lora_delta.len();
         floats * 4
     }
 }

@@ -141,6 +141,41 @@ impl Weights {
         })
     }
 
+    /// Weights of the shape of `config` filled from `seed` (timing only: benchmarks of a
+    /// model's shape without its file, e.g. stories15M's). Uniform in ±1/√dim, RMSNorm weights 1.
+    /// Refused like a file of that shape would be (sizes, KV bound), then one allocation.
+    pub fn synthetic(config: &Config, seed: u64) -> Result<Weights, LlmError> {
+        let c = Config::from_header(config.to_header())?;
+        let need = c.file_size()?;
+        let budget = need
+            .saturating_mul(4)
+            .saturating_add(super::checkpoint::STATE_SLACK_BYTES);
+        if c.state_bytes(c.seq_len)? > budget {
+            return Err(LlmError::StateTooLarge);
+        }
+        let mut data = zeroed((need - HEADER) / 4)?;
+        let layout = Layout::new(&c);
+        let scale = 1.0 / libm::sqrtf(c.dim as f32);
+        let mut x = seed | 1;
+        for v in data.iter_mut() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            *v = ((x >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale;
+        }
+        let d = c.dim;
+        for at in [layout.rms_att, layout.rms_ffn] {
+            data[at..at + c.n_layers * d].fill(1.0);
+        }
+        data[layout.rms_final..layout.rms_final + d].fill(1.0);
+        Ok(Weights {
+            rope: rope_table(&c)?,
+            layout,
+            config: c,
+            data,
+        })
+    }
+
     pub fn config(&self) -> &Config {
         &self.config
     }

@@ -352,8 +352,10 @@ impl<'v> Manager<'v> {
         let name = package.manifest.name.as_str();
         let stage_name = format!("{STAGING}-{name}");
         let stage_path = self.path_of(&stage_name);
-        // A stage left by an install that failed half way (and could not clean up).
+        // A stage left by an install that failed half way (and could not clean up), and what an
+        // uninstall whose cleanup failed left.
         remove_if_exists(self.vfs, root, &stage_name).map_err(|e| fs(&stage_path, e))?;
+        let _ = remove_if_exists(self.vfs, root, &format!(".removing-{name}"));
         let stage = self
             .vfs
             .create(root, &stage_name, NodeKind::Dir)

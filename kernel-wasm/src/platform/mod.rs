@@ -17,12 +17,32 @@ pub enum Stream {
     Stderr,
 }
 
+/// Output a console could not deliver (kwasm's stdout is a closed pipe): a guest's `fd_write`
+/// answers `EIO`, as wasmtime's does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputClosed;
+
 /// Text in and out: the UART on the kernel, stdin/stdout/stderr in `kwasm`.
 pub trait Console {
-    /// Writes all of `bytes` to `stream`. Console output cannot fail from the guest's point of view.
+    /// Writes all of `bytes` to `stream`; output that cannot be delivered is dropped (the
+    /// shell's and the host's own lines). Guests write through [`Console::try_write`].
     fn write(&self, stream: Stream, bytes: &[u8]);
+    /// Writes all of `bytes` to `stream`, saying whether the output took them. The default
+    /// (a UART always takes bytes) writes with [`Console::write`] and never fails.
+    fn try_write(&self, stream: Stream, bytes: &[u8]) -> Result<(), OutputClosed> {
+        self.write(stream, bytes);
+        Ok(())
+    }
     /// Reads up to `buf.len()` bytes of standard input; `0` means end of input.
     fn read(&self, buf: &mut [u8]) -> usize;
+    /// Like [`Console::read`], but waits at most `timeout_ns` for input: `None` when the time
+    /// passed with nothing to read. A guest with a time limit reads stdin through this, so a
+    /// blocked read ends at the limit. The default waits as `read` does; consoles whose input
+    /// can block (a terminal, a pipe, the UART) override it.
+    fn read_timeout(&self, buf: &mut [u8], timeout_ns: u64) -> Option<usize> {
+        let _ = timeout_ns;
+        Some(self.read(buf))
+    }
     /// Flushes buffered output (called at instance exit).
     fn flush(&self) {}
     /// Whether guest descriptor `fd` (0 stdin, 1 stdout, 2 stderr) is a terminal; WASI reports

@@ -11,6 +11,7 @@ use crate::agents::{AgentState, Event, RunLimits, SpawnOptions};
 use crate::caps::CapSet;
 use crate::error::{Error, Result};
 use crate::platform::Stream;
+use crate::text::Escaped;
 
 /// What `agent-spawn` grants when no CAPS are given.
 pub const DEFAULT_AGENT_CAPS: &str = "agent:spawn,agent:send,agent:receive";
@@ -26,15 +27,22 @@ fn number<T: core::str::FromStr>(what: &str, text: &str) -> Result<T> {
 
 pub(super) fn spawn(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     let mut fuel = None;
+    let mut max_memory = None;
     let mut rest = args;
-    match rest {
-        ["--fuel", value, tail @ ..] => {
-            fuel = Some(number::<u64>("--fuel", value)?);
-            rest = tail;
+    loop {
+        match rest {
+            ["--fuel", value, tail @ ..] => {
+                fuel = Some(number::<u64>("--fuel", value)?);
+                rest = tail;
+            }
+            ["--max-memory", value, tail @ ..] => {
+                max_memory = Some(number::<usize>("--max-memory", value)?);
+                rest = tail;
+            }
+            // An option without its value, or one this command does not know.
+            [option, ..] if option.starts_with("--") => return Err(usage("agent-spawn")),
+            _ => break,
         }
-        // `--fuel` without its value, or an option this command does not know.
-        [option, ..] if option.starts_with("--") => return Err(usage("agent-spawn")),
-        _ => {}
     }
     let (path, caps) = match rest {
         [path] => (*path, DEFAULT_AGENT_CAPS),
@@ -56,7 +64,7 @@ pub(super) fn spawn(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
             options.fuel = fuel.or(manifest.fuel_limit);
             options.spawn_limit = manifest.spawn_limit;
             options.mailbox_depth = manifest.mailbox_depth;
-            options.max_memory = manifest.memory_limit;
+            options.max_memory = max_memory.or(manifest.memory_limit);
             shell.agents.spawn_module(&shell.runtime, module, options)?
         }
         None => {
@@ -64,11 +72,12 @@ pub(super) fn spawn(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
             let abs = shell.absolute(path);
             let mut options = SpawnOptions::new(caps);
             options.fuel = fuel;
+            options.max_memory = max_memory;
             shell.agents.spawn(&shell.runtime, &abs, options)?
         }
     };
     let name = shell.agents.info(id).map(|i| i.name).unwrap_or_default();
-    shell.print(&format!("spawned agent {id} ({name})\n"));
+    shell.print(&format!("spawned agent {id} ({})\n", Escaped::str(&name)));
     Ok(ShellStatus::Continue)
 }
 
@@ -110,11 +119,11 @@ pub(super) fn list(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
         out.push_str(&format!(
             "{:>4} {:<16} {:<8} {:>12} {:>5}  {}\n",
             a.id,
-            a.name,
+            format!("{}", Escaped::str(&a.name)),
             a.state.name(),
             a.fuel_used,
             a.queue_len,
-            result(&a.state)
+            Escaped::str(&result(&a.state))
         ));
     }
     shell.print(&out);
@@ -131,28 +140,12 @@ pub(super) fn kill(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     Ok(ShellStatus::Continue)
 }
 
-/// The line printed for a message to the shell: UTF-8 text as is (one trailing newline
-/// dropped) but for control characters, which are escaped; anything else escaped byte by byte.
-/// A message is one line whatever an agent sends: it cannot forge the shell's own lines or
-/// drive the terminal.
+/// The line printed for a message to the shell: its text (one trailing newline dropped)
+/// [`Escaped`], so a message is one line whatever an agent sends: it cannot forge the shell's
+/// own lines or drive the terminal.
 pub fn message_line(from: u32, body: &[u8]) -> String {
     let body = body.strip_suffix(b"\n").unwrap_or(body);
-    match core::str::from_utf8(body) {
-        Ok(text) if !text.chars().any(char::is_control) => format!("[agent {from}] {text}\n"),
-        Ok(text) => {
-            let mut line = format!("[agent {from}] ");
-            for c in text.chars() {
-                if c.is_control() {
-                    line.extend(c.escape_default());
-                } else {
-                    line.push(c);
-                }
-            }
-            line.push('\n');
-            line
-        }
-        Err(_) => format!("[agent {from}] {}\n", body.escape_ascii()),
-    }
+    format!("[agent {from}] {}\n", Escaped(body))
 }
 
 pub(super) fn run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
@@ -184,12 +177,20 @@ pub(super) fn run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
         .agents
         .run_with(&shell.runtime, limits, &mut |event| match event {
             Event::Message(m) => print(message_line(m.from, &m.body)),
-            Event::Ended { id, name, state } => print(format!("agent {id} ({name}) {state}\n")),
+            Event::Ended { id, name, state } => print(format!(
+                "agent {id} ({}) {}\n",
+                Escaped::str(&name),
+                Escaped::str(&format!("{state}"))
+            )),
             Event::SpawnFailed {
                 parent,
                 path,
                 reason,
-            } => print(format!("agent {parent}: spawn {path} failed: {reason}\n")),
+            } => print(format!(
+                "agent {parent}: spawn {} failed: {}\n",
+                Escaped::str(&path),
+                Escaped::str(&reason)
+            )),
         });
     shell.print(&format!("agent-run: {report}\n"));
     Ok(ShellStatus::Continue)

@@ -12,6 +12,8 @@
 //! first alternates.
 //!
 //! The case sizes are the host bench's own ([`CASES`] is what it runs), so figures are comparable.
+//!
+//! `bench --llm [--quick] [DIR]` times the LLM engine instead: see [`super::bench_llm`].
 
 use alloc::boxed::Box;
 use alloc::format;
@@ -165,17 +167,25 @@ pub fn json_row(group: &str, case: &str, runtime: &str, value: f64, unit: &str) 
 
 pub(super) fn bench(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     let mut quick = false;
+    let mut llm = false;
     let mut only: Vec<&str> = Vec::new();
     let mut path = None;
     let mut rest = args.iter();
     while let Some(&arg) = rest.next() {
         match arg {
             "--quick" => quick = true,
+            "--llm" => llm = true,
             "--case" => only.push(rest.next().ok_or_else(|| usage("bench"))?),
             _ if arg.starts_with("--") => return Err(usage("bench")),
             _ if path.is_none() => path = Some(arg),
             _ => return Err(usage("bench")),
         }
+    }
+    if llm {
+        if !only.is_empty() {
+            return Err(usage("bench"));
+        }
+        return super::bench_llm::bench_llm(shell, quick, path);
     }
     if let Some(unknown) = only.iter().find(|n| !CASES.iter().any(|c| c.name == **n)) {
         let names: Vec<&str> = CASES.iter().map(|c| c.name).collect();

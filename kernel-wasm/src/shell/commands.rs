@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 use super::{Shell, ShellStatus, DEFAULT_RUN_FUEL, DEFAULT_RUN_TIME_LIMIT_MS};
 use crate::error::{Error, Result};
 use crate::instance::{CallOutcome, InstanceConfig};
+use crate::text::Escaped;
 use crate::vfs::{self, path, NodeKind, VfsError};
 use crate::wasi::Preopen;
 
@@ -63,8 +64,8 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         name: "agent-spawn",
-        usage: "agent-spawn [--fuel N] PATH|PACKAGE [CAPS]",
-        help: "start an agent (CAPS default: agent:spawn,agent:send,agent:receive; a PACKAGE: its manifest's, narrowed by CAPS)",
+        usage: "agent-spawn [--fuel N] [--max-memory BYTES] PATH|PACKAGE [CAPS]",
+        help: "start an agent (CAPS default: agent:spawn,agent:send,agent:receive; a PACKAGE: its manifest's, narrowed by CAPS; memory default 64 MiB)",
         run: super::agent_cmds::spawn,
     },
     Command {
@@ -147,9 +148,15 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         name: "bench",
-        usage: "bench [--quick] [--case NAME]... [PATH]",
-        help: "time the compute workloads (default /bench/workloads.wasm) on kernel-wasm and raw wasmi; JSON rows",
+        usage: "bench [--quick] [--case NAME]... [PATH] | bench --llm [--quick] [DIR]",
+        help: "time the compute workloads (default /bench/workloads.wasm) on kernel-wasm and raw wasmi, or with --llm the LLM engine's tokens/s (models in /bench/llm); JSON rows",
         run: super::bench_cmd::bench,
+    },
+    Command {
+        name: "bench-pkg",
+        usage: "bench-pkg [--quick] PATH",
+        help: "time verify+install of the package at PATH against SHA-256 + Ed25519 of its bytes; JSON rows",
+        run: super::bench_pkg::bench_pkg,
     },
     Command {
         name: "exit",
@@ -204,23 +211,6 @@ pub(super) fn read_bounded(shell: &Shell, command: &str, path: &str, max: u64) -
     }
 }
 
-/// A file name as `ls` prints it: control characters (a newline, an escape sequence from a
-/// hostile initrd) are escaped, so one entry is one line and the terminal is left alone.
-fn printable_name(name: &str) -> String {
-    if !name.chars().any(char::is_control) {
-        return String::from(name);
-    }
-    let mut out = String::with_capacity(name.len() + 8);
-    for c in name.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 fn help(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     if !args.is_empty() {
         return Err(usage("help"));
@@ -269,7 +259,7 @@ fn ls(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     let mut out = String::new();
     if meta.kind == NodeKind::Dir {
         for entry in fs.read_dir(node).map_err(|e| fs_error(shell, target, e))? {
-            out.push_str(&printable_name(&entry.name));
+            out.push_str(&format!("{}", Escaped::str(&entry.name)));
             match entry.kind {
                 NodeKind::Dir => out.push('/'),
                 NodeKind::Symlink => out.push('@'),
@@ -278,7 +268,7 @@ fn ls(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
             out.push('\n');
         }
     } else {
-        out.push_str(&format!("{}\n", printable_name(target)));
+        out.push_str(&format!("{}\n", Escaped::str(target)));
     }
     shell.print(&out);
     Ok(ShellStatus::Continue)
@@ -387,13 +377,20 @@ fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     config.time_limit_ms = time_limit_ms
         .or(config.time_limit_ms)
         .or(Some(DEFAULT_RUN_TIME_LIMIT_MS));
-    let mut instance = shell.runtime().instantiate(&module, config)?;
-    let outcome = match (func, entry.as_deref()) {
-        (Some((func, params)), _) => instance.call_with_text(func, params),
-        (None, Some(entry)) if entry != "_start" => instance.call_with_text(entry, &[]),
-        (None, _) => instance.run_start(),
+    // A start function that exits ends the program there, as its `_start` would have.
+    let outcome = match shell.runtime().instantiate(&module, config) {
+        Ok(mut instance) => {
+            let outcome = match (func, entry.as_deref()) {
+                (Some((func, params)), _) => instance.call_with_text(func, params),
+                (None, Some(entry)) if entry != "_start" => instance.call_with_text(entry, &[]),
+                (None, _) => instance.run_start(),
+            };
+            shell.last_stats = Some(instance.stats());
+            outcome
+        }
+        Err(Error::Exited { code, .. }) => Ok(CallOutcome::Exited(code)),
+        Err(error) => Err(error),
     };
-    shell.last_stats = Some(instance.stats());
     match outcome? {
         CallOutcome::Returned(values) => {
             let mut out = String::new();
@@ -403,7 +400,10 @@ fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
             shell.print(&out);
         }
         CallOutcome::Exited(0) => {}
-        CallOutcome::Exited(code) => shell.print(&format!("{name} exited with status {code}\n")),
+        CallOutcome::Exited(code) => shell.print(&format!(
+            "{} exited with status {code}\n",
+            Escaped::str(&name)
+        )),
     }
     Ok(ShellStatus::Continue)
 }

@@ -7,6 +7,8 @@
 
 mod agent_cmds;
 pub mod bench_cmd;
+pub mod bench_llm;
+pub mod bench_pkg;
 mod commands;
 mod llm_cmds;
 mod net_cmds;
@@ -23,6 +25,7 @@ use crate::instance::Stats;
 use crate::llm::LlmService;
 use crate::platform::{Platform, Stream};
 use crate::runtime::{Runtime, RuntimeConfig};
+use crate::text::Escaped;
 
 pub use commands::{Command, COMMANDS};
 pub use pkg_cmds::PackageSettings;
@@ -146,8 +149,11 @@ impl Shell {
         self.platform.console.write(Stream::Stdout, text.as_bytes());
     }
 
+    /// Prints `error: <text>`; the text is escaped ([`Escaped`]): it may carry names and
+    /// details a guest chose.
     pub fn print_error(&self, error: &Error) {
-        self.print(&format!("error: {error}\n"));
+        let text = format!("{error}");
+        self.print(&format!("error: {}\n", Escaped::str(&text)));
     }
 
     /// Makes `path` absolute against the current directory.

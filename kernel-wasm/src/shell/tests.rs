@@ -568,7 +568,7 @@ fn agent_messages_are_one_line_each() {
         message_line(3, b"\x1b[2J\0\t"),
         "[agent 3] \\u{1b}[2J\\u{0}\\t\n"
     );
-    assert_eq!(message_line(3, b"\xff\x1b"), "[agent 3] \\xff\\x1b\n");
+    assert_eq!(message_line(3, b"\xff\x1b"), "[agent 3] \\xff\\u{1b}\n");
     assert_eq!(message_line(3, b""), "[agent 3] \n");
 }
 
@@ -988,6 +988,20 @@ fn packages_round_trip_through_the_shell() {
     assert_eq!(text, "error: /hi: no such file or directory\n");
     let (_, text) = run(&mut sh, &out, "pkg-uninstall hi");
     assert_eq!(text, "error: package hi: package hi is not installed\n");
+
+    // The package benchmark the kernel runs: two JSON rows.
+    let (_, text) = run(&mut sh, &out, "bench-pkg --quick /data/pong.wap");
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    assert!(
+        rows[0].starts_with(
+            "{\"group\": \"packages\", \"case\": \"verify_install\", \"runtime\": \"kernel-wasm\""
+        ),
+        "{text}"
+    );
+    assert!(rows[1].contains("\"runtime\": \"direct\""), "{text}");
+    let (_, text) = run(&mut sh, &out, "bench-pkg /data/bad.wap");
+    assert!(text.starts_with("error: "), "{text}");
 
     // The boot install: every .wap of /boot/packages, one line each.
     write_file(&*sh.platform().vfs, "/boot/packages/hi.wap", &wap).unwrap();

@@ -273,6 +273,30 @@ impl Inner {
         Ok(())
     }
 
+    /// Appends `data` to file `id`, charged to the byte budget as [`Inner::resize`] charges.
+    fn append(&mut self, id: NodeId, data: &[u8]) -> VfsResult<()> {
+        let max_bytes = self.max_bytes;
+        let used = self.bytes_used;
+        let meta_used = self.meta_used;
+        let node = self.node_mut(id)?;
+        let NodeData::File(bytes) = &mut node.data else {
+            return Err(match node.kind() {
+                NodeKind::Dir => VfsError::IsADirectory,
+                _ => VfsError::Invalid,
+            });
+        };
+        let added = data.len() as u64;
+        if used.saturating_add(meta_used).saturating_add(added) > max_bytes {
+            return Err(VfsError::NoSpace);
+        }
+        bytes
+            .try_reserve_exact(data.len())
+            .map_err(|_| VfsError::NoSpace)?;
+        bytes.extend_from_slice(data);
+        self.bytes_used = used + added;
+        Ok(())
+    }
+
     fn is_ancestor(&self, ancestor: NodeId, mut node: NodeId) -> bool {
         loop {
             if node == ancestor {
@@ -502,6 +526,15 @@ impl Vfs for MemFs {
         let end = offset
             .checked_add(data.len() as u64)
             .ok_or(VfsError::NoSpace)?;
+        if offset == current {
+            // Appending (a file written front to back, an installed package): one copy, no
+            // zero-filling of the new bytes first.
+            inner.append(node, data)?;
+            let n = inner.node_mut(node)?;
+            n.mtime_ns = now;
+            n.ctime_ns = now;
+            return Ok(data.len());
+        }
         if end > current {
             inner.resize(node, end)?;
         }
@@ -784,5 +817,29 @@ mod tests {
             Err(VfsError::NotADirectory)
         );
         assert_eq!(fs.rename(root, "b", root, "d"), Err(VfsError::IsADirectory));
+    }
+}
+
+#[cfg(test)]
+mod append_tests {
+    use super::*;
+
+    /// Appends (the one-copy path of `write_at`) read back and are charged like any other write.
+    #[test]
+    fn appends_are_read_back_and_charged_to_the_budget() {
+        let fs = MemFs::new(4096, 16);
+        let root = fs.root();
+        let file = fs.create(root, "f", NodeKind::File).unwrap();
+        assert_eq!(fs.write_at(file, 0, b"abc"), Ok(3));
+        assert_eq!(fs.write_at(file, 3, b"def"), Ok(3));
+        // Not an append: past the end, zero-filled.
+        assert_eq!(fs.write_at(file, 8, b"g"), Ok(1));
+        let mut buf = [0u8; 16];
+        let n = fs.read_at(file, 0, &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"abcdef\0\0g");
+        let used = fs.bytes_used();
+        assert_eq!(fs.write_at(file, 9, &[1; 8192]), Err(VfsError::NoSpace));
+        assert_eq!(fs.bytes_used(), used);
+        assert_eq!(fs.stat(file).unwrap().size, 9);
     }
 }

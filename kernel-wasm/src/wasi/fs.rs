@@ -10,7 +10,7 @@ use alloc::sync::Arc;
 
 use crate::context::HostContext;
 use crate::guest::{GuestMemory, GuestWriter};
-use crate::platform::Stream;
+use crate::platform::{Stream, INTERRUPT_POLL_NS};
 use crate::vfs::path::{self, Absolute, MAX_SYMLINKS};
 use crate::vfs::{Metadata, NodeId, NodeKind, SetTime, Vfs, VfsError};
 
@@ -420,7 +420,7 @@ pub fn fd_read(
         }
         Desc::Stdin => {
             let iov = mem.first_non_empty_iovec(iovs, iovs_len)?;
-            let n = ctx.platform.console.read(mem.slice_mut(iov.buf, iov.len)?);
+            let n = read_stdin(ctx, mem.slice_mut(iov.buf, iov.len)?)?;
             // A console ends a read early when the user interrupts (Ctrl-C): stop the guest, as
             // a terminal's SIGINT would, rather than hand it an end of input.
             if n == 0 && iov.len > 0 && ctx.platform.console.take_interrupt() {
@@ -434,6 +434,38 @@ pub fn fd_read(
     };
     mem.write_at::<u32>(nread, 0, u32::try_from(n)?)?;
     Ok(())
+}
+
+/// Reads stdin into `buf`. With a time limit the read waits at most until the limit, then stops
+/// the instance (a guest blocked on input that never comes is stopped like a busy one); it waits
+/// in steps of [`INTERRUPT_POLL_NS`] so an interrupt is seen meanwhile.
+fn read_stdin(ctx: &HostContext, buf: &mut [u8]) -> WasiResult<usize> {
+    let Some((deadline_ns, ms)) = ctx.time_limit else {
+        return Ok(ctx.platform.console.read(buf));
+    };
+    loop {
+        let now = ctx.platform.clock.monotonic_ns();
+        if now >= deadline_ns {
+            return Err(WasiError::Stop(crate::Error::LimitExceeded {
+                kind: crate::LimitKind::Time,
+                limit: ms,
+                detail: alloc::format!(
+                    "{} waited for stdin past its {ms} ms of wall time",
+                    ctx.module
+                ),
+            }));
+        }
+        let step = (deadline_ns - now).min(INTERRUPT_POLL_NS);
+        match ctx.platform.console.read_timeout(buf, step) {
+            Some(n) => return Ok(n),
+            None if ctx.platform.console.take_interrupt() => {
+                return Err(WasiError::Stop(crate::Error::Interrupted {
+                    func: alloc::format!("{} (reading stdin)", ctx.module),
+                }))
+            }
+            None => {}
+        }
+    }
 }
 
 /// Writes the first non-empty iovec (one buffer per call, as wasmtime). No allocation.
@@ -477,9 +509,12 @@ pub fn fd_write(
                 Stream::Stderr
             };
             let iov = mem.first_non_empty_iovec(iovs, iovs_len)?;
+            // Output nobody takes any more (a closed pipe) is EIO, as wasmtime: a guest that
+            // checks stops writing instead of writing into the void for ever.
             ctx.platform
                 .console
-                .write(stream, mem.slice(iov.buf, iov.len)?);
+                .try_write(stream, mem.slice(iov.buf, iov.len)?)
+                .map_err(|_| Errno::Io)?;
             iov.len as usize
         }
         _ => return Err(Errno::Badf.into()),

@@ -183,6 +183,9 @@ pub struct Setup {
     pub env: Vec<(String, String)>,
     pub stdin: Vec<u8>,
     pub backend: Backend,
+    /// Listening sockets handed over (after `/sandbox`: descriptors 4, 5, ...).
+    pub sockets: Vec<kernel_wasm::wasi::SocketPreopen>,
+    pub time_limit_ms: Option<u64>,
 }
 
 impl Default for Setup {
@@ -194,6 +197,8 @@ impl Default for Setup {
             env: Vec::new(),
             stdin: Vec::new(),
             backend: Backend::Mem,
+            sockets: Vec::new(),
+            time_limit_ms: None,
         }
     }
 }
@@ -235,6 +240,8 @@ impl W {
         config.args = setup.args;
         config.env = setup.env;
         config.preopens = vec![Preopen::new("/sandbox", fs.clone(), sandbox)];
+        config.sockets = setup.sockets;
+        config.time_limit_ms = setup.time_limit_ms;
         let runtime = Runtime::default();
         let wasm = wat::parse_str(module_text()).unwrap();
         let module = runtime.load(&wasm, Some("wasi-test")).unwrap();

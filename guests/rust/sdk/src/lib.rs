@@ -1,5 +1,6 @@
 //! Safe Rust bindings for kernel-wasm agents: the `agent` host module (messages, spawning,
-//! logging; `docs/agents.md`) and the `llm` host module ([`llm`], `docs/llm.md`).
+//! logging; `docs/agents.md`), the `llm` host module ([`llm`], `docs/llm.md`) and the `net` host
+//! module ([`net`], `docs/net.md`).
 //!
 //! ```no_run
 //! use kernel_wasm_sdk::{receive, send};
@@ -28,6 +29,7 @@ extern crate alloc;
 
 mod error;
 pub mod llm;
+pub mod net;
 pub mod sys;
 
 pub use error::{AgentError, Result};

@@ -145,6 +145,12 @@ pub fn info_into(out: &mut [u8]) -> Result<usize, LlmError> {
     length(code, out.len())
 }
 
+/// The first buffer [`infer`] offers. Small on purpose: a longer completion costs one more host
+/// call, not a second generation (the host keeps it for the retry), and the retry path runs in
+/// every test with a real model.
+#[cfg(feature = "alloc")]
+const FIRST_COMPLETION_BUFFER: usize = 256;
+
 /// Calls `call` with a buffer, first of `first` bytes, then of the length it reports needed.
 #[cfg(feature = "alloc")]
 fn growing(
@@ -172,7 +178,7 @@ fn growing(
 /// host serves from the completion it kept. Blocks while the model generates.
 #[cfg(feature = "alloc")]
 pub fn infer(prompt: &str) -> Result<alloc::string::String, LlmError> {
-    growing(1024, |out| infer_into(prompt, out))
+    growing(FIRST_COMPLETION_BUFFER, |out| infer_into(prompt, out))
 }
 
 /// The model's description, `key=value` lines (`model=…`, `dim=…`, `max_tokens=…`, …).

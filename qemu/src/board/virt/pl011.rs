@@ -50,14 +50,4 @@ impl Pl011 {
     pub fn try_read(&self) -> Option<u8> {
         (self.read_reg(FR) & FR_RXFE == 0).then(|| (self.read_reg(DR) & 0xff) as u8)
     }
-
-    /// Waits for a received byte.
-    pub fn read_byte(&self) -> u8 {
-        loop {
-            if let Some(b) = self.try_read() {
-                return b;
-            }
-            core::hint::spin_loop();
-        }
-    }
 }

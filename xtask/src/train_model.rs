@@ -1,0 +1,37 @@
+//! `cargo xtask train-model [--steps N] [--out DIR]`: trains the project's default LLM with
+//! `tools/train-model` (its own workspace and lockfile: candle never enters the host workspace or
+//! the kernel build) and writes `models/tinystories/{model.bin,tokenizer.bin}`.
+//!
+//! One thread (`RAYON_NUM_THREADS=1`): every step is deterministic, so the same command rebuilds
+//! the committed files byte for byte (`models/README.md` has their SHA-256), and on a shared
+//! machine one thread trains faster than two that wait for each other.
+
+use anyhow::{bail, Result};
+use xshell::{cmd, Shell};
+
+pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
+    let mut pass: Vec<String> = Vec::new();
+    let mut rest = args.iter();
+    while let Some(a) = rest.next() {
+        match a.as_str() {
+            "--steps" | "--out" => {
+                let Some(v) = rest.next() else {
+                    bail!("cargo xtask train-model: {a} needs a value");
+                };
+                pass.push(a.clone());
+                pass.push(v.clone());
+            }
+            other => bail!(
+                "cargo xtask train-model: unknown argument {other:?} (usage: cargo xtask train-model [--steps N] [--out DIR])"
+            ),
+        }
+    }
+    crate::step("tools/train-model: corpus, tokenizer, training, export, check with the engine");
+    let _threads = sh.push_env("RAYON_NUM_THREADS", "1");
+    cmd!(
+        sh,
+        "cargo run --release --manifest-path tools/train-model/Cargo.toml -- {pass...}"
+    )
+    .run()?;
+    Ok(())
+}
