@@ -166,13 +166,6 @@ extern "C" fn kernel_main(dtb: usize) -> ! {
     };
     let mut shell = Shell::with_runtime(platform.clone(), runtime);
     shell.set_packages(trust_root(), false);
-    // The default model, found as `kwasm shell` finds it (kernel_wasm::llm::boot). Loaded
-    // quietly, so both shells print the same transcript (`llm-info` describes it); a model that is
-    // there but broken is reported and the kernel goes on without one.
-    match load_default(&*platform.vfs, LlmLimits::default()) {
-        Ok(model) => shell.set_llm(model.map(Arc::new)),
-        Err(e) => kprintln!("[boot] llm: {e} (no model loaded)"),
-    }
 
     let boot_ms = arch::timer::ticks_to_ns(arch::timer::ticks(), clock.frequency()) / 1_000_000;
     kprintln!(
@@ -185,6 +178,17 @@ extern "C" fn kernel_main(dtb: usize) -> ! {
     for line in shell.install_boot_packages() {
         console.write(Stream::Stdout, line.as_bytes());
         console.write(Stream::Stdout, b"\n");
+    }
+    // Then the default model, found as `kwasm shell` finds it (kernel_wasm::llm::boot; a model
+    // package installed above is found the same way). Loaded quietly (`llm-info` describes it);
+    // a model that is there but broken is reported, as kwasm shell reports it, and the kernel
+    // runs without one.
+    match load_default(&*platform.vfs, LlmLimits::default()) {
+        Ok(model) => shell.set_llm(model.map(Arc::new)),
+        Err(e) => {
+            let line = alloc::format!("[boot] {e} (no model loaded)\n");
+            console.write(Stream::Stdout, line.as_bytes());
+        }
     }
 
     loop {

@@ -58,8 +58,8 @@ pub fn for_run(args: &LlmArgs) -> Result<Option<Arc<LlmService>>, Error> {
 }
 
 /// What `kwasm shell` serves: the flags' model, else the default model of the shell's file
-/// system (found as the kernel finds it at boot; a broken one is reported on stderr and
-/// skipped, as the kernel reports it on its console), else the built-in one.
+/// system (found as the kernel finds it at boot, after the boot packages; a broken one is
+/// reported with the kernel's line and skipped), else the built-in one.
 pub fn for_shell(args: &LlmArgs, vfs: &dyn Vfs) -> Result<Option<Arc<LlmService>>, Error> {
     if let Some(service) = from_flags(args)? {
         return Ok(Some(Arc::new(service)));
@@ -67,7 +67,11 @@ pub fn for_shell(args: &LlmArgs, vfs: &dyn Vfs) -> Result<Option<Arc<LlmService>
     let found = match kernel_wasm::llm::boot::load_default(vfs, LlmLimits::default()) {
         Ok(found) => found,
         Err(error) => {
-            eprintln!("kwasm: {}", crate::run::one_line(&error.to_string()));
+            // The line the kernel prints on its console for the same file system.
+            println!(
+                "[boot] {} (no model loaded)",
+                crate::run::one_line(&error.to_string())
+            );
             None
         }
     };

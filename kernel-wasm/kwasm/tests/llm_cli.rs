@@ -173,3 +173,21 @@ fn the_shell_finds_the_default_model_in_its_file_system_as_the_kernel_does() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_broken_default_model_is_reported_as_the_kernel_reports_it() {
+    let dir = std::env::temp_dir().join(format!("kwasm-llm-broken-{}", std::process::id()));
+    let model = dir.join("tiny");
+    std::fs::create_dir_all(&model).unwrap();
+    std::fs::write(model.join("model.bin"), b"not a checkpoint").unwrap();
+    std::fs::write(model.join("tokenizer.bin"), b"").unwrap();
+    let spec = format!("{}::/llm", dir.display());
+    let out = kwasm(&args(&["shell", "--dir", &spec]), "llm-info\n");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        text(&out.stdout),
+        "[boot] llm: /llm/tiny/model.bin, /llm/tiny/tokenizer.bin: checkpoint truncated (no model loaded)\n\
+         sis> llm-info\nerror: llm: no model loaded\nsis> \n"
+    );
+}

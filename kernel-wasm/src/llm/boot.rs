@@ -21,23 +21,18 @@ pub const CHECKPOINT_FILE: &str = "model.bin";
 pub const TOKENIZER_FILE: &str = "tokenizer.bin";
 
 /// Loads the default model of `vfs` (see the module documentation). `Ok(None)` when there is
-/// none; an error names the files of a model that is there but cannot be loaded.
+/// none; an error ([`Error::Llm`]) names the files of a model that is there but cannot be
+/// loaded. The hosts print it as `[boot] ERROR (no model loaded)`.
 pub fn load_default(vfs: &dyn Vfs, limits: LlmLimits) -> Result<Option<LlmService>, Error> {
     let root = vfs.root();
     let dir = match path::resolve(vfs, root, root, MODEL_DIR, path::Absolute::FromRoot, true) {
         Ok(dir) => dir,
         Err(VfsError::NotFound) => return Ok(None),
-        Err(error) => {
-            return Err(Error::Fs {
-                path: MODEL_DIR.into(),
-                error,
-            })
-        }
+        Err(error) => return Err(fs_error(MODEL_DIR, error)),
     };
-    let entries = vfs.read_dir(dir).map_err(|error| Error::Fs {
-        path: MODEL_DIR.into(),
-        error,
-    })?;
+    let entries = vfs
+        .read_dir(dir)
+        .map_err(|error| fs_error(MODEL_DIR, error))?;
     for entry in entries {
         if entry.kind != NodeKind::Dir {
             continue;
@@ -51,10 +46,20 @@ pub fn load_default(vfs: &dyn Vfs, limits: LlmLimits) -> Result<Option<LlmServic
         };
         if is_file(&checkpoint) && is_file(&tokenizer) {
             return LlmService::from_vfs(&entry.name, vfs, &checkpoint, &tokenizer, limits)
-                .map(Some);
+                .map(Some)
+                .map_err(|error| match error {
+                    Error::Fs { path, error } => fs_error(&path, error),
+                    other => other,
+                });
         }
     }
     Ok(None)
+}
+
+fn fs_error(path: &str, error: VfsError) -> Error {
+    Error::Llm {
+        message: format!("{path}: {error}"),
+    }
 }
 
 #[cfg(all(test, feature = "std"))]
