@@ -258,6 +258,70 @@ fn agents_play_ping_pong() {
     );
 }
 
+/// The reference model (`../shared/llm/`, never committed) laid out as a default model for
+/// boot: `target/llm-model/stories260K/{model.bin,tokenizer.bin}`, to be mounted at `/llm`.
+fn reference_model_dir() -> &'static str {
+    let dir = root().join("target/llm-model/stories260K");
+    std::fs::create_dir_all(&dir).expect("creating target/llm-model");
+    for (from, to) in [
+        ("stories260K.bin", "model.bin"),
+        ("tok512.bin", "tokenizer.bin"),
+    ] {
+        let source = root().join("../shared/llm").join(from);
+        std::fs::copy(&source, dir.join(to)).unwrap_or_else(|e| {
+            panic!("{}: {e} (the reference model is missing)", source.display())
+        });
+    }
+    "target/llm-model::/llm"
+}
+
+/// The LLM in the kernel: the model found at boot, from the shell, from a guest and from an
+/// agent; each completion is computed, the same in the kernel as in kwasm.
+#[test]
+fn llm_from_the_shell_a_guest_and_an_agent() {
+    let console = scenario(
+        "llm",
+        &[
+            reference_model_dir(),
+            "target/fixtures/llm::/bin",
+            "target/fixtures/agents::/agents",
+        ],
+        0,
+    );
+    assert_eq!(
+        output_of(&console, "llm-info").first().map(String::as_str),
+        Some("model=stories260K")
+    );
+    assert_eq!(
+        output_of(&console, "llm-infer --max-tokens 30 Once upon a time"),
+        [
+            "Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day,",
+            "[5 prompt tokens, 30 generated, token limit]"
+        ]
+    );
+    let refused = output_of(&console, "wasm-run /bin/complete.wasm -- Lily went");
+    assert!(
+        refused.len() == 1 && refused[0].contains("llm:infer"),
+        "{refused:?}"
+    );
+    let story = output_of(
+        &console,
+        "wasm-run --caps llm:infer /bin/complete.wasm -- Lily went",
+    );
+    assert!(
+        story
+            .first()
+            .is_some_and(|l| l.starts_with("Lily went") && l.len() > 40),
+        "{story:?}"
+    );
+    let run = output_of(&console, "agent-run");
+    assert!(
+        run.first()
+            .is_some_and(|l| l.starts_with("[agent 1] ") && l.len() > 40),
+        "{run:?}"
+    );
+}
+
 /// The tour of `cargo xtask demo` (which ends with Ctrl-D here, status 0).
 #[test]
 fn demo_tour() {

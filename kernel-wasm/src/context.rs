@@ -35,6 +35,8 @@ pub struct HostContext {
     /// Memory and table limits (the store's `ResourceLimiter`), usage peaks, and the limits host
     /// modules enforce themselves (spawned agents, mailbox depth).
     pub limits: Limiter,
+    /// The LLM service and this instance's inference in progress (the `llm` host module).
+    pub llm: crate::llm::abi::LlmLink,
     /// The wall-clock limit as (monotonic deadline in ns, limit in ms): host functions that wait
     /// (`poll_oneoff`) never sleep past it.
     pub time_limit: Option<(u64, u64)>,

@@ -164,6 +164,11 @@ pub enum Error {
     State {
         message: String,
     },
+    /// The LLM service refused or failed: no model, a malformed checkpoint, tokenizer or
+    /// adapter, a prompt too long.
+    Llm {
+        message: String,
+    },
     /// A package was refused or a package operation failed: which package (a file or a name),
     /// and why.
     Package {
@@ -231,6 +236,7 @@ impl fmt::Display for Error {
                 write!(f, ": {message}")
             }
             Error::State { message } => f.write_str(message),
+            Error::Llm { message } => write!(f, "llm: {message}"),
             Error::Package { package, error } => write!(f, "package {package}: {error}"),
         }
     }

@@ -35,6 +35,9 @@ pub enum Suspend {
     /// Asks the agent scheduler to create an agent (the request is left in the agent system's
     /// shared state); resume with the new id or an error code.
     Spawn,
+    /// `llm.infer` left an inference in the instance's `LlmLink`: serve it one token step at a
+    /// time (`llm::abi::serve`), then resume with its result.
+    Infer,
     /// Waiting on a socket (`HostContext::blocked` says which, and for what); resume with the
     /// result of [`wasi::blocking::retry`](crate::wasi::blocking::retry) once it no longer blocks.
     Io,
@@ -47,6 +50,7 @@ impl fmt::Display for Suspend {
             Suspend::ReceiveUntil(_) => f.write_str("blocked in receive with a timeout"),
             Suspend::Yield => f.write_str("yielded"),
             Suspend::Spawn => f.write_str("spawning an agent"),
+            Suspend::Infer => f.write_str("running an inference"),
             Suspend::Io => f.write_str("blocked on a socket"),
         }
     }
@@ -153,9 +157,11 @@ impl Execution {
 
     /// Runs to completion in slices of `slice` fuel, checking the time limit and for an
     /// interrupt ([`Console::take_interrupt`](crate::Console::take_interrupt)) between slices.
-    /// A guest waiting on a socket ([`Suspend::Io`]) is served here: the host waits for the
-    /// socket (bounded by the time limit and an interrupt) and resumes it. Other suspensions
-    /// need the agent scheduler: they end the call with an error.
+    /// A yield resumes at once; a guest waiting on a socket ([`Suspend::Io`]) is served here (the
+    /// host waits for the socket, bounded by the time limit and an interrupt) and resumed; an
+    /// `llm.infer` ([`Suspend::Infer`]) is served here one token step at a time, with the same
+    /// checks between tokens. Other suspensions need the agent scheduler: they end the call with
+    /// an error.
     pub fn run_to_end(&mut self, inst: &mut Instance, slice: u64) -> Result<CallOutcome> {
         let mut step = self.resume(inst, slice);
         loop {
@@ -169,6 +175,10 @@ impl Execution {
                 }
                 Step::Preempted => self.resume(inst, slice),
                 Step::Suspended(Suspend::Yield) => self.resume_with(inst, &[Value::I32(0)], slice),
+                Step::Suspended(Suspend::Infer) => {
+                    let result = self.serve_inference(inst)?;
+                    self.resume_with(inst, &[Value::I32(result)], slice)
+                }
                 Step::Suspended(Suspend::Io) => match self.wait_io(inst) {
                     Ok(value) => self.resume_with(inst, &[Value::I32(value)], slice),
                     Err(e) => {
@@ -178,6 +188,38 @@ impl Execution {
                 },
                 Step::Suspended(why) => return Err(self.unserved(why)),
             };
+        }
+    }
+
+    /// Serves a parked `llm.infer` to its end, token step by token step, stopping between two
+    /// steps on an interrupt or the instance's time limit (the call then ends with that error).
+    fn serve_inference(&mut self, inst: &mut Instance) -> Result<i32> {
+        use crate::llm::abi::{cancel, serve, Served};
+        loop {
+            let stop = if inst.take_interrupt() {
+                Some(self.interrupted())
+            } else {
+                inst.check_time().err()
+            };
+            let stop = match stop {
+                Some(error) => error,
+                None => match serve(inst, false) {
+                    Served::Pending => continue,
+                    Served::Done(result) => return Ok(result),
+                    Served::Failed(error) => error,
+                },
+            };
+            // The call ends here: the session gives its slot back now, not when the instance goes.
+            cancel(inst);
+            self.state = State::Done;
+            return Err(stop);
+        }
+    }
+
+    fn interrupted(&mut self) -> Error {
+        self.state = State::Done;
+        Error::Interrupted {
+            func: self.name.clone(),
         }
     }
 

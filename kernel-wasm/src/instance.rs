@@ -13,7 +13,10 @@ use crate::caps::CapSet;
 use crate::context::{HostContext, HostStats};
 use crate::error::{Error, LimitKind, Result};
 use crate::execution::Execution;
+use crate::guest::GuestMemory;
 use crate::limits::{Budget, Limiter, Pacer, DEFAULT_FUEL_PER_CREDIT, DEFAULT_MAX_TABLE_ELEMENTS};
+use crate::llm::abi::LlmLink;
+use crate::llm::LlmService;
 use crate::module::Module;
 use crate::platform::Platform;
 use crate::values::{check_signature, parse_args, Value};
@@ -65,6 +68,9 @@ pub struct InstanceConfig {
     /// Agents: how many messages the instance's mailbox holds before senders get "full"
     /// (`None`: the agent system's default).
     pub mailbox_depth: Option<usize>,
+    /// The LLM service the `llm` host module serves (`None`: the runtime's, see
+    /// [`Runtime::set_llm`](crate::Runtime::set_llm)).
+    pub llm: Option<Arc<LlmService>>,
 }
 
 /// Default fuel per slice: about a millisecond of guest work on a host CPU.
@@ -86,6 +92,7 @@ impl InstanceConfig {
             fd_limit: None,
             spawn_limit: None,
             mailbox_depth: None,
+            llm: None,
             credits: None,
             fuel_per_credit: DEFAULT_FUEL_PER_CREDIT,
             time_limit_ms: None,
@@ -179,6 +186,7 @@ impl Instance {
             memory: None,
             stats: HostStats::default(),
             agent: None,
+            llm: LlmLink::new(config.llm),
             limits,
             time_limit: config
                 .time_limit_ms
@@ -377,6 +385,42 @@ impl Instance {
 
     pub(crate) fn store_mut(&mut self) -> &mut Store<HostContext> {
         &mut self.store
+    }
+
+    /// The instance's linear memory (checked view) and its context, borrowed together, for the
+    /// host side of a call served outside the host function (a parked `llm.infer`). `None`
+    /// without an exported memory.
+    pub(crate) fn memory_and_context(&mut self) -> Option<(GuestMemory<'_>, &mut HostContext)> {
+        let memory = self.store.data().memory?;
+        let (bytes, ctx) = memory.data_and_store_mut(&mut self.store);
+        Some((GuestMemory::new(bytes), ctx))
+    }
+
+    /// Whether the pacing budget holds `credits` (an instance without a budget always does);
+    /// the error is the one that stops the instance.
+    pub(crate) fn check_credits(&self, credits: u64) -> Result<()> {
+        match &self.pacer {
+            Some(pacer) if pacer.credits_left() < credits => {
+                Err(pacer.exhausted(self.module.name()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Spends `credits` of the pacing budget on work the host does for the instance (an
+    /// inference's token steps); an instance without a budget pays nothing. When the budget
+    /// cannot pay, nothing is spent and the error is the one that stops the instance.
+    pub(crate) fn charge_credits(&mut self, credits: u64) -> Result<()> {
+        match &mut self.pacer {
+            None => Ok(()),
+            Some(pacer) => {
+                if pacer.spend(credits) {
+                    Ok(())
+                } else {
+                    Err(pacer.exhausted(self.module.name()))
+                }
+            }
+        }
     }
 
     /// Whether the user asked to stop (consumes the request).

@@ -401,6 +401,17 @@ impl Pacer {
         credits * self.fuel_per_credit
     }
 
+    /// Spends `credits` directly (work the host does for the instance, not fuel); false, and
+    /// nothing spent, when fewer are left.
+    pub fn spend(&mut self, credits: u64) -> bool {
+        if credits > self.credits_left {
+            return false;
+        }
+        self.credits_left -= credits;
+        self.credits_spent = self.credits_spent.saturating_add(credits);
+        true
+    }
+
     /// Adds `credits` to the budget.
     pub fn add(&mut self, credits: u64) {
         self.credits_left = self.credits_left.saturating_add(credits);

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::host::{CapCheck, Registry};
 use crate::instance::{Instance, InstanceConfig};
 use crate::limits::Budget;
+use crate::llm::LlmService;
 use crate::module::{ImportKind, Module, ModuleInfo};
 
 /// Bytes of wasm stack one call may use (values and locals of every active frame) before it
@@ -72,6 +73,9 @@ pub struct Runtime {
     registry: Registry,
     /// [`RuntimeConfig::guest_memory`], shared by every instance's limiter.
     guest_memory: Option<Arc<Budget>>,
+    /// The model the `llm` host module serves to every instance (`None`: `infer` answers "no
+    /// model").
+    llm: Option<Arc<LlmService>>,
 }
 
 impl Default for Runtime {
@@ -111,12 +115,25 @@ impl Runtime {
         let mut registry = Registry::new(&engine);
         crate::wasi::register(&mut registry);
         crate::agents::register(&mut registry);
+        crate::llm::abi::register(&mut registry);
         crate::net::abi::register(&mut registry);
         Runtime {
             engine,
             registry,
             guest_memory: config.guest_memory.map(Budget::new),
+            llm: None,
         }
+    }
+
+    /// Sets the LLM service instances created from now on reach through the `llm` host module
+    /// (`None` unloads it for them; instances keep the service they were created with).
+    pub fn set_llm(&mut self, service: Option<Arc<LlmService>>) {
+        self.llm = service;
+    }
+
+    /// The LLM service, if a model is loaded.
+    pub fn llm(&self) -> Option<&Arc<LlmService>> {
+        self.llm.as_ref()
     }
 
     /// Bytes of linear memory the runtime's instances hold now, and the limit, when the runtime
@@ -263,8 +280,11 @@ impl Runtime {
 
     /// Creates an instance of `module` with its own store and context, after the capability
     /// pre-flight ([`Runtime::check_capabilities`]) against `config.caps`.
-    pub fn instantiate(&self, module: &Module, config: InstanceConfig) -> Result<Instance> {
+    pub fn instantiate(&self, module: &Module, mut config: InstanceConfig) -> Result<Instance> {
         self.check_capabilities(module, &config.caps)?;
+        if config.llm.is_none() {
+            config.llm = self.llm.clone();
+        }
         Instance::new(
             &self.engine,
             &self.registry.linker,

@@ -3,9 +3,9 @@
 //! missing; WASI imports never refuse a module.
 //!
 //! These tests register small doubles through `Runtime::registry_mut` (in modules of their own,
-//! beside the real `agent` module), each guarded by a capability and checking it again when
+//! beside the real `agent` and `llm` modules), each guarded by a capability and checking it again when
 //! called (the double answers -1 when denied). The real `agent` functions' pre-flight is tested
-//! in `agents_messaging.rs`.
+//! in `agents_messaging.rs`, the real `llm` functions' in `llm_host.rs`.
 
 use std::sync::Arc;
 
@@ -19,8 +19,8 @@ const GUARDED: [(&str, &str, Capability); 8] = [
     ("agent-double", "spawn", Capability::AgentSpawn),
     ("agent-double", "send", Capability::AgentSend),
     ("agent-double", "receive", Capability::AgentReceive),
-    ("llm", "infer", Capability::LlmInfer),
-    ("llm", "adapter", Capability::LlmAdapter),
+    ("llm-double", "infer", Capability::LlmInfer),
+    ("llm-double", "adapter", Capability::LlmAdapter),
     ("net-double", "connect", Capability::NetConnect),
     ("net-double", "send", Capability::NetSend),
     ("net-double", "recv", Capability::NetRecv),

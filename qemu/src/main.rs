@@ -21,6 +21,8 @@ use alloc::sync::Arc;
 use core::fmt::Write;
 
 use kernel_wasm::line_editor::Event;
+use kernel_wasm::llm::boot::load_default;
+use kernel_wasm::llm::LlmLimits;
 use kernel_wasm::memmap::{for_each_free, Range};
 use kernel_wasm::package::TrustStore;
 use kernel_wasm::shell::{Shell, ShellStatus};
@@ -162,7 +164,7 @@ extern "C" fn kernel_main(dtb: usize) -> ! {
         guest_memory: Some(usize::try_from(heap::size() / 4).unwrap_or(usize::MAX)),
         ..RuntimeConfig::default()
     };
-    let mut shell = Shell::with_runtime(platform, runtime);
+    let mut shell = Shell::with_runtime(platform.clone(), runtime);
     shell.set_packages(trust_root(), false);
 
     let boot_ms = arch::timer::ticks_to_ns(arch::timer::ticks(), clock.frequency()) / 1_000_000;
@@ -176,6 +178,17 @@ extern "C" fn kernel_main(dtb: usize) -> ! {
     for line in shell.install_boot_packages() {
         console.write(Stream::Stdout, line.as_bytes());
         console.write(Stream::Stdout, b"\n");
+    }
+    // Then the default model, found as `kwasm shell` finds it (kernel_wasm::llm::boot; a model
+    // package installed above is found the same way). Loaded quietly (`llm-info` describes it);
+    // a model that is there but broken is reported, as kwasm shell reports it, and the kernel
+    // runs without one.
+    match load_default(&*platform.vfs, LlmLimits::default()) {
+        Ok(model) => shell.set_llm(model.map(Arc::new)),
+        Err(e) => {
+            let line = alloc::format!("[boot] {e} (no model loaded)\n");
+            console.write(Stream::Stdout, line.as_bytes());
+        }
     }
 
     loop {

@@ -150,6 +150,20 @@ pub struct ShellArgs {
     pub packages: Option<PathBuf>,
     #[command(flatten)]
     pub trust: TrustArgs,
+    #[command(flatten)]
+    pub llm: LlmArgs,
+}
+
+/// The model the `llm` host module and the shell's `llm-*` commands use.
+#[derive(Debug, Args, Clone, Default)]
+pub struct LlmArgs {
+    /// Serve `llm` with this llama2.c checkpoint instead of the built-in model (with
+    /// --llm-tokenizer).
+    #[arg(long = "llm-model", value_name = "PATH", requires = "llm_tokenizer")]
+    pub llm_model: Option<PathBuf>,
+    /// The checkpoint's tokenizer, in llama2.c's tokenizer.bin format (with --llm-model).
+    #[arg(long = "llm-tokenizer", value_name = "PATH", requires = "llm_model")]
+    pub llm_tokenizer: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -192,6 +206,8 @@ pub struct RunArgs {
     /// Print fuel used, host calls and wall time to stderr when the guest ends.
     #[arg(long)]
     pub stats: bool,
+    #[command(flatten)]
+    pub llm: LlmArgs,
     /// The module: a .wasm binary or a .wat text file.
     pub module: PathBuf,
     /// Arguments passed to the guest (or to the --invoke function).

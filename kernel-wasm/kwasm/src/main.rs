@@ -13,6 +13,7 @@
 //! - 70 if kwasm itself fails internally (a bug; reported on stderr).
 
 mod cli;
+mod llm;
 mod pkg;
 mod run;
 mod shell;

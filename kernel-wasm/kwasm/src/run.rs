@@ -224,9 +224,18 @@ fn try_run(args: &RunArgs) -> Result<ExitCode, Error> {
         env.extend(var);
     }
     let bytes = read_module(&args.module)?;
-    let runtime = Runtime::default();
+    let mut runtime = Runtime::default();
     let name = module_name(&args.module);
     let module = runtime.load(&bytes, Some(&name))?;
+    // The model is loaded only for a module that imports from `llm`.
+    if module
+        .info()
+        .imports
+        .iter()
+        .any(|i| i.module == kernel_wasm::llm::abi::MODULE)
+    {
+        runtime.set_llm(crate::llm::for_run(&args.llm)?);
+    }
     let mut config = InstanceConfig::new(platform);
     config.sockets = sockets;
     config.args = std::iter::once(name.clone())

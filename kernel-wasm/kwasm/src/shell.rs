@@ -39,7 +39,7 @@ pub fn run(args: ShellArgs) -> ExitCode {
         Ok(trust) => trust,
         Err(e) => return crate::run::fail(&e),
     };
-    let mut shell = Shell::new(platform);
+    let mut shell = Shell::new(platform.clone());
     shell.set_packages(trust, args.trust.allow_unsigned);
     // What the kernel prints after its boot header: one line per package of its initrd.
     if args.packages.is_some() {
@@ -47,6 +47,12 @@ pub fn run(args: ShellArgs) -> ExitCode {
             println!("{line}");
         }
     }
+    // Then the default model, found as the kernel finds it at boot (after its packages).
+    let llm = match crate::llm::for_shell(&args.llm, &*platform.vfs) {
+        Ok(llm) => llm,
+        Err(e) => return crate::run::fail(&e),
+    };
+    shell.set_llm(llm);
     let echo = !std::io::stdin().is_terminal();
     let mut editor = LineEditor::default();
     loop {

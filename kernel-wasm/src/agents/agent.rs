@@ -6,6 +6,8 @@
 //!
 //! ```text
 //! spawn → ready ⇄ running ⇄ blocked (receive, socket)   (preempted: running → ready)
+//!                    ⇅
+//!                  infer (llm.infer: one token step per turn)
 //!                    └→ exited(code) | trapped(reason)      any live state → killed
 //! ```
 //!
@@ -30,6 +32,9 @@ pub enum AgentState {
     /// Parked in a receive until a message (or its timeout) arrives, or on a socket until it is
     /// ready.
     Blocked,
+    /// Parked in `llm.infer`: each of its turns runs one token step of the inference (or waits
+    /// for the model while another agent's inference holds it).
+    Inferring,
     /// Returned from its entry point or called `exit`/`proc_exit`; the exit code.
     Exited(i32),
     /// Trapped or hit a limit (fuel, memory, time); the reason.
@@ -44,6 +49,7 @@ impl AgentState {
             AgentState::Ready => "ready",
             AgentState::Running => "running",
             AgentState::Blocked => "blocked",
+            AgentState::Inferring => "infer",
             AgentState::Exited(_) => "exited",
             AgentState::Trapped(_) => "trapped",
             AgentState::Killed => "killed",

@@ -28,6 +28,7 @@ use crate::error::{Error, LimitKind, Result};
 use crate::execution::{Step, Suspend};
 use crate::guest::GuestMemory;
 use crate::instance::{CallOutcome, Instance, InstanceConfig};
+use crate::llm::abi::Served;
 use crate::module::{sha256, Module};
 use crate::platform::{Platform, Waited};
 use crate::runtime::Runtime;
@@ -664,7 +665,7 @@ impl System {
             return false;
         };
         match agent.state {
-            AgentState::Ready => true,
+            AgentState::Ready | AgentState::Inferring => true,
             AgentState::Blocked if agent.on_socket => false,
             AgentState::Blocked => {
                 let has_mail = self
@@ -712,6 +713,29 @@ impl System {
             agent.deadline = None;
             agent.state = AgentState::Ready;
         }
+        if agent.state == AgentState::Inferring {
+            // One token step of its inference is this turn; the guest resumes in the turn that
+            // finishes it.
+            let Some(instance) = agent.instance.as_mut() else {
+                return;
+            };
+            let served = match instance.check_time() {
+                Ok(()) => crate::llm::abi::serve(instance, true),
+                Err(error) => Served::Failed(error),
+            };
+            match served {
+                Served::Pending => return,
+                Served::Done(result) => {
+                    agent.resume = Some(result);
+                    agent.state = AgentState::Ready;
+                }
+                Served::Failed(error) => {
+                    self.end(id, AgentState::Trapped(error.to_string()));
+                    self.report_end(id, sink);
+                    return;
+                }
+            }
+        }
         let after = self.slice(id);
         self.drain_host_inbox(sink);
         if let After::Spawn = after {
@@ -720,6 +744,11 @@ impl System {
                 agent.resume = Some(result);
             }
         }
+        self.report_end(id, sink);
+    }
+
+    /// Tells `sink` that agent `id` ended, if it did.
+    fn report_end(&self, id: u32, sink: &mut dyn FnMut(Event)) {
         if let Some(agent) = self.agents.get(id) {
             if agent.state.is_done() {
                 sink(Event::Ended {
@@ -799,6 +828,10 @@ impl System {
                     Suspend::Spawn => {
                         agent.state = AgentState::Ready;
                         return After::Spawn;
+                    }
+                    Suspend::Infer => {
+                        agent.state = AgentState::Inferring;
+                        return After::Nothing;
                     }
                 }
                 None

@@ -15,7 +15,9 @@
 //! Every input is treated as hostile: sizes are checked against the file before any allocation
 //! and failures are an [`LlmError`], never a panic. See `docs/llm.md`.
 
+pub mod abi;
 pub mod adapter;
+pub mod boot;
 pub mod checkpoint;
 pub mod forward;
 pub mod generate;
@@ -24,6 +26,8 @@ pub mod matmul;
 pub mod model;
 pub mod peft;
 pub mod sampler;
+pub mod service;
+pub mod session;
 pub mod state;
 pub mod tokenizer;
 pub mod wasm_adapter;
@@ -40,6 +44,8 @@ pub use lora::{Lora, LoraPair};
 pub use model::Model;
 pub use peft::{load_peft, load_peft_archive, load_peft_archive_as, load_peft_as, RopeLayout};
 pub use sampler::Sampler;
+pub use service::{LlmLimits, LlmService};
+pub use session::Session;
 pub use state::State;
 pub use tokenizer::Tokenizer;
 pub use wasm_adapter::{LayerChoice, WasmAdapter, WasmAdapterConfig};

@@ -53,7 +53,7 @@ pub static COMMANDS: &[Command] = &[
     Command {
         name: "wasm-run",
         usage: "wasm-run [--fuel N] [--time-limit-ms MS] [--caps LIST] [--dir DIR]... [--tcplisten [IP:]PORT]... PATH|PACKAGE [FUNC [ARGS...] | -- ARGS...]",
-        help: "run a module's _start (with ARGS after --, DIRs preopened, listening sockets after them), or call FUNC with ARGS and print its results; a PACKAGE runs with its manifest's capabilities and limits (--caps narrows them)",
+        help: "run a module's _start (with ARGS after --, DIRs preopened, listening sockets after them), or call FUNC with ARGS and print its results; --caps grants exactly LIST (default: the WASI set); a PACKAGE runs with its manifest's capabilities and limits (--caps narrows them)",
         run: wasm_run,
     },
     Command {
@@ -91,6 +91,30 @@ pub static COMMANDS: &[Command] = &[
         usage: "agent-run [--time-limit-ms MS] [MAX_SLICES]",
         help: "run the agents until all are blocked or done (default bounds 100000 slices, 10 minutes)",
         run: super::agent_cmds::run,
+    },
+    Command {
+        name: "llm-info",
+        usage: "llm-info",
+        help: "the loaded model: name, dimensions, adapters",
+        run: super::llm_cmds::info,
+    },
+    Command {
+        name: "llm-infer",
+        usage: "llm-infer [--max-tokens N] TEXT...",
+        help: "print TEXT and the model's greedy completion (N default: max_tokens of llm-info)",
+        run: super::llm_cmds::infer,
+    },
+    Command {
+        name: "llm-load-lora",
+        usage: "llm-load-lora PATH",
+        help: "load a PEFT LoRA adapter (a directory, or a tar of its two files) for later inferences",
+        run: super::llm_cmds::load_lora,
+    },
+    Command {
+        name: "llm-unload-lora",
+        usage: "llm-unload-lora ID",
+        help: "unload adapter ID",
+        run: super::llm_cmds::unload_lora,
     },
     Command {
         name: "net-info",
@@ -341,7 +365,8 @@ fn wasm_run(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
     if let Some(loaded) = &package {
         loaded.info.manifest.apply_to(&mut config);
     }
-    // --caps sets a module's capabilities; a package's it can only narrow.
+    // --caps grants exactly its list to a module file; for a package it can only narrow what
+    // the manifest grants (capabilities never grow).
     if let Some(caps) = caps {
         config.caps = match &package {
             Some(_) => config.caps.intersect(&caps),

@@ -10,16 +10,19 @@ pub mod bench_cmd;
 pub mod bench_llm;
 pub mod bench_pkg;
 mod commands;
+mod llm_cmds;
 mod net_cmds;
 mod pkg_cmds;
 mod words;
 
 use alloc::format;
 use alloc::string::String;
+use alloc::sync::Arc;
 
 use crate::agents::{System, SystemConfig};
 use crate::error::Error;
 use crate::instance::Stats;
+use crate::llm::LlmService;
 use crate::platform::{Platform, Stream};
 use crate::runtime::{Runtime, RuntimeConfig};
 use crate::text::Escaped;
@@ -95,6 +98,17 @@ impl Shell {
     /// The shell's agent system.
     pub fn agents(&self) -> &System {
         &self.agents
+    }
+
+    /// Loads (`Some`) or unloads (`None`) the model the `llm-*` commands use and the `llm` host
+    /// module serves to modules and agents started from now on.
+    pub fn set_llm(&mut self, service: Option<Arc<LlmService>>) {
+        self.runtime.set_llm(service);
+    }
+
+    /// The loaded model, if any.
+    pub fn llm(&self) -> Option<&Arc<LlmService>> {
+        self.runtime.llm()
     }
 
     /// Runs one line. Empty lines and `#` comments do nothing.

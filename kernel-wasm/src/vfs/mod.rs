@@ -163,6 +163,11 @@ pub trait Vfs {
 pub fn read_file(vfs: &dyn Vfs, path: &str, max_len: u64) -> VfsResult<Vec<u8>> {
     let root = vfs.root();
     let node = path::resolve(vfs, root, root, path, path::Absolute::FromRoot, true)?;
+    read_node(vfs, node, max_len)
+}
+
+/// Reads the whole regular file `node`, refusing files larger than `max_len` bytes.
+pub fn read_node(vfs: &dyn Vfs, node: NodeId, max_len: u64) -> VfsResult<Vec<u8>> {
     let meta = vfs.stat(node)?;
     match meta.kind {
         NodeKind::Dir => return Err(VfsError::IsADirectory),
@@ -186,6 +191,13 @@ pub fn read_file(vfs: &dyn Vfs, path: &str, max_len: u64) -> VfsResult<Vec<u8>> 
     }
     out.truncate(filled);
     Ok(out)
+}
+
+/// Reads the whole file `name` (one component, symlinks followed without leaving `dir`) of
+/// directory `dir`, refusing files larger than `max_len` bytes.
+pub fn read_file_at(vfs: &dyn Vfs, dir: NodeId, name: &str, max_len: u64) -> VfsResult<Vec<u8>> {
+    let node = path::resolve(vfs, dir, dir, name, path::Absolute::Reject, true)?;
+    read_node(vfs, node, max_len)
 }
 
 /// Creates directory `path` and its missing parents (absolute, from the root of `vfs`).

@@ -5,10 +5,15 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use crate::caps::CapSet;
-use crate::vfs::{NodeId, Vfs};
+use crate::caps::{CapSet, Capability};
+use crate::vfs::{path, NodeId, Vfs, VfsError};
 
 use super::fd_table::{Desc, DirDesc, Entry, FdTable, FsNode, SocketDesc, SocketKind};
+
+/// The components of a guest path that name something (`.` and empty ones dropped).
+fn components(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/').filter(|c| !c.is_empty() && *c != ".")
+}
 use super::rights;
 
 /// A listening socket handed to the guest (wasmtime's `-S tcplisten=ADDR`, kwasm's
@@ -128,5 +133,54 @@ impl WasiCtx {
             }
         }
         WasiCtx { args, env, fds }
+    }
+}
+
+impl WasiCtx {
+    /// Resolves `path` as the guest's own libc would before `path_open`: the preopen whose guest
+    /// path is the longest component-wise prefix of `path` (relative paths count from `/`, the
+    /// working directory of a WASI program; on a tie the later preopen wins, as wasi-libc), then
+    /// the rest inside that directory, which it never leaves (`..` past it, or a symlink out of
+    /// it, is [`VfsError::Escape`]). Reading is the point: the preopen must be covered by
+    /// `file:read` in `caps`, else [`VfsError::Permission`]. For host functions that take a path
+    /// from a guest (`llm.load_lora`).
+    pub fn resolve_readable(&self, caps: &CapSet, guest_path: &str) -> Result<FsNode, VfsError> {
+        if guest_path.contains('\0') {
+            return Err(VfsError::InvalidName);
+        }
+        let mut best: Option<(usize, &str, &FsNode)> = None;
+        for (mount, dir) in self.fds.preopens() {
+            let mut wanted = components(guest_path);
+            let mut depth = 0;
+            let matches = components(mount).all(|m| {
+                depth += 1;
+                wanted.next() == Some(m)
+            });
+            if matches && best.is_none_or(|(d, _, _)| depth >= d) {
+                best = Some((depth, mount, dir));
+            }
+        }
+        let (depth, mount, dir) = best.ok_or(VfsError::NotFound)?;
+        if !caps.allows_path(Capability::FileRead, mount) {
+            return Err(VfsError::Permission);
+        }
+        let rest: alloc::vec::Vec<&str> = components(guest_path).skip(depth).collect();
+        let rest = if rest.is_empty() {
+            String::from(".")
+        } else {
+            rest.join("/")
+        };
+        let node = path::resolve(
+            &*dir.vfs,
+            dir.node,
+            dir.node,
+            &rest,
+            path::Absolute::Reject,
+            true,
+        )?;
+        Ok(FsNode {
+            vfs: dir.vfs.clone(),
+            node,
+        })
     }
 }

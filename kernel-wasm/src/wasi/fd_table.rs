@@ -286,6 +286,17 @@ impl FdTable {
         }
     }
 
+    /// The preopened directories still open, in descriptor order: (guest path, directory).
+    pub fn preopens(&self) -> impl Iterator<Item = (&str, &FsNode)> {
+        self.entries.values().filter_map(|entry| match &entry.desc {
+            Desc::Dir(DirDesc {
+                fs,
+                preopen: Some(path),
+            }) => Some((path.as_str(), fs)),
+            _ => None,
+        })
+    }
+
     pub fn remove(&mut self, fd: u32) -> Result<Entry, Errno> {
         let entry = self.entries.remove(&fd).ok_or(Errno::Badf)?;
         self.free.insert(fd);
