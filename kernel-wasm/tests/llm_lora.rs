@@ -143,6 +143,7 @@ fn known_pairs(rng: &mut Rng, r: usize, zero_b: bool) -> Vec<Pair> {
 /// llama2.c export.py's `permute_reverse` of a `[heads·hs, r]` matrix: `view(heads, 2, hs/2, r)
 /// .transpose(1, 2)`, i.e. row `(h, i, half)` of the result is row `(h, half, i)` of the input.
 fn hf_rows_to_llama2c(b: &[f32], heads: usize, hs: usize, r: usize) -> Vec<f32> {
+    assert_eq!(b.len(), heads * hs * r);
     let mut out = vec![0.0; b.len()];
     for (n, row) in out.chunks_exact_mut(r).enumerate() {
         let (h, within) = (n / hs, n % hs);
