@@ -659,3 +659,63 @@ fn demo_script_replaces_the_tour_and_sets_the_status() {
         "the tour ran too: {text}"
     );
 }
+
+/// Hostile guests in the kernel (issue 21): a runaway recursion, a table bomb, instructions of
+/// a million elements, escapes through `..` and absolute paths, control characters from an
+/// agent, `poll_oneoff` with bad clocks and a busy loop are each contained -- one error line or
+/// the guest's own output -- and the shell answers every next line.
+#[test]
+fn hostile_guests_are_contained_and_the_shell_goes_on() {
+    let console = scenario("hostile", &["target/fixtures::/data"], 0);
+    assert_eq!(
+        output_of(
+            &console,
+            "wasm-run --fuel 50000000 /data/hostile/recurse_forever.wasm"
+        ),
+        ["error: trap in _start: call stack exhausted (infinite recursion?)"]
+    );
+    assert_eq!(
+        output_of(&console, "wasm-run /data/deep_recursion.wasm depth 10000"),
+        ["10000"]
+    );
+    let bomb = output_of(&console, "wasm-run /data/hostile/table_bomb.wasm");
+    assert!(
+        bomb.len() == 1 && bomb[0].starts_with("error: limit table_limit (10000000) exceeded"),
+        "{bomb:?}"
+    );
+    assert_eq!(
+        output_of(
+            &console,
+            "wasm-run --fuel 2000000 /data/hostile/big_instructions.wasm"
+        ),
+        ["each huge instruction finished"]
+    );
+    let escapes = output_of(&console, "wasm-run --dir /data /data/hostile/escape.wasm");
+    assert!(
+        escapes.len() == 5 && escapes.iter().all(|l| l.ends_with(": errno 63")),
+        "{escapes:?}"
+    );
+    let run = output_of(&console, "agent-run");
+    assert!(
+        run.iter()
+            .all(|l| !l.contains('\u{1b}') && !l.starts_with("agent 0 (shell)")),
+        "{run:?}"
+    );
+    let poll = output_of(
+        &console,
+        "wasm-run --time-limit-ms 200 /data/hostile/poll_clocks.wasm",
+    );
+    assert_eq!(
+        poll[..2],
+        ["clock 99: errno 28", "clock 2: errno 28"],
+        "{poll:?}"
+    );
+    assert!(
+        poll.len() == 3 && poll[2].starts_with("error: limit time_limit_ms (200) exceeded"),
+        "{poll:?}"
+    );
+    assert_eq!(
+        output_of(&console, "echo the kernel is still here"),
+        ["the kernel is still here"]
+    );
+}
