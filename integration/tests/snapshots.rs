@@ -334,7 +334,7 @@ fn packages_are_listed_refused_installed_and_uninstalled() {
             .iter()
             .filter(|l| l.starts_with("[boot] pkg: ") && l.ends_with(&format!("installed ({key})")))
             .count(),
-        15,
+        20,
         "{console:#?}"
     );
     assert!(listed("pkg-list", 0), "{console:#?}");
