@@ -524,19 +524,63 @@ fn llm_from_the_shell_a_guest_and_an_agent() {
     );
 }
 
-/// The tour of `cargo xtask demo` (which ends with Ctrl-D here, status 0).
+/// The tour of `cargo xtask demo` (which ends with Ctrl-D here, status 0), with the directories
+/// `xtask/src/demo.rs` mounts: the signed packages installed at boot, agents in four languages
+/// talking, a WASI program's file, a guest's LLM completion, a fault contained.
 #[test]
 fn demo_tour() {
-    let console = scenario(
+    let console = scenario_varying(
         "tour",
-        &["target/fixtures::/bin", "target/fixtures/agents::/agents"],
+        &[
+            "target/fixtures::/bin",
+            "target/fixtures/agents::/agents",
+            "integration/data/files::/data",
+            "models::/llm",
+        ],
         0,
+        Varies { agent_slices: true },
     );
+    assert_eq!(output_of(&console, "pkg-list").len(), 16, "{console:#?}");
+    let agents = &console[console
+        .iter()
+        .position(|l| l == "sis> agent-send 8 1")
+        .expect("the agents' part")..];
+    let talk = output_of(agents, "agent-run");
+    for (ping, echo, id) in [
+        ("rust", "c", 2),
+        ("c", "go", 3),
+        ("go", "assemblyscript", 4),
+        ("assemblyscript", "rust", 1),
+    ] {
+        let reply = format!("{ping} ping: agent {id} replied \"{echo}: ping from {ping}\"");
+        assert!(talk.contains(&reply), "missing {reply:?} in {talk:#?}");
+    }
     assert_eq!(
-        output_of(&console, "wasm-run /bin/arith.wasm divmod 7 2"),
-        ["3", "1"]
+        output_of(&console, "cat /data/hello-rust.txt"),
+        ["written by rust"]
     );
-    assert!(output_of(&console, "agent-list").len() >= 3, "{console:#?}");
+    let story = output_of(
+        &console,
+        "wasm-run --caps llm:infer /bin/llm/complete.wasm -- Once upon a time",
+    );
+    assert!(
+        story.len() == 1 && story[0].starts_with("Once upon a time,") && story[0].len() > 100,
+        "{story:#?}"
+    );
+    let fault = &console[console
+        .iter()
+        .position(|l| l.starts_with("sis> agent-spawn --max-memory"))
+        .expect("the fault's part")..];
+    assert!(
+        output_of(fault, "agent-run")[0].contains("(mem_hog.wasm) trapped: limit memory_limit"),
+        "{fault:#?}"
+    );
+    // The echo the fault did not touch still answers.
+    assert_eq!(
+        console.iter().rev().nth(2).map(String::as_str),
+        Some("[agent 1] rust: still there?"),
+        "{console:#?}"
+    );
 }
 
 #[test]
@@ -576,8 +620,14 @@ fn demo_without_a_terminal_ends_after_the_tour() {
         .expect("running cargo xtask demo");
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(text.contains("[agent 1] pong 5"), "{text}");
-    assert!(text.contains("sis> stats\nfuel: 99999\n"), "{text}");
+    assert!(
+        text.contains("go ping: agent 4 replied \"assemblyscript: ping from go\"\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("sis> agent-run\n[agent 1] rust: still there?\n"),
+        "{text}"
+    );
     assert!(text.trim_end().ends_with("sis> exit 0"), "{text}");
 }
 
@@ -604,5 +654,8 @@ fn demo_script_replaces_the_tour_and_sets_the_status() {
         ),
         "{text}"
     );
-    assert!(!text.contains("[agent 1] pong"), "the tour ran too: {text}");
+    assert!(
+        !text.contains("== Signed packages"),
+        "the tour ran too: {text}"
+    );
 }
