@@ -1,6 +1,6 @@
 # The tour of `cargo xtask demo`, booted with the fixtures under /bin, the agent fixtures under
-# /agents, integration/data/files under /data and the project's model (models/) under /llm, as
-# xtask/src/demo.rs mounts them. No `exit`: the demo leaves the user at the prompt afterwards.
+# /agents and integration/data/files under /data, as xtask/src/demo.rs mounts them; the model is
+# the project's, from its package tinystories installed at boot. No `exit`: the demo leaves the user at the prompt afterwards.
 echo == Signed packages, installed at boot after checking their signatures ==
 pkg-list
 echo == Agents in four languages: each ping asks the echo of another language ==

@@ -334,7 +334,7 @@ fn packages_are_listed_refused_installed_and_uninstalled() {
             .iter()
             .filter(|l| l.starts_with("[boot] pkg: ") && l.ends_with(&format!("installed ({key})")))
             .count(),
-        15,
+        20,
         "{console:#?}"
     );
     assert!(listed("pkg-list", 0), "{console:#?}");
@@ -535,12 +535,11 @@ fn demo_tour() {
             "target/fixtures::/bin",
             "target/fixtures/agents::/agents",
             "integration/data/files::/data",
-            "models::/llm",
         ],
         0,
         Varies { agent_slices: true },
     );
-    assert_eq!(output_of(&console, "pkg-list").len(), 16, "{console:#?}");
+    assert_eq!(output_of(&console, "pkg-list").len(), 21, "{console:#?}");
     let agents = &console[console
         .iter()
         .position(|l| l == "sis> agent-send 8 1")
