@@ -1,12 +1,29 @@
-# The tour of `cargo xtask demo` (fixtures under /bin, agents under /agents). No `exit`: the
-# demo leaves the user at the prompt afterwards.
-echo Welcome to the SIS kernel: WebAssembly modules run by the kernel-wasm shell.
-ls /bin
-wasm-run /bin/hello.wasm
-wasm-run /bin/arith.wasm divmod 7 2
-wasm-run /bin/trap.wasm
-wasm-run --fuel 100000 /bin/loop.wasm
-stats
-agent-spawn /agents/ping.wasm
+# The tour of `cargo xtask demo`, booted with the fixtures under /bin, the agent fixtures under
+# /agents and integration/data/files under /data, as xtask/src/demo.rs mounts them; the model is
+# the project's, from its package tinystories installed at boot. No `exit`: the demo leaves the user at the prompt afterwards.
+echo == Signed packages, installed at boot after checking their signatures ==
+pkg-list
+echo == Agents in four languages: each ping asks the echo of another language ==
+agent-spawn echo-rust
+agent-spawn echo-c
+agent-spawn echo-go
+agent-spawn echo-assemblyscript
+agent-spawn ping-rust
+agent-send 5 2
+agent-spawn ping-c
+agent-send 6 3
+agent-spawn ping-go
+agent-send 7 4
+agent-spawn ping-assemblyscript
+agent-send 8 1
 agent-run
-agent-list
+echo == A WASI program writes a file ==
+wasm-run --dir /data hello-rust -- from the tour
+cat /data/hello-rust.txt
+echo == An LLM completion, asked for by a guest ==
+wasm-run --caps llm:infer /bin/llm/complete.wasm -- Once upon a time
+echo == A fault, contained: a memory bomb stops at its limit, the others live on ==
+agent-spawn --max-memory 16777216 /agents/mem_hog.wasm
+agent-run
+agent-send 1 still there?
+agent-run

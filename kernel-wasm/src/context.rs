@@ -40,6 +40,11 @@ pub struct HostContext {
     /// The wall-clock limit as (monotonic deadline in ns, limit in ms): host functions that wait
     /// (`poll_oneoff`) never sleep past it.
     pub time_limit: Option<(u64, u64)>,
+    /// Fuel host calls charged beyond what their slice had left ([`HostCall::charge`]): the
+    /// instance adds it to the fuel used when the slice ends.
+    ///
+    /// [`HostCall::charge`]: crate::host::HostCall::charge
+    pub(crate) fuel_debt: u64,
     /// Why the last host call parked the guest, between `execution::park` and the slice's end.
     pub(crate) parked: Option<crate::Suspend>,
     /// The socket operation the guest is parked in ([`crate::Suspend::Io`]) and what it waits

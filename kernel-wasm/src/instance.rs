@@ -191,6 +191,7 @@ impl Instance {
             time_limit: config
                 .time_limit_ms
                 .map(|ms| (started.saturating_add(ms.saturating_mul(1_000_000)), ms)),
+            fuel_debt: 0,
             parked: None,
             blocked: crate::wasi::blocking::Blocked::default(),
         };
@@ -246,7 +247,9 @@ impl Instance {
                     },
                 }
             })?;
-        let fuel_used = start_fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        let fuel_used = start_fuel
+            .saturating_sub(store.get_fuel().unwrap_or(0))
+            .saturating_add(core::mem::take(&mut store.data_mut().fuel_debt));
         if let (Some(limit), Some(pacer)) = (&mut fuel_limit, &mut pacer) {
             let head_start = config.fuel.unwrap_or(0);
             // Fuel left beyond the head start came from credits: refund its whole credits.
@@ -513,7 +516,11 @@ impl Instance {
     /// an agent message round trip. `call` times whole calls.)
     pub(crate) fn end_slice(&mut self, granted: u64) {
         let left = self.store.get_fuel().unwrap_or(0);
-        self.fuel_used = self.fuel_used.saturating_add(granted.saturating_sub(left));
+        let debt = core::mem::take(&mut self.store.data_mut().fuel_debt);
+        self.fuel_used = self
+            .fuel_used
+            .saturating_add(granted.saturating_sub(left))
+            .saturating_add(debt);
     }
 
     pub(crate) fn out_of_fuel(&self, func: &str) -> Error {

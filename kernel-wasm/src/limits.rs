@@ -38,6 +38,13 @@ pub const DEFAULT_MAX_TABLE_ELEMENTS: usize = 10_000_000;
 /// bytes per element, in a vector that may reserve as much again while it grows.
 pub const TABLE_ELEMENT_BYTES: usize = 8;
 
+/// Fuel charged per unit of host work ([`Vfs::work`](crate::vfs::Vfs::work), about a
+/// microsecond), at the rate of guest code: a default slice
+/// ([`DEFAULT_SLICE_FUEL`](crate::instance::DEFAULT_SLICE_FUEL), 1 000 000 fuel) is about a
+/// millisecond. A host call whose work costs more than its slice has left ends the slice at
+/// once, so the time limit is checked right after it; the rest is charged to the budget.
+pub const FUEL_PER_WORK: u64 = 1_000;
+
 /// Fuel bought by one credit unless configured otherwise.
 pub const DEFAULT_FUEL_PER_CREDIT: u64 = 1000;
 

@@ -203,3 +203,154 @@ fn shell_agents_have_a_memory_limit() {
     let out = shell_session(&["agent-spawn --max-memory /agents/mem_hog.wasm"]);
     assert!(out.contains("error: "), "{out}");
 }
+
+/// A host directory (removed on drop) holding `depth` nested directories `d/d/…/d` with a file
+/// `f` at the bottom.
+struct DeepDir {
+    dir: std::path::PathBuf,
+    path: String,
+}
+
+impl DeepDir {
+    fn new(name: &str, depth: usize) -> DeepDir {
+        let dir = std::env::temp_dir().join(format!("kw-deep-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let rel = vec!["d"; depth].join("/");
+        std::fs::create_dir_all(dir.join(&rel)).unwrap();
+        std::fs::write(dir.join(&rel).join("f"), b"x").unwrap();
+        DeepDir {
+            dir,
+            path: format!("{rel}/f"),
+        }
+    }
+
+    fn vfs(&self) -> Arc<kernel_wasm::vfs::hostdir::HostDir> {
+        Arc::new(kernel_wasm::vfs::hostdir::HostDir::new(&self.dir).unwrap())
+    }
+}
+
+impl Drop for DeepDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A guest whose `stat(n)` calls `path_filestat_get` on `path` (in preopen 3) `n` times; the
+/// last errno.
+fn stat_loop_module(path: &str) -> Vec<u8> {
+    wat::parse_str(format!(
+        r#"(module
+  (import "wasi_snapshot_preview1" "path_filestat_get"
+    (func $stat (param i32 i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 1024) "{path}")
+  (func (export "stat") (param $n i32) (result i32) (local $e i32)
+    (loop $again
+      (local.set $e (call $stat (i32.const 3) (i32.const 1) (i32.const 1024) (i32.const {len}) (i32.const 0)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $again (i32.gt_s (local.get $n) (i32.const 0))))
+    (local.get $e)))"#,
+        len = path.len()
+    ))
+    .unwrap()
+}
+
+fn deep_instance(
+    deep: &DeepDir,
+    platform: kernel_wasm::Platform,
+    time_limit_ms: Option<u64>,
+) -> (
+    kernel_wasm::Instance,
+    Arc<kernel_wasm::vfs::hostdir::HostDir>,
+) {
+    use kernel_wasm::vfs::Vfs;
+    let rt = Runtime::default();
+    let module = rt
+        .load(&stat_loop_module(&deep.path), Some("deep"))
+        .unwrap();
+    let host = deep.vfs();
+    let mut cfg = InstanceConfig::new(platform);
+    let vfs: Arc<dyn Vfs> = host.clone();
+    cfg.preopens = vec![kernel_wasm::wasi::Preopen::root("/deep", vfs)];
+    cfg.time_limit_ms = time_limit_ms;
+    (rt.instantiate(&module, cfg).unwrap(), host)
+}
+
+/// Class 1: resolving a deep path in a host directory costs host work linear in its depth (a
+/// few system calls per component, counted by `Vfs::work`): `path_filestat_get` of a path of
+/// 2000 components (3999 bytes) took minutes, re-checking every prefix for every component.
+/// The guest is charged fuel for that work.
+#[test]
+fn deep_host_paths_cost_linear_host_work_and_are_charged() {
+    use kernel_wasm::vfs::Vfs;
+    for depth in [100, 2000] {
+        let deep = DeepDir::new(&format!("linear{depth}"), depth);
+        let (mut inst, host) = deep_instance(&deep, config().platform, None);
+        let fuel_before = inst.stats().fuel_consumed;
+        let before = host.work();
+        assert_eq!(call_i32(&mut inst, "stat", &["1"]), 0, "depth {depth}");
+        let cold = host.work() - before;
+        // Per component: open the directory (openat + fstat), look the name up, stat the node.
+        assert!(
+            cold <= 4 * depth as u64 + 10,
+            "depth {depth}: {cold} host calls"
+        );
+        let charged = inst.stats().fuel_consumed - fuel_before;
+        assert!(
+            charged >= cold * kernel_wasm::limits::FUEL_PER_WORK,
+            "depth {depth}: {charged} fuel for {cold} units of host work"
+        );
+        // Again, through the directories cached on the way (at most 64 of them).
+        let before = host.work();
+        assert_eq!(call_i32(&mut inst, "stat", &["1"]), 0);
+        let warm = host.work() - before;
+        assert!(warm <= cold, "depth {depth}: {warm} > {cold}");
+    }
+}
+
+/// A clock whose every reading is a millisecond after the previous one: time passes only as
+/// often as the runtime looks at it (between fuel slices), so a test counts checks, not time.
+#[derive(Default)]
+struct TickClock(std::sync::atomic::AtomicU64);
+
+impl kernel_wasm::Clock for TickClock {
+    fn monotonic_ns(&self) -> u64 {
+        self.0
+            .fetch_add(1_000_000, std::sync::atomic::Ordering::Relaxed)
+    }
+    fn realtime_ns(&self) -> u64 {
+        self.monotonic_ns()
+    }
+    fn resolution_ns(&self) -> u64 {
+        1
+    }
+}
+
+/// Class 1: a host call whose cost grows with its input cannot run past the time limit: its
+/// work is charged as fuel, so a call costing more than a slice ends the slice and the limit is
+/// checked right after it. A guest stat-ing a 500-deep path 1000 times (one slice of guest
+/// instructions in all) is stopped after about as many calls as the limit has milliseconds;
+/// before, the whole loop ran in one slice without the clock ever being read.
+#[test]
+fn slow_host_calls_cannot_escape_the_time_limit() {
+    let deep = DeepDir::new("deadline", 500);
+    let mut platform = config().platform;
+    platform.clock = Arc::new(TickClock::default());
+    let (mut inst, host) = deep_instance(&deep, platform, Some(50));
+    let before = kernel_wasm::vfs::Vfs::work(&*host);
+    let err = inst.call_with_text("stat", &["1000"]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::LimitExceeded {
+                kind: LimitKind::Time,
+                limit: 50,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // About 50 calls of ~1000 system calls each ran, not 1000.
+    let work = kernel_wasm::vfs::Vfs::work(&*host) - before;
+    assert!(work < 100 * 2 * 500, "{work} units of host work");
+}

@@ -513,7 +513,134 @@ fn fd_limit_stops_the_instance() {
 }
 
 // The tests above, on the in-memory file system and on a real host directory (`HostDir`).
+/// `path_filestat_set_times` without the follow flag sets a symlink's own times (as
+/// `utimensat(AT_SYMLINK_NOFOLLOW)`), leaving its target's alone; with the flag, the target's.
+/// On a host directory this was `ENOTSUP` (issue 21).
+fn symlink_times_without_follow(backend: Backend) {
+    let mut t = W::on(backend);
+    t.host_write("target", b"x");
+    let [tp, tl] = t.path_at(3072, "target");
+    let [lp, ll] = t.path("link");
+    assert_eq!(t.wasi("path_symlink", &[tp, tl, 3, lp, ll]), SUCCESS);
+    assert_eq!(t.wasi("path_filestat_get", &[3, 0, tp, tl, 64]), SUCCESS);
+    let target_mtime = t.u64(112);
+    assert_eq!(
+        t.wasi(
+            "path_filestat_set_times",
+            &[3, 0, lp, ll, 7_000_000_123, 8_000_000_456, 1 | 4]
+        ),
+        SUCCESS
+    );
+    assert_eq!(t.wasi("path_filestat_get", &[3, 0, lp, ll, 64]), SUCCESS);
+    assert_eq!(t.u8(80), 7, "a symlink");
+    assert_eq!((t.u64(104), t.u64(112)), (7_000_000_123, 8_000_000_456));
+    assert_eq!(t.wasi("path_filestat_get", &[3, 0, tp, tl, 64]), SUCCESS);
+    assert_eq!(t.u64(112), target_mtime);
+    // Following the link sets the target's times.
+    assert_eq!(
+        t.wasi(
+            "path_filestat_set_times",
+            &[3, FOLLOW, lp, ll, 0, 9_000_000_000, 4]
+        ),
+        SUCCESS
+    );
+    assert_eq!(t.wasi("path_filestat_get", &[3, 0, tp, tl, 64]), SUCCESS);
+    assert_eq!(t.u64(112), 9_000_000_000);
+    assert_eq!(t.wasi("path_filestat_get", &[3, 0, lp, ll, 64]), SUCCESS);
+    assert_eq!(t.u64(112), 8_000_000_456);
+}
+
+/// `path_remove_directory` of `file/` (a regular file named with a trailing slash) is
+/// `ENOTDIR`, as `rmdir(2)`; it was `EINVAL`. An existing directory given as `dir/` stays
+/// `EINVAL` (as wasmtime), a missing one `ENOENT`.
+fn rmdir_of_a_file_with_a_slash_is_enotdir(backend: Backend) {
+    let mut t = W::on(backend);
+    t.host_write("file", b"x");
+    for path in ["file/", "file/."] {
+        let [p, l] = t.path(path);
+        assert_eq!(
+            t.wasi("path_remove_directory", &[3, p, l]),
+            NOTDIR,
+            "{path}"
+        );
+    }
+    let [p, l] = t.path("file");
+    assert_eq!(t.wasi("path_remove_directory", &[3, p, l]), NOTDIR);
+    let [tp, tl] = t.path_at(3072, "file");
+    let [sp, sl] = t.path("link");
+    assert_eq!(t.wasi("path_symlink", &[tp, tl, 3, sp, sl]), SUCCESS);
+    let [p, l] = t.path("link/");
+    assert_eq!(t.wasi("path_remove_directory", &[3, p, l]), NOTDIR);
+    let [p, l] = t.path("dir");
+    assert_eq!(t.wasi("path_create_directory", &[3, p, l]), SUCCESS);
+    let [p, l] = t.path("dir/");
+    assert_eq!(t.wasi("path_remove_directory", &[3, p, l]), INVAL);
+    let [p, l] = t.path("missing/");
+    assert_eq!(t.wasi("path_remove_directory", &[3, p, l]), NOENT);
+    assert!(t.host_lookup("file").is_some() && t.host_lookup("dir").is_some());
+}
+
+/// A file opened through a hard link reports the same rights in `fd_fdstat_get` as the same
+/// file opened by its own name with the same requested rights, whatever the rights asked.
+fn hard_links_open_with_the_same_rights(backend: Backend) {
+    let mut t = W::on(backend);
+    t.host_write("file", b"x");
+    let [fp, fl] = t.path_at(3072, "file");
+    let [lp, ll] = t.path("hard");
+    assert_eq!(t.wasi("path_link", &[3, 0, fp, fl, 3, lp, ll]), SUCCESS);
+    let [dp, dl] = t.path("sub");
+    assert_eq!(t.wasi("path_create_directory", &[3, dp, dl]), SUCCESS);
+    let [lp, ll] = t.path("sub/hard2");
+    assert_eq!(t.wasi("path_link", &[3, 0, fp, fl, 3, lp, ll]), SUCCESS);
+    for (rights, oflags) in [
+        (FD_READ, 0),
+        (FD_WRITE, 0),
+        (FD_READ | FD_WRITE | FD_SEEK, 0),
+        (ALL, 0),
+        (FD_WRITE, TRUNC),
+        (FD_READ, CREAT),
+    ] {
+        let mut seen = Vec::new();
+        for name in ["file", "hard", "sub/hard2"] {
+            let fd = t.open(name, oflags, rights, 0).unwrap();
+            assert_eq!(t.wasi("fd_fdstat_get", &[i64::from(fd), 64]), SUCCESS);
+            seen.push((name, t.u64(64 + 8), t.u64(64 + 16)));
+            assert_eq!(t.wasi("fd_close", &[i64::from(fd)]), SUCCESS);
+        }
+        // And through a descriptor of the directory holding the link.
+        let [dp, dl] = t.path("sub");
+        assert_eq!(
+            t.wasi(
+                "path_open",
+                &[3, FOLLOW, dp, dl, DIRECTORY, ALL & !FD_WRITE, ALL, 0, 0]
+            ),
+            SUCCESS
+        );
+        let sub = t.u32(0);
+        let [hp, hl] = t.path("hard2");
+        assert_eq!(
+            t.wasi(
+                "path_open",
+                &[i64::from(sub), FOLLOW, hp, hl, oflags, rights, ALL, 0, 0]
+            ),
+            SUCCESS
+        );
+        let fd = i64::from(t.u32(0));
+        assert_eq!(t.wasi("fd_fdstat_get", &[fd, 64]), SUCCESS);
+        seen.push(("sub fd/hard2", t.u64(64 + 8), t.u64(64 + 16)));
+        assert_eq!(t.wasi("fd_close", &[fd]), SUCCESS);
+        assert_eq!(t.wasi("fd_close", &[i64::from(sub)]), SUCCESS);
+        assert!(
+            seen.iter().all(|s| (s.1, s.2) == (seen[0].1, seen[0].2)),
+            "rights {rights:#x}, oflags {oflags}: {seen:x?}"
+        );
+    }
+}
+
 on_both_backends!(
+    symlink_times_without_follow,
+    rmdir_of_a_file_with_a_slash_is_enotdir,
+    hard_links_open_with_the_same_rights,
     create_write_seek_read_close,
     read_write_need_the_open_mode,
     append_mode_writes_at_the_end,

@@ -5,16 +5,25 @@
 //! cargo xtask demo                  # tour, then the interactive shell (Ctrl-D or `exit` ends it)
 //! cargo xtask demo --script FILE    # FILE instead of the tour; exits with the script's status
 //! cargo xtask demo --host           # the tour through `kwasm shell` on the host, no QEMU
+//! cargo xtask demo --build-only     # build what the demo boots with, and stop
 //! ```
 //!
-//! The modules are the compiled fixtures (`target/fixtures`, see `fixtures.rs`) under `/bin`
-//! and the agent fixtures under `/agents`. The tour is `integration/scripts/tour.sh`, which the
-//! integration tests snapshot, so the demo cannot rot silently. When stdin is not a terminal
-//! (CI, pipes) the session ends after the tour with `exit 0` instead of waiting for input.
+//! Building (the kernel, kwasm, the guest templates, the signed packages, the fixtures) runs as
+//! `demo --build-only` in a child process whose output goes to `target/demo/build.log`, shown
+//! only when it fails: the demo's own output is one line per step, then the console.
+//!
+//! The kernel boots with the signed packages of `cargo xtask packages` (installed at boot) and
+//! these directories ([`dirs`]): the compiled fixtures (`target/fixtures`, see `fixtures.rs`)
+//! under `/bin`, the agent fixtures under `/agents`, `integration/data/files` under `/data` (where
+//! the tour's WASI program writes). The project's own model comes from its signed package
+//! `tinystories`, the default model the kernel loads at boot (no `/llm` mount). The tour is
+//! `integration/scripts/tour.sh`, which the integration tests snapshot with the same directories,
+//! so the demo cannot rot silently. When stdin is not a terminal (CI, pipes) the session ends
+//! after the tour with `exit 0` instead of waiting for input.
 
 use std::fs;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -26,13 +35,16 @@ use crate::qemu::{self, Options, PROMPT};
 use crate::{fixtures, step};
 
 const TOUR: &str = include_str!("../../integration/scripts/tour.sh");
-const USAGE: &str = "usage: cargo xtask demo [--script FILE] [--host]";
+const USAGE: &str = "usage: cargo xtask demo [--script FILE] [--host] [--build-only]";
+/// Where the build's output goes (relative to the project root).
+const BUILD_LOG: &str = "target/demo/build.log";
 /// Deadline for the scripted part (boot included); the interactive part has none.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(300);
 
 pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
     let mut script: Option<PathBuf> = None;
     let mut host = false;
+    let mut build_only = false;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -40,9 +52,13 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
                 script = Some(it.next().context("--script needs a file")?.into());
             }
             "--host" => host = true,
+            "--build-only" => build_only = true,
             "-h" | "--help" => bail!("{USAGE}"),
             other => bail!("unknown argument {other:?}\n{USAGE}"),
         }
+    }
+    if build_only {
+        return build(sh, host).map(|_| ());
     }
     let text = match &script {
         Some(path) => {
@@ -51,30 +67,115 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
         None => TOUR.to_string(),
     };
     let lines = integration::script_lines(text.lines());
-    let fixtures = fixtures::build(sh)?;
-    let dirs = vec![
-        (fixtures.clone(), "/bin".to_string()),
-        (fixtures.join("agents"), "/agents".to_string()),
-    ];
+    let built = build_quietly(host)?;
+    let dirs = dirs(&built.fixtures);
     let code = if host {
-        host_tour(sh, &dirs, &lines)?
+        host_tour(sh, &built, &dirs, &lines)?
     } else {
-        qemu_tour(sh, &dirs, &lines, script.is_some())?
+        qemu_tour(&built, &dirs, &lines, script.is_some())?
     };
     std::process::exit(code);
 }
 
+/// What the demo boots with, once built.
+#[derive(Debug, PartialEq)]
+struct Built {
+    fixtures: PathBuf,
+    packages: PathBuf,
+    kwasm: PathBuf,
+    /// The kernel image (not with `--host`).
+    image: Option<PathBuf>,
+}
+
+impl Built {
+    /// Where [`build`] puts everything.
+    fn at(root: &Path, host: bool) -> Built {
+        Built {
+            fixtures: root.join("target/fixtures"),
+            packages: root.join(crate::packages::OUT_DIR),
+            kwasm: root.join("target/debug/kwasm"),
+            image: (!host).then(|| qemu::image_path(root)),
+        }
+    }
+}
+
+/// Builds everything the demo needs (`demo --build-only`), installing what is missing (QEMU).
+fn build(sh: &Shell, host: bool) -> Result<Built> {
+    let root = crate::project_root();
+    let built = Built {
+        fixtures: fixtures::build(sh)?,
+        // Builds kwasm and the guest templates too.
+        packages: crate::packages::build(sh)?,
+        kwasm: crate::packages::kwasm(sh)?,
+        image: if host {
+            None
+        } else {
+            qemu::ensure_qemu(sh)?;
+            Some(qemu::build_kernel(sh, &root)?)
+        },
+    };
+    // The demo itself looks where `Built::at` says (it runs this in a child process).
+    let expected = Built::at(&root, host);
+    if built != expected {
+        bail!("the build's output {built:?} is not where the demo looks: {expected:?}");
+    }
+    Ok(built)
+}
+
+/// Runs [`build`] as `demo --build-only` in a child process with its output in [`BUILD_LOG`];
+/// on failure, prints the log's end.
+fn build_quietly(host: bool) -> Result<Built> {
+    let root = crate::project_root();
+    let log_path = root.join(BUILD_LOG);
+    fs::create_dir_all(log_path.parent().context("the log has a directory")?)?;
+    let log =
+        fs::File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
+    step(&format!(
+        "building the kernel, the example modules and the signed packages (the first run \
+         installs tools and takes minutes; log: {BUILD_LOG})"
+    ));
+    let mut child = Command::new(std::env::current_exe().context("finding xtask")?);
+    child.current_dir(&root).args(["demo", "--build-only"]);
+    if host {
+        child.arg("--host");
+    }
+    let status = child
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .status()
+        .context("running xtask demo --build-only")?;
+    if !status.success() {
+        let text = fs::read_to_string(&log_path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        for line in &lines[lines.len().saturating_sub(40)..] {
+            eprintln!("{line}");
+        }
+        bail!("building failed ({status}); the whole log is {BUILD_LOG}");
+    }
+    Ok(Built::at(&root, host))
+}
+
+/// The directories the demo mounts, as (host, guest); `integration/tests/snapshots.rs` boots the
+/// tour with the same ones. (No model directory: the model is the `tinystories` package.)
+fn dirs(fixtures: &Path) -> Vec<(PathBuf, String)> {
+    let root = crate::project_root();
+    vec![
+        (fixtures.to_path_buf(), "/bin".to_string()),
+        (fixtures.join("agents"), "/agents".to_string()),
+        (root.join("integration/data/files"), "/data".to_string()),
+    ]
+}
+
 /// The lines through `kwasm shell` on the host, with the same directories.
-fn host_tour(sh: &Shell, dirs: &[(PathBuf, String)], lines: &[&str]) -> Result<i32> {
-    step("building kwasm");
-    cmd!(sh, "cargo build --quiet -p kwasm").run()?;
-    let kwasm = crate::project_root().join("target/debug/kwasm");
+fn host_tour(sh: &Shell, built: &Built, dirs: &[(PathBuf, String)], lines: &[&str]) -> Result<i32> {
+    let kwasm = &built.kwasm;
     let mut dir_args: Vec<String> = dirs
         .iter()
         .flat_map(|(host, guest)| ["--dir".to_string(), format!("{}::{guest}", host.display())])
         .collect();
     // The packages the kernel installs at boot, with the key it trusts.
-    let packages = crate::packages::build(sh)?;
+    let packages = &built.packages;
     let trust = crate::project_root().join(crate::packages::DEV_PUBLIC_KEY);
     dir_args.extend([
         "--packages".to_string(),
@@ -99,22 +200,21 @@ fn host_tour(sh: &Shell, dirs: &[(PathBuf, String)], lines: &[&str]) -> Result<i
 /// console to the user (the tour on a terminal), ends with `exit 0` (the tour without one), or
 /// ends like `xtask qemu --script` (a script: Ctrl-D after the last line).
 fn qemu_tour(
-    sh: &Shell,
+    built: &Built,
     dirs: &[(PathBuf, String)],
     lines: &[&str],
     is_script: bool,
 ) -> Result<i32> {
     let root = crate::project_root();
-    qemu::ensure_qemu(sh)?;
-    let image = qemu::build_kernel(sh, &root)?;
+    let image = built.image.as_ref().context("the kernel was not built")?;
     let mut packed = dirs.to_vec();
-    packed.push((crate::packages::build(sh)?, qemu::BOOT_PACKAGES.to_string()));
+    packed.push((built.packages.clone(), qemu::BOOT_PACKAGES.to_string()));
     let initrd = qemu::build_initrd(&root, &packed)?;
     let opts = Options {
         dirs: dirs.to_vec(),
         ..Options::default()
     };
-    let command = qemu::qemu_command(&opts, &image, &initrd);
+    let command = qemu::qemu_command(&opts, image, &initrd);
     step("booting the SIS kernel in QEMU");
     let interactive = !is_script && std::io::stdin().is_terminal();
     let result = drive(command, lines, is_script, interactive);
@@ -211,7 +311,6 @@ fn restore_terminal(saved: Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     #[test]
     fn tour_uses_only_shipped_modules() {
@@ -231,6 +330,48 @@ mod tests {
                         "the tour uses {word}, which has no fixture"
                     );
                 }
+            }
+        }
+    }
+
+    /// What the tour runs by name (`wasm-run NAME`, `agent-spawn NAME`) is a package that
+    /// `cargo xtask packages` builds, so the kernel has installed it at boot.
+    #[test]
+    fn tour_runs_only_built_packages() {
+        let names: Vec<&str> = crate::packages::PACKAGES.iter().map(|p| p.name).collect();
+        let mut used = 0;
+        for line in integration::script_lines(TOUR.lines()) {
+            let mut words = line.split_whitespace();
+            if !matches!(words.next(), Some("wasm-run" | "agent-spawn")) {
+                continue;
+            }
+            // The first word that is not an option or an option's value.
+            let mut target = None;
+            while let Some(word) = words.next() {
+                if word.starts_with("--") && word != "--" {
+                    words.next();
+                } else {
+                    target = Some(word);
+                    break;
+                }
+            }
+            let target = target.unwrap_or_else(|| panic!("nothing to run in {line:?}"));
+            if !target.contains('/') {
+                assert!(
+                    names.contains(&target),
+                    "the tour runs {target}, not a package"
+                );
+                used += 1;
+            }
+        }
+        assert!(used >= 8, "the tour runs {used} packages");
+    }
+
+    #[test]
+    fn demo_directories_exist() {
+        for (host, guest) in dirs(Path::new("target/fixtures")) {
+            if guest != "/bin" && guest != "/agents" {
+                assert!(host.is_dir(), "{} ({guest})", host.display());
             }
         }
     }

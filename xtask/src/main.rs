@@ -32,8 +32,9 @@ tasks:
               and bench crates checked (what CI runs)
   coverage    line coverage of kernel-wasm by its host tests (cargo-llvm-cov summary table);
               fails under 90% of lines: [--html] [--min PERCENT]
-  demo        boot the kernel with the example modules, run a tour, then the interactive shell:
-              [--script FILE] [--host] (--host: the tour through kwasm shell, no QEMU)
+  demo        build everything, boot the kernel with its signed packages and the example
+              modules, run a tour, then the interactive shell: [--script FILE] [--host]
+              [--build-only] (--host: the tour through kwasm shell, no QEMU)
   fixtures    compile the WAT fixtures to target/fixtures/*.wasm
   guests      build every guest template (guests/<lang>/examples/*, sdk-check) from a copy
               outside the repository to target/guests/<lang>/*.wasm, installing toolchains

@@ -292,13 +292,18 @@ pub fn build_kernel(sh: &Shell, root: &Path) -> Result<PathBuf> {
     let elf = fs::read(&elf_path).with_context(|| format!("reading {}", elf_path.display()))?;
     let image = elf_to_flat(&elf).context("flattening the kernel ELF")?;
     // Write-then-rename: concurrent runs (parallel tests) never boot a half-written image.
-    let image_path = root.join(TARGET_DIR).join("Image");
+    let image_path = image_path(root);
     let tmp = root
         .join(TARGET_DIR)
         .join(format!("Image.tmp-{}", std::process::id()));
     fs::write(&tmp, image)?;
     fs::rename(&tmp, &image_path)?;
     Ok(image_path)
+}
+
+/// Where [`build_kernel`] writes the flat kernel image QEMU boots.
+pub fn image_path(root: &Path) -> PathBuf {
+    root.join(TARGET_DIR).join("Image")
 }
 
 /// Packs the `--dir` trees into `target/qemu/initrd-PID.cpio` (one per run, so parallel runs

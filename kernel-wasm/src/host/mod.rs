@@ -109,6 +109,10 @@ pub trait HostCall {
     /// is then looked up through the caller (and cached), so start functions can call host
     /// functions as under wasmtime. No such export: [`GuestError::NoMemory`].
     fn memory(&mut self) -> Result<(GuestMemory<'_>, &mut HostContext), GuestError>;
+    /// Charges `fuel` for work the host did for this call: taken from the slice's fuel (the
+    /// guest is preempted at its next instruction when that is spent) and, beyond it, owed to
+    /// the instance's budget ([`HostContext::fuel_debt`]).
+    fn charge(&mut self, fuel: u64);
 }
 
 impl HostCall for Caller<'_, HostContext> {
@@ -132,5 +136,16 @@ impl HostCall for Caller<'_, HostContext> {
         };
         let (bytes, ctx) = memory.data_and_store_mut(self);
         Ok((GuestMemory::new(bytes), ctx))
+    }
+
+    fn charge(&mut self, fuel: u64) {
+        // Fuel metering is always on (`runtime::engine_config`); without it there is nothing
+        // to charge.
+        let Ok(left) = self.get_fuel() else { return };
+        let taken = fuel.min(left);
+        if self.set_fuel(left - taken).is_ok() {
+            let ctx = self.data_mut();
+            ctx.fuel_debt = ctx.fuel_debt.saturating_add(fuel - taken);
+        }
     }
 }

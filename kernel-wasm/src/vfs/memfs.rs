@@ -11,6 +11,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use spin::Mutex;
 
@@ -25,6 +26,8 @@ pub const MAX_NAME_LEN: usize = 255;
 pub struct MemFs {
     inner: Mutex<Inner>,
     clock: Option<Arc<dyn Clock>>,
+    /// [`Vfs::work`]: file data moved and directory entries visited, in work units.
+    work: AtomicU64,
 }
 
 struct Inner {
@@ -84,6 +87,7 @@ impl MemFs {
                 max_nodes,
             }),
             clock: None,
+            work: AtomicU64::new(0),
         }
     }
 
@@ -105,6 +109,12 @@ impl MemFs {
 
     fn now(&self) -> u64 {
         self.clock.as_ref().map_or(0, |c| c.realtime_ns())
+    }
+
+    /// Counts moving `bytes` of file data as work ([`Vfs::work`]).
+    fn charge_bytes(&self, bytes: u64) {
+        self.work
+            .fetch_add(bytes / super::WORK_BYTES, Ordering::Relaxed);
     }
 }
 
@@ -512,6 +522,7 @@ impl Vfs for MemFs {
         };
         let count = buf.len().min(rest.len());
         buf[..count].copy_from_slice(&rest[..count]);
+        self.charge_bytes(count as u64);
         Ok(count)
     }
 
@@ -523,6 +534,8 @@ impl Vfs for MemFs {
         if data.is_empty() {
             return Ok(0);
         }
+        // The copy, and the zero-filling of a gap before it.
+        self.charge_bytes((data.len() as u64).saturating_add(offset.saturating_sub(current)));
         let end = offset
             .checked_add(data.len() as u64)
             .ok_or(VfsError::NoSpace)?;
@@ -558,6 +571,8 @@ impl Vfs for MemFs {
     fn set_len(&self, node: NodeId, len: u64) -> VfsResult<()> {
         let now = self.now();
         let mut inner = self.inner.lock();
+        let old = inner.file(node).map_or(0, |b| b.len() as u64);
+        self.charge_bytes(len.abs_diff(old));
         inner.resize(node, len)?;
         let n = inner.node_mut(node)?;
         n.mtime_ns = now;
@@ -584,10 +599,19 @@ impl Vfs for MemFs {
         self.read_dir_range(dir, 0, usize::MAX)
     }
 
+    /// File data moved (and zero-filled) and directory entries visited: every other operation
+    /// is a few map lookups.
+    fn work(&self) -> u64 {
+        self.work.load(Ordering::Relaxed)
+    }
+
     fn read_dir_range(&self, dir: NodeId, skip: usize, max: usize) -> VfsResult<Vec<DirEntry>> {
         let inner = self.inner.lock();
         let entries = inner.entries(dir)?;
         let count = entries.len().saturating_sub(skip).min(max);
+        let visited = skip.min(entries.len()).saturating_add(count) as u64;
+        self.work
+            .fetch_add(visited / super::WORK_ENTRIES, Ordering::Relaxed);
         let mut out = Vec::with_capacity(count);
         for (name, &ino) in entries.iter().skip(skip).take(count) {
             out.push(DirEntry {

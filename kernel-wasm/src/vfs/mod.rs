@@ -156,7 +156,22 @@ pub trait Vfs {
     fn sync(&self, _node: NodeId) -> VfsResult<()> {
         Ok(())
     }
+    /// The work this file system has done so far, in [work units](WORK_BYTES): a running
+    /// count that only grows. WASI charges the guest whose call made it work fuel in
+    /// proportion ([`crate::limits::FUEL_PER_WORK`]), so a call whose cost grows with its input
+    /// (a deep path, a large directory, a large read) ends its fuel slice early and the time
+    /// limit is checked right after it. A file system whose every operation costs a small,
+    /// bounded time may count nothing.
+    fn work(&self) -> u64 {
+        0
+    }
 }
+
+/// Work units ([`Vfs::work`]) stand for about a microsecond of host work each: one host system
+/// call, [`WORK_BYTES`] bytes of file data moved, or [`WORK_ENTRIES`] directory entries visited.
+pub const WORK_BYTES: u64 = 4096;
+/// Directory entries visited per work unit (see [`WORK_BYTES`]).
+pub const WORK_ENTRIES: u64 = 64;
 
 /// Reads the whole file at absolute `path` (from the root of `vfs`), refusing files larger than
 /// `max_len` bytes.

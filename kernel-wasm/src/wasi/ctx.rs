@@ -69,12 +69,45 @@ impl core::fmt::Debug for Preopen {
     }
 }
 
+/// The distinct file systems of an instance's preopens. Every descriptor's file system is one
+/// of them (descriptors are opened relative to others), so their [`Vfs::work`] counts all the
+/// file-system work a WASI call can cause, which the call is charged for.
+#[derive(Clone, Default)]
+pub struct FileSystems(Vec<Arc<dyn Vfs>>);
+
+impl FileSystems {
+    fn add(&mut self, vfs: &Arc<dyn Vfs>) {
+        let known = self
+            .0
+            .iter()
+            .any(|v| core::ptr::addr_eq(Arc::as_ptr(v), Arc::as_ptr(vfs)));
+        if !known {
+            self.0.push(vfs.clone());
+        }
+    }
+
+    /// The work all of them have done so far ([`Vfs::work`]).
+    pub fn work(&self) -> u64 {
+        self.0
+            .iter()
+            .fold(0u64, |sum, v| sum.wrapping_add(v.work()))
+    }
+}
+
+impl core::fmt::Debug for FileSystems {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "FileSystems({})", self.0.len())
+    }
+}
+
 /// The WASI state of one instance.
 #[derive(Debug, Clone)]
 pub struct WasiCtx {
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
     pub fds: FdTable,
+    /// The file systems the descriptors live on, for charging their work.
+    pub file_systems: FileSystems,
 }
 
 impl Default for WasiCtx {
@@ -83,6 +116,7 @@ impl Default for WasiCtx {
             args: Vec::new(),
             env: Vec::new(),
             fds: FdTable::with_stdio(None),
+            file_systems: FileSystems::default(),
         }
     }
 }
@@ -101,7 +135,9 @@ impl WasiCtx {
         fd_limit: Option<usize>,
     ) -> Self {
         let mut fds = FdTable::with_stdio(fd_limit);
+        let mut file_systems = FileSystems::default();
         for p in preopens {
+            file_systems.add(&p.vfs);
             let mask = rights::preopen_mask(caps, &p.guest_path);
             let entry = Entry {
                 desc: Desc::Dir(DirDesc {
@@ -115,7 +151,12 @@ impl WasiCtx {
                 inheriting: rights::PREOPEN_INHERITING & mask,
             };
             if fds.insert(entry).is_err() {
-                return WasiCtx { args, env, fds };
+                return WasiCtx {
+                    args,
+                    env,
+                    fds,
+                    file_systems,
+                };
             }
         }
         let mask = rights::socket_mask(caps);
@@ -132,7 +173,12 @@ impl WasiCtx {
                 break;
             }
         }
-        WasiCtx { args, env, fds }
+        WasiCtx {
+            args,
+            env,
+            fds,
+            file_systems,
+        }
     }
 }
 

@@ -994,10 +994,15 @@ pub fn path_remove_directory(
     match parent(&*vfs, dir, path)? {
         (_, None) => Err(Errno::Inval.into()),
         // As wasmtime: an existing directory named with a trailing `/` or `/.` is EINVAL
-        // (POSIX rmdir would take `dir/`); a missing one is still ENOENT.
+        // (POSIX rmdir would take `dir/`); a missing one is still ENOENT; anything else
+        // (a file, a symlink) is ENOTDIR, as rmdir(2).
         (p, Some(name)) if path::names_directory(path) => {
-            vfs.lookup(p, &name)?;
-            Err(Errno::Inval.into())
+            let node = vfs.lookup(p, &name)?;
+            Err(match vfs.stat(node)?.kind {
+                NodeKind::Dir => Errno::Inval,
+                _ => Errno::Notdir,
+            }
+            .into())
         }
         (p, Some(name)) => {
             vfs.rmdir(p, &name)?;

@@ -56,10 +56,19 @@ macro_rules! wrap {
             $(
                 pub fn $name(mut caller: Caller<'_, HostContext>, $($arg: $ty),*) -> Result<i32, wasmi::Error> {
                     caller.count();
+                    // File-system calls are charged the work they made the file systems do.
+                    let metered = stringify!($m) == "fs";
+                    let before = if metered { caller.data().wasi.file_systems.work() } else { 0 };
                     let result = match caller.memory() {
                         Ok((mut mem, ctx)) => $m::$f(&mut mem, ctx, $($arg),*),
                         Err(e) => Err(e.into()),
                     };
+                    if metered {
+                        let work = caller.data().wasi.file_systems.work().wrapping_sub(before);
+                        if work > 0 {
+                            caller.charge(work.saturating_mul(crate::limits::FUEL_PER_WORK));
+                        }
+                    }
                     errno::finish_or_park(stringify!($name), result, caller.data_mut())
                 }
             )*
