@@ -36,6 +36,44 @@ fn the_default_model_tells_its_documented_story() {
     );
 }
 
+/// The greedy story with the model's LoRA adapter `rainy` (models/README.md).
+const RAINY: &str = "Once upon a time, there was a little boy named Joe. The sky was blue. Jack and Jack went to the forest. They wanted to dance. Suddenly, it started to rain. The rain was cold, and they got wet. \"Let's go home!\" said Lucy. They ran home as fast as they could. At home, her grandpa gave them warm milk and a carrot. They sat by the window and watched the rain. Lucy felt glad.";
+
+/// The committed PEFT adapter `models/tinystories/rainy/` (made by `cargo xtask train-model
+/// --lora`) loads as Hugging Face PEFT files, turns the story rainy as models/README.md says, and
+/// detached, the model tells its own story again.
+#[test]
+fn the_rainy_adapter_turns_the_story_rainy_and_detaches() {
+    use kernel_wasm::llm::load_peft;
+    use std::sync::Arc;
+    let mut m = Model::from_bytes(&file("model.bin")).unwrap();
+    let t = Tokenizer::from_bytes(&file("tokenizer.bin"), m.config.vocab_size).unwrap();
+    let lora = load_peft(
+        &file("rainy/adapter_config.json"),
+        &file("rainy/adapter_model.safetensors"),
+        &m.config,
+        "rainy",
+    )
+    .unwrap();
+    // Rank 4 on all seven projections of the four layers.
+    assert_eq!(lora.pair_count(), 28);
+    m.state_mut().set_loras(vec![Arc::new(lora)]).unwrap();
+    assert_eq!(
+        generate(&mut m, &t, "Once upon a time", 256).unwrap(),
+        RAINY
+    );
+    m.state_mut().set_loras(vec![]).unwrap();
+    assert_eq!(generate(&mut m, &t, "Once upon a time", 256).unwrap(), ONCE);
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/README.md"))
+            .unwrap()
+            .replace("\n> ", " ");
+    assert!(
+        readme.contains(RAINY),
+        "models/README.md does not quote the adapter's story"
+    );
+}
+
 #[test]
 fn its_completions_are_words() {
     let mut m = Model::from_bytes(&file("model.bin")).unwrap();

@@ -46,7 +46,8 @@ tasks:
               [--cpu MODEL] [--timeout SECS] [--memory SIZE] [--append ARGS] [--gdb]
               [--net] [--hostfwd HOST_PORT:GUEST_PORT]... (user networking, forwards on 127.0.0.1)
   train-model train the default LLM (tools/train-model, candle, CPU, deterministic) into
-              models/tinystories/: [--steps N] [--out DIR]
+              models/tinystories/: [--steps N] [--out DIR]; --lora: its LoRA adapter
+              models/tinystories/rainy/ instead
   wasi-programs  build the C and Rust WASI test programs to target/wasi-programs
 ";
 

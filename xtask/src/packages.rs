@@ -74,13 +74,22 @@ pub const PACKAGES: &[Package] = &[
         assets: &[],
     },
     // The default model as a model package (docs/llm.md): the checkpoint and the tokenizer as
-    // the assets the kernel's boot looks for (kernel_wasm::llm::boot), and the `complete`
+    // the assets the kernel's boot looks for (kernel_wasm::llm::boot), its LoRA adapter `rainy`
+    // (a PEFT directory: `llm-load-lora /pkg/tinystories/1/assets/rainy`), and the `complete`
     // command as its module.
     Package {
         name: "tinystories",
         module: Module::Wat("kernel-wasm/tests/fixtures/llm/complete.wat"),
         assets: &[
             ("model.bin", "models/tinystories/model.bin"),
+            (
+                "rainy/adapter_config.json",
+                "models/tinystories/rainy/adapter_config.json",
+            ),
+            (
+                "rainy/adapter_model.safetensors",
+                "models/tinystories/rainy/adapter_model.safetensors",
+            ),
             ("tokenizer.bin", "models/tinystories/tokenizer.bin"),
         ],
     },

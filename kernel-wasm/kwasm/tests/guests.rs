@@ -508,8 +508,8 @@ fn llm_ask_without_llm_infer_is_refused() {
 
 /// The `llm-ask` packages and the model package, installed as the kernel installs them at boot:
 /// the shell's default model is the package's, each `llm-ask` runs by package name with its
-/// manifest's capabilities and prints the same completion, and narrowed to lack `llm:infer` it
-/// is refused.
+/// manifest's capabilities and prints the same completion, narrowed to lack `llm:infer` it is
+/// refused, and the package's LoRA adapter changes the completion until it is unloaded.
 #[test]
 fn packaged_llm_ask_runs_by_name_on_the_model_package() {
     let out_dir = root().join("packages/out");
@@ -531,6 +531,13 @@ fn packaged_llm_ask_runs_by_name_on_the_model_package() {
         script.push_str(&format!("wasm-run llm-ask-{lang} -- Once upon a time\n"));
     }
     script.push_str("wasm-run --caps env,clock,random llm-ask-go -- Once upon a time\n");
+    // The model package's LoRA adapter changes the completion; unloaded, the model's own again.
+    script.push_str(
+        "llm-load-lora /pkg/tinystories/1/assets/rainy\n\
+         wasm-run llm-ask-c -- Once upon a time\n\
+         llm-unload-lora 1\n\
+         wasm-run llm-ask-c -- Once upon a time\n",
+    );
     let trust = root().join("packages/keys/development.pub");
     let out = kwasm(
         &[
@@ -567,4 +574,17 @@ fn packaged_llm_ask_runs_by_name_on_the_model_package() {
         ),
         "{text}"
     );
+    assert!(
+        text.ends_with(&format!(
+            "sis> llm-load-lora /pkg/tinystories/1/assets/rainy\nloaded adapter 1 (rainy)\n\
+             sis> wasm-run llm-ask-c -- Once upon a time\n{RAINY_COMPLETION}\n\
+             sis> llm-unload-lora 1\nunloaded adapter 1\n\
+             sis> wasm-run llm-ask-c -- Once upon a time\n{ONCE_COMPLETION}\nsis> \n"
+        )),
+        "{text}"
+    );
 }
+
+/// The completion of "Once upon a time" with the model package's adapter `rainy` loaded
+/// (models/README.md).
+const RAINY_COMPLETION: &str = ", there was a little boy named Joe. The sky was blue. Jack and Jack went to the forest. They wanted to dance. Suddenly, it started to rain. The rain was cold, and they got wet. \"Let's go home!\" said Lucy. They ran home as fast as they could. At home, her grandpa gave them warm milk and a carrot. They sat by the window and watched the rain. Lucy felt glad.";
