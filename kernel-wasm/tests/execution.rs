@@ -263,3 +263,42 @@ fn an_embedders_host_error_is_a_one_line_trap() {
         })
     );
 }
+
+/// A console whose user has pressed Ctrl-C.
+struct Pressed;
+
+impl kernel_wasm::Console for Pressed {
+    fn write(&self, _: kernel_wasm::Stream, _: &[u8]) {}
+    fn read(&self, _: &mut [u8]) -> usize {
+        0
+    }
+    fn take_interrupt(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn ctrl_c_ends_a_wait_on_a_socket() {
+    use kernel_wasm::net::Network;
+    let runtime = Runtime::default();
+    let wat = r#"(module
+      (import "wasi_snapshot_preview1" "sock_accept" (func $accept (param i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "accept") (result i32) (call $accept (i32.const 3) (i32.const 0) (i32.const 0))))"#;
+    let module = runtime
+        .load(&wat::parse_str(wat).unwrap(), Some("server"))
+        .unwrap();
+    // Nobody connects: the blocking accept parks until the interrupt.
+    let listener = kernel_wasm::hosted::net::StdNetwork::default()
+        .listen("127.0.0.1:0".parse().unwrap(), 1)
+        .unwrap();
+    let mut config = InstanceConfig::new(platform_with_console(Arc::new(Pressed)));
+    config.sockets = vec![kernel_wasm::wasi::SocketPreopen::new(Arc::from(listener))];
+    let mut inst = runtime.instantiate(&module, config).unwrap();
+    assert_eq!(
+        inst.call("accept", &[]),
+        Err(Error::Interrupted {
+            func: "accept (waiting on a socket)".into()
+        })
+    );
+}

@@ -28,8 +28,9 @@ tasks:
   bench       kernel-wasm vs raw wasmi vs wasmtime vs native, and in the kernel under QEMU
               (--quick: under ~5 minutes; --no-kernel: without QEMU);
               writes target/bench/results.json and docs/benchmarks.md
-  ci          fmt check, clippy -D warnings, host tests, the no_std aarch64 build, the kernel
-              and bench crates checked (what CI runs)
+  ci          fmt check, clippy -D warnings, host tests (kernel-wasm's and kwasm's under
+              coverage: fails under 90% of kernel-wasm's lines), the QEMU tests, the no_std
+              aarch64 build, the kernel and bench crates checked (what CI runs)
   coverage    line coverage of kernel-wasm by its host tests (cargo-llvm-cov summary table);
               fails under 90% of lines: [--html] [--min PERCENT]
   demo        build everything, boot the kernel with its signed packages and the example
