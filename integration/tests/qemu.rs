@@ -55,7 +55,7 @@ fn exit_status_reaches_the_host() {
     let (code, text) = xtask_qemu("exit", "echo hello from the kernel\nexit 3\n", &[]);
     assert_eq!(code, Some(3), "{text}");
     // The packages `cargo xtask packages` builds are installed at boot, in file-name order: the
-    // project's own and the guest SDK templates (docs/guests.md).
+    // project's own, the guest SDK templates (docs/guests.md) and the model package.
     let packages = [
         "echo-assemblyscript 0.1.0",
         "echo-c 0.1.0",
@@ -67,11 +67,16 @@ fn exit_status_reaches_the_host() {
         "hello-go 0.1.0",
         "hello-rust 0.1.0",
         "hello 1.0.0",
+        "llm-ask-assemblyscript 0.1.0",
+        "llm-ask-c 0.1.0",
+        "llm-ask-go 0.1.0",
+        "llm-ask-rust 0.1.0",
         "ping-assemblyscript 0.1.0",
         "ping-c 0.1.0",
         "ping-go 0.1.0",
         "ping-rust 0.1.0",
         "pong 1.0.0",
+        "tinystories 1.0.0",
     ];
     let installed: String = packages
         .iter()

@@ -90,6 +90,24 @@ fn redact_line(line: &str, varies: Varies) -> String {
     line.to_string()
 }
 
+/// A `pkg-list` row (`NAME VERSION KEY SIZE`, the key 16 hex digits) with its size replaced by
+/// `[size]`: the modules of the guest templates are compiled by rustc, clang, Go and asc, whose
+/// output changes with their versions and, for Rust, with the path of the checkout (symbol hashes
+/// reorder functions), so a fresh machine would see other sizes. Both hosts still print the same
+/// size: their transcripts are compared without this redaction.
+fn redact_package_size(line: &str) -> Option<String> {
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let [_, _, key, size] = fields.as_slice() else {
+        return None;
+    };
+    let is_key = key.len() == 16 && key.bytes().all(|b| b.is_ascii_hexdigit());
+    if !is_key || !is_number(size) {
+        return None;
+    }
+    let kept = line.trim_end().strip_suffix(size)?;
+    Some(format!("{kept}[size]"))
+}
+
 #[derive(Serialize)]
 struct Transcript {
     script: String,
@@ -210,7 +228,8 @@ fn scenario_varying(name: &str, dirs: &[&str], exit_code: i32, varies: Varies) -
             "[boot] sis-kernel: heap [MiB] MiB, boot [ms] ms"
         }),
         ".console[]" => insta::dynamic_redaction(move |value, _path| {
-            Content::from(redact_line(value.as_str().unwrap_or_default(), varies))
+            let line = redact_line(value.as_str().unwrap_or_default(), varies);
+            Content::from(redact_package_size(&line).unwrap_or(line))
         }),
     });
     console
@@ -334,7 +353,7 @@ fn packages_are_listed_refused_installed_and_uninstalled() {
             .iter()
             .filter(|l| l.starts_with("[boot] pkg: ") && l.ends_with(&format!("installed ({key})")))
             .count(),
-        15,
+        20,
         "{console:#?}"
     );
     assert!(listed("pkg-list", 0), "{console:#?}");
@@ -460,6 +479,66 @@ fn faults_are_contained() {
     );
 }
 
+/// The LLM in the kernel (scenario 4): the model of the `tinystories` package installed at boot,
+/// from the shell, from `llm-ask` guests run by package name (greedy, the model's exact text),
+/// changed by the package's LoRA adapter and restored, refused to a guest without `llm:infer`,
+/// and from an agent; the same in the kernel as in kwasm.
+#[test]
+fn llm_from_the_shell_a_guest_and_an_agent() {
+    let console = scenario("llm", &["target/fixtures/agents::/agents"], 0);
+    let info = output_of(&console, "llm-info");
+    assert_eq!(
+        info.first().map(String::as_str),
+        Some("model=tinystories"),
+        "{info:?}"
+    );
+    let once = ", there was a little boy named Joe. It was a windy day. Joe saw a tall tree at the farm. At the top of the tree, there was a blue teddy. Amy wanted the teddy, but the tree was too high. He felt worried. Then a frog came. \"I can help you,\" said the frog. The frog climbed up the tree and got the box for Zoe. \"Thank you!\" said Amy. She was very glad, and she gave the frog a big hug.";
+    let rainy = ", there was a little boy named Joe. The sky was blue. Jack and Jack went to the forest. They wanted to dance. Suddenly, it started to rain. The rain was cold, and they got wet. \"Let's go home!\" said Lucy. They ran home as fast as they could. At home, her grandpa gave them warm milk and a carrot. They sat by the window and watched the rain. Lucy felt glad.";
+    assert_eq!(
+        output_of(&console, "wasm-run llm-ask-rust -- Once upon a time"),
+        [once]
+    );
+    let refused = output_of(
+        &console,
+        "wasm-run --caps env,clock,random llm-ask-go -- Once upon a time",
+    );
+    assert_eq!(
+        refused,
+        ["error: module llm-ask-go needs capabilities that are not granted: llm:infer (imported by llm::infer)"]
+    );
+    assert_eq!(
+        output_of(&console, "llm-load-lora /pkg/tinystories/1/assets/rainy"),
+        ["loaded adapter 1 (rainy)"]
+    );
+    assert_eq!(
+        output_of(&console, "wasm-run llm-ask-c -- Once upon a time"),
+        [rainy]
+    );
+    assert_eq!(
+        output_of(&console, "llm-unload-lora 1"),
+        ["unloaded adapter 1"]
+    );
+    // Before the adapter and after it: the model's own first 20 tokens, both times.
+    let infers: Vec<&[String]> = console
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| *l == "sis> llm-infer --max-tokens 20 Once upon a time")
+        .map(|(i, _)| &console[i + 1..i + 3])
+        .collect();
+    assert_eq!(infers.len(), 2);
+    assert_eq!(infers[0], infers[1]);
+    assert!(
+        infers[0][0].starts_with("Once upon a time, there was a little boy named Joe. It was"),
+        "{infers:?}"
+    );
+    let run = output_of(&console, "agent-run");
+    assert!(
+        run.first()
+            .is_some_and(|l| l.starts_with("[agent 1] ") && l.len() > 40),
+        "{run:?}"
+    );
+}
+
 /// The reference model (`../shared/llm/`, never committed) laid out as a default model for
 /// boot: `target/llm-model/stories260K/{model.bin,tokenizer.bin}`, to be mounted at `/llm`.
 fn reference_model_dir() -> &'static str {
@@ -477,19 +556,11 @@ fn reference_model_dir() -> &'static str {
     "target/llm-model::/llm"
 }
 
-/// The LLM in the kernel: the model found at boot, from the shell, from a guest and from an
-/// agent; each completion is computed, the same in the kernel as in kwasm.
+/// The public stories260K in the kernel, mounted under /llm (overriding the model package): its
+/// greedy text is the reference's (run.c's), as on the host.
 #[test]
-fn llm_from_the_shell_a_guest_and_an_agent() {
-    let console = scenario(
-        "llm",
-        &[
-            reference_model_dir(),
-            "target/fixtures/llm::/bin",
-            "target/fixtures/agents::/agents",
-        ],
-        0,
-    );
+fn llm_reference_model_in_the_kernel() {
+    let console = scenario("llm-reference", &[reference_model_dir()], 0);
     assert_eq!(
         output_of(&console, "llm-info").first().map(String::as_str),
         Some("model=stories260K")
@@ -500,27 +571,6 @@ fn llm_from_the_shell_a_guest_and_an_agent() {
             "Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day,",
             "[5 prompt tokens, 30 generated, token limit]"
         ]
-    );
-    let refused = output_of(&console, "wasm-run /bin/complete.wasm -- Lily went");
-    assert!(
-        refused.len() == 1 && refused[0].contains("llm:infer"),
-        "{refused:?}"
-    );
-    let story = output_of(
-        &console,
-        "wasm-run --caps llm:infer /bin/complete.wasm -- Lily went",
-    );
-    assert!(
-        story
-            .first()
-            .is_some_and(|l| l.starts_with("Lily went") && l.len() > 40),
-        "{story:?}"
-    );
-    let run = output_of(&console, "agent-run");
-    assert!(
-        run.first()
-            .is_some_and(|l| l.starts_with("[agent 1] ") && l.len() > 40),
-        "{run:?}"
     );
 }
 
@@ -535,12 +585,11 @@ fn demo_tour() {
             "target/fixtures::/bin",
             "target/fixtures/agents::/agents",
             "integration/data/files::/data",
-            "models::/llm",
         ],
         0,
         Varies { agent_slices: true },
     );
-    assert_eq!(output_of(&console, "pkg-list").len(), 16, "{console:#?}");
+    assert_eq!(output_of(&console, "pkg-list").len(), 21, "{console:#?}");
     let agents = &console[console
         .iter()
         .position(|l| l == "sis> agent-send 8 1")
@@ -559,14 +608,12 @@ fn demo_tour() {
         output_of(&console, "cat /data/hello-rust.txt"),
         ["written by rust"]
     );
+    // llm-ask prints the completion only, after the prompt on the command line.
     let story = output_of(
         &console,
-        "wasm-run --caps llm:infer /bin/llm/complete.wasm -- Once upon a time",
+        "wasm-run llm-ask-rust -- One day, a girl named Amy",
     );
-    assert!(
-        story.len() == 1 && story[0].starts_with("Once upon a time,") && story[0].len() > 100,
-        "{story:#?}"
-    );
+    assert!(story.len() == 1 && story[0].len() > 100, "{story:#?}");
     let fault = &console[console
         .iter()
         .position(|l| l.starts_with("sis> agent-spawn --max-memory"))
@@ -605,6 +652,16 @@ fn redactions_check_what_they_hide() {
         redact_line("agent-run: idle after many slices (0 ready)", slices)
     })
     .is_err());
+    assert_eq!(
+        redact_package_size("ping-c               0.1.0        8be9222c0d745b35      32967")
+            .as_deref(),
+        Some("ping-c               0.1.0        8be9222c0d745b35      [size]")
+    );
+    assert_eq!(
+        redact_package_size("NAME                 VERSION      KEY                    SIZE"),
+        None
+    );
+    assert_eq!(redact_package_size("a b 8be9222c0d745b3x 12"), None);
 }
 
 /// `cargo xtask demo` without a terminal on stdin: the tour, then `exit 0`, no hang.

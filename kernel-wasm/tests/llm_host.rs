@@ -165,6 +165,9 @@ fn a_short_buffer_gets_the_size_needed_nothing_written_and_the_retry_is_free() {
         "nothing written on a short buffer"
     );
     let spent = g.instance.stats().credits_spent;
+    // Asking again with a buffer still too short: the same answer, and the completion is kept.
+    assert_eq!(g.i32("once", &[Value::I32(8)]), needed);
+    assert_eq!(g.i32("untouched", &[]), 1);
     // The retry with the size needed gets the kept completion: no new token is paid for.
     assert_eq!(g.i32("once", &[Value::I32(needed)]), needed);
     assert_eq!(g.i32("untouched", &[]), 0);
@@ -529,4 +532,55 @@ fn a_zero_adapter_changes_no_token() {
     let id = service.load_adapter("zero", &config, &weights).unwrap();
     assert_eq!(llm_direct(&service, PROMPT), base);
     service.unload_adapter(id).unwrap();
+}
+
+#[test]
+fn an_infer_outside_the_scheduler_while_the_model_is_busy_answers_busy() {
+    use kernel_wasm::llm::abi::ERR_BUSY;
+    use kernel_wasm::llm::session::Sampling;
+    let service = llm_service(LlmLimits {
+        max_tokens: 8,
+        max_sessions: 1,
+        ..LlmLimits::default()
+    });
+    // Another user of the model holds its only session slot (an agent paused mid-inference).
+    let mut holder = service.begin("Lily", 8, Sampling::default()).unwrap();
+    assert_eq!(holder.acquire(), Ok(true));
+    let mut g = guest(Some(service.clone()));
+    // Nothing could free the slot while this caller waits: it is told at once.
+    assert_eq!(g.i32("once", &[Value::I32(60000)]), ERR_BUSY);
+    assert_eq!(g.i32("untouched", &[]), 1);
+    drop(holder);
+    let n = g.i32("once", &[Value::I32(60000)]);
+    assert_eq!(g.output(n), llm_direct(&service, PROMPT));
+}
+
+#[test]
+fn a_guest_without_memory_gets_bad_pointer_from_every_function() {
+    use kernel_wasm::llm::abi::error_name;
+    let mut runtime = Runtime::default();
+    runtime.set_llm(Some(llm_service(LlmLimits::default())));
+    let wat = r#"(module
+      (import "llm" "infer" (func $infer (param i32 i32 i32 i32) (result i32)))
+      (import "llm" "info" (func $info (param i32 i32) (result i32)))
+      (import "llm" "load_lora" (func $load (param i32 i32) (result i32)))
+      (func (export "infer") (result i32)
+        (call $infer (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)))
+      (func (export "info") (result i32) (call $info (i32.const 0) (i32.const 0)))
+      (func (export "load") (result i32) (call $load (i32.const 0) (i32.const 1))))"#;
+    let module = runtime
+        .load(&wat::parse_str(wat).unwrap(), Some("memoryless"))
+        .unwrap();
+    let mut config =
+        InstanceConfig::new(platform_with_console(Arc::new(CaptureConsole::default())));
+    config.caps = CapSet::parse("llm:infer,llm:adapter").unwrap();
+    let mut instance = runtime.instantiate(&module, config).unwrap();
+    for f in ["infer", "info", "load"] {
+        assert_eq!(
+            instance.call(f, &[]),
+            Ok(CallOutcome::Returned(vec![Value::I32(ERR_BAD_POINTER)])),
+            "{f}"
+        );
+    }
+    assert_eq!(error_name(ERR_BAD_POINTER), "bad pointer");
 }

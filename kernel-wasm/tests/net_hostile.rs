@@ -21,6 +21,7 @@ const GUEST: &str = r#"(module
   (func (export "peer") (param i32 i32 i32) (result i32)
     (call $peer (local.get 0) (local.get 1) (local.get 2)))
   (func (export "put") (param i32 i32) (i32.store8 (local.get 0) (local.get 1)))
+  (func (export "get") (param i32) (result i32) (i32.load8_u (local.get 0)))
   ;; Connects to the text at 64..64+len `count` times, keeping every socket; the last result.
   (func (export "flood") (param $len i32) (param $count i32) (result i32)
     (local $r i32)
@@ -142,4 +143,84 @@ fn a_flood_of_connects_stops_at_the_descriptor_limit() {
     drop(unbounded);
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     accepting.join().unwrap();
+}
+
+/// Addresses of sockets that have none, names resolved by the host, and a host without a
+/// network or a guest without memory: each a documented error, never a trap.
+#[test]
+fn addresses_names_and_missing_pieces() {
+    use kernel_wasm::net::Network;
+    let runtime = Runtime::default();
+    let module = runtime
+        .load(&wat::parse_str(GUEST).unwrap(), Some("hostile"))
+        .unwrap();
+    // A listener handed over as descriptor 3.
+    let listener = kernel_wasm::hosted::net::StdNetwork::default()
+        .listen("127.0.0.1:0".parse().unwrap(), 4)
+        .unwrap();
+    let port = listener.local_addr().port();
+    let mut config =
+        InstanceConfig::new(platform_with_console(Arc::new(CaptureConsole::default())));
+    config.caps = CapSet::parse("net:connect").unwrap();
+    config.sockets = vec![kernel_wasm::wasi::SocketPreopen::new(Arc::from(listener))];
+    let mut inst = runtime.instantiate(&module, config).unwrap();
+    let read_text = |inst: &mut kernel_wasm::Instance, len: i32| -> String {
+        let bytes = (0..len)
+            .map(|i| match inst.call("get", &[Value::I32(100 + i)]) {
+                Ok(CallOutcome::Returned(v)) => match v.as_slice() {
+                    [Value::I32(b)] => *b as u8,
+                    other => panic!("{other:?}"),
+                },
+                other => panic!("{other:?}"),
+            })
+            .collect::<Vec<u8>>();
+        String::from_utf8(bytes).unwrap()
+    };
+    // A listener has a local address and no peer.
+    let n = call(&mut inst, "local", &[3, 100, 64]);
+    assert_eq!(read_text(&mut inst, n), format!("127.0.0.1:{port}"));
+    assert_eq!(call(&mut inst, "peer", &[3, 100, 64]), -53, "ENOTCONN");
+    // A host name the host resolves (`localhost`) connects to the listener.
+    let target = format!("localhost:{port}");
+    put_text(&mut inst, 64, &target);
+    let fd = call(&mut inst, "connect", &[64, target.len() as i32]);
+    assert!(fd >= 4, "{fd}");
+    let n = call(&mut inst, "local", &[fd, 100, 64]);
+    assert!(read_text(&mut inst, n).starts_with("127.0.0.1:"));
+    let n = call(&mut inst, "peer", &[fd, 100, 64]);
+    assert_eq!(read_text(&mut inst, n), format!("127.0.0.1:{port}"));
+
+    // Without a network: ENETDOWN.
+    let mut platform = platform_with_console(Arc::new(CaptureConsole::default()));
+    platform.net = None;
+    let mut config = InstanceConfig::new(platform);
+    config.caps = CapSet::parse("net:connect").unwrap();
+    let mut offline = runtime.instantiate(&module, config).unwrap();
+    put_text(&mut offline, 64, &target);
+    assert_eq!(
+        call(&mut offline, "connect", &[64, target.len() as i32]),
+        -38,
+        "ENETDOWN"
+    );
+
+    // A guest without memory: EFAULT from every function.
+    let memoryless = runtime
+        .load(
+            &wat::parse_str(
+                r#"(module
+      (import "net" "connect" (func $connect (param i32 i32) (result i32)))
+      (import "net" "local_addr" (func $local (param i32 i32 i32) (result i32)))
+      (func (export "connect") (result i32) (call $connect (i32.const 0) (i32.const 4)))
+      (func (export "local") (result i32) (call $local (i32.const 3) (i32.const 0) (i32.const 4))))"#,
+            )
+            .unwrap(),
+            Some("memoryless"),
+        )
+        .unwrap();
+    let mut config =
+        InstanceConfig::new(platform_with_console(Arc::new(CaptureConsole::default())));
+    config.caps = CapSet::parse("net:connect").unwrap();
+    let mut inst = runtime.instantiate(&memoryless, config).unwrap();
+    assert_eq!(call(&mut inst, "connect", &[]), -21, "EFAULT");
+    assert_eq!(call(&mut inst, "local", &[]), -21, "EFAULT");
 }

@@ -128,6 +128,21 @@ fn poll_clocks_really_wait() {
     clock_sub(&mut t, 1024, 3, 1, 1, true);
     assert_eq!(t.wasi("poll_oneoff", &[1024, 2048, 1, 8]), SUCCESS);
     assert_eq!((t.u32(8), t.u64(2048)), (1, 3));
+    // So does an absolute realtime deadline in the past (1 ns after the epoch), next to a far
+    // monotonic one; a realtime deadline an hour ahead does not, so the monotonic 10 ms fires.
+    clock_sub(&mut t, 1024, 4, 0, 1, true);
+    clock_sub(&mut t, 1072, 5, 1, 10_000_000_000, false);
+    assert_eq!(t.wasi("poll_oneoff", &[1024, 2048, 2, 8]), SUCCESS);
+    assert_eq!((t.u32(8), t.u64(2048)), (1, 4));
+    let in_an_hour = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        + 3_600_000_000_000;
+    clock_sub(&mut t, 1024, 6, 0, in_an_hour, true);
+    clock_sub(&mut t, 1072, 7, 1, 10_000_000, false);
+    assert_eq!(t.wasi("poll_oneoff", &[1024, 2048, 2, 8]), SUCCESS);
+    assert_eq!((t.u32(8), t.u64(2048)), (1, 7));
     // CPU-time clocks and unknown tags are EINVAL (with more than one subscription).
     clock_sub(&mut t, 1024, 1, 2, 0, false);
     clock_sub(&mut t, 1072, 1, 1, 0, false);
@@ -139,6 +154,11 @@ fn poll_clocks_really_wait() {
     let mut t = W::with(no_caps());
     clock_sub(&mut t, 1024, 1, 1, 0, false);
     assert_eq!(t.wasi("poll_oneoff", &[1024, 2048, 1, 8]), NOTCAPABLE);
+    // Among other subscriptions too: nothing is reported, not even the ready stdout.
+    fd_sub(&mut t, 1072, 2, 2, 1);
+    t.put32(8, 0xdead);
+    assert_eq!(t.wasi("poll_oneoff", &[1024, 2048, 2, 8]), NOTCAPABLE);
+    assert_eq!(t.u32(8), 0xdead);
 }
 
 /// A lone relative clock subscription (the shortcut that reports nbytes = 1) is validated like

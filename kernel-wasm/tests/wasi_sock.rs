@@ -232,6 +232,8 @@ fn a_blocked_guest_stops_at_its_time_limit() {
     assert_eq!(t.wasi("sock_accept", &[LISTENER, 0, 128]), SUCCESS);
     let conn = t.u32(128);
     let started = std::time::Instant::now();
+    t.put32(512, 4096);
+    t.put32(516, 16);
     match t.outcome("sock_recv", &[i64::from(conn), 512, 1, 0, 8, 12]) {
         Err(Error::LimitExceeded {
             kind: LimitKind::Time,
@@ -241,4 +243,261 @@ fn a_blocked_guest_stops_at_its_time_limit() {
         other => panic!("{other:?}"),
     }
     assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+const CONNRESET: i32 = 15;
+const PIPE: i32 = 64;
+
+/// A connection accepted from the guest's listener, non-blocking on the guest's side, with the
+/// client's end; the instance has a generous time limit, so a test that hangs fails instead.
+fn connected() -> (W, u32, TcpStream) {
+    let (socket, addr) = listener();
+    let mut t = W::with(Setup {
+        sockets: vec![socket],
+        time_limit_ms: Some(60_000),
+        ..Setup::default()
+    });
+    let client = TcpStream::connect(addr).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    assert_eq!(t.wasi("sock_accept", &[LISTENER, NONBLOCK, 128]), SUCCESS);
+    let conn = t.u32(128);
+    (t, conn, client)
+}
+
+/// Sends 32 KiB pieces (of zeros) without blocking until the socket takes no more, even after
+/// a pause (the OS grows its buffers meanwhile): the bytes sent. Leaves the socket blocking.
+fn fill(t: &mut W, conn: u32) -> u64 {
+    assert_eq!(
+        t.wasi("fd_fdstat_set_flags", &[i64::from(conn), NONBLOCK]),
+        SUCCESS
+    );
+    let mut total = 0u64;
+    loop {
+        let before = total;
+        loop {
+            t.put32(512, 8192);
+            t.put32(516, 32 * 1024);
+            match t.wasi("sock_send", &[i64::from(conn), 512, 1, 0, 8]) {
+                SUCCESS => total += u64::from(t.u32(8)),
+                AGAIN => break,
+                e => panic!("errno {e} after {total} bytes"),
+            }
+            assert!(total < 1 << 30, "the socket never filled");
+        }
+        if total == before {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        t.wasi("fd_fdstat_set_flags", &[i64::from(conn), 0]),
+        SUCCESS
+    );
+    total
+}
+
+/// A reader of the client's end: at each `()` received it waits 200 ms (so the guest is parked
+/// by then), then reads whatever is there; at the end, the bytes it read.
+fn slow_reader(
+    mut client: TcpStream,
+) -> (std::sync::mpsc::Sender<()>, std::thread::JoinHandle<u64>) {
+    let (go, rx) = std::sync::mpsc::channel::<()>();
+    let reader = std::thread::spawn(move || {
+        let mut total = 0u64;
+        let mut buf = vec![0u8; 1 << 16];
+        while rx.recv().is_ok() {
+            std::thread::sleep(Duration::from_millis(200));
+            client.set_nonblocking(true).unwrap();
+            loop {
+                match client.read(&mut buf) {
+                    Ok(0) => return total,
+                    Ok(n) => total += n as u64,
+                    Err(_) => break,
+                }
+            }
+            client.set_nonblocking(false).unwrap();
+        }
+        total
+    });
+    (go, reader)
+}
+
+#[test]
+fn blocking_sends_and_polls_on_a_full_socket_park_until_the_peer_reads() {
+    let (mut t, conn, client) = connected();
+    let (go, reader) = slow_reader(client);
+    let mut sent = fill(&mut t, conn);
+    // A poll for room with no clock at all waits until the peer reads.
+    for i in 0..32 {
+        t.put(1024 + i, &[0]);
+    }
+    t.put64(1024, 7);
+    t.put(1032, &[2]);
+    t.put32(1040, conn);
+    go.send(()).unwrap();
+    assert_eq!(t.wasi("poll_oneoff", &[1024, 2048, 1, 8]), SUCCESS);
+    assert_eq!((t.u32(8), t.u64(2048), t.u8(2058)), (1, 7, 2));
+    // sock_send and fd_write on a full blocking socket: each parks, then sends.
+    sent += fill(&mut t, conn);
+    go.send(()).unwrap();
+    t.put32(512, 8192);
+    t.put32(516, 100);
+    assert_eq!(
+        t.wasi("sock_send", &[i64::from(conn), 512, 1, 0, 8]),
+        SUCCESS
+    );
+    sent += u64::from(t.u32(8));
+    assert!(t.u32(8) > 0);
+    sent += fill(&mut t, conn);
+    go.send(()).unwrap();
+    let (e, n) = t.write(conn, b"tail");
+    assert_eq!((e, n), (SUCCESS, 4));
+    sent += 4;
+    // Everything sent arrives.
+    assert_eq!(t.wasi("sock_shutdown", &[i64::from(conn), 2]), SUCCESS);
+    go.send(()).unwrap();
+    drop(go);
+    let received = reader.join().unwrap();
+    assert!(received <= sent && received > 0, "{received} of {sent}");
+}
+
+#[test]
+fn a_send_parked_on_a_full_socket_reports_the_peers_reset() {
+    let (mut t, conn, client) = connected();
+    fill(&mut t, conn);
+    let resetting = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        // Linger 0: closing sends RST, with the guest's bytes unread.
+        socket2::SockRef::from(&client)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
+        drop(client);
+    });
+    // Blocking sends into a peer that never reads: each waits for room (the OS frees some now
+    // and then) until the reset ends the connection.
+    let mut sends = 0;
+    let e = loop {
+        t.put32(512, 8192);
+        t.put32(516, 32 * 1024);
+        match t.wasi("sock_send", &[i64::from(conn), 512, 1, 0, 8]) {
+            SUCCESS => sends += 1,
+            e => break e,
+        }
+        assert!(sends < 100_000, "the reset never reached the guest");
+    };
+    assert!(e == CONNRESET || e == PIPE, "errno {e}");
+    resetting.join().unwrap();
+    // The connection stays reset for every later call (as on the kernel's stack).
+    t.put32(516, 16);
+    assert_eq!(
+        t.wasi("sock_send", &[i64::from(conn), 512, 1, 0, 8]),
+        CONNRESET
+    );
+    assert_eq!(recv(&mut t, conn, 0).0, CONNRESET);
+}
+
+#[test]
+fn a_waitall_receive_gathers_pieces_and_reports_them_before_an_error() {
+    // Pieces, then the end of the stream: all of them, then 0 bytes.
+    let (mut t, conn, mut client) = connected();
+    assert_eq!(
+        t.wasi("fd_fdstat_set_flags", &[i64::from(conn), 0]),
+        SUCCESS
+    );
+    let writer = std::thread::spawn(move || {
+        for piece in [&b"ab"[..], b"cd"] {
+            std::thread::sleep(Duration::from_millis(100));
+            client.write_all(piece).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    });
+    t.put32(512, 4096);
+    t.put32(516, 8);
+    assert_eq!(
+        t.wasi("sock_recv", &[i64::from(conn), 512, 1, 2, 8, 12]),
+        SUCCESS
+    );
+    assert_eq!((t.u32(8), t.bytes(4096, 4)), (4, b"abcd".to_vec()));
+    writer.join().unwrap();
+    assert_eq!(recv(&mut t, conn, 2), (SUCCESS, Vec::new()));
+
+    // Pieces, then a reset: the pieces first, the reset with the next call.
+    let (mut t, conn, mut client) = connected();
+    assert_eq!(
+        t.wasi("fd_fdstat_set_flags", &[i64::from(conn), 0]),
+        SUCCESS
+    );
+    let writer = std::thread::spawn(move || {
+        client.write_all(b"xy").unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        socket2::SockRef::from(&client)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
+    });
+    t.put32(512, 4096);
+    t.put32(516, 8);
+    assert_eq!(
+        t.wasi("sock_recv", &[i64::from(conn), 512, 1, 2, 8, 12]),
+        SUCCESS
+    );
+    assert_eq!((t.u32(8), t.bytes(4096, 2)), (2, b"xy".to_vec()));
+    writer.join().unwrap();
+    assert_eq!(recv(&mut t, conn, 0).0, CONNRESET);
+}
+
+#[test]
+fn a_blocking_fd_read_waits_for_data_and_odd_buffers_are_handled() {
+    let (mut t, conn, mut client) = connected();
+    assert_eq!(
+        t.wasi("fd_fdstat_set_flags", &[i64::from(conn), 0]),
+        SUCCESS
+    );
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        client.write_all(b"later").unwrap();
+        client
+    });
+    assert_eq!(t.read(conn, 100), Ok(b"later".to_vec()));
+    let mut client = writer.join().unwrap();
+    // Only empty iovecs: nothing to send or receive, at once (no wait for data).
+    t.put32(512, 4096);
+    t.put32(516, 0);
+    t.put32(8, 99);
+    assert_eq!(
+        t.wasi("sock_send", &[i64::from(conn), 512, 1, 0, 8]),
+        SUCCESS
+    );
+    assert_eq!(t.u32(8), 0);
+    assert_eq!(
+        t.wasi("sock_recv", &[i64::from(conn), 512, 1, 0, 8, 12]),
+        SUCCESS
+    );
+    assert_eq!(t.u32(8), 0);
+    // More iovecs than a call may pass: EINVAL, whatever they hold.
+    assert_eq!(
+        t.wasi("sock_send", &[i64::from(conn), 512, 1025, 0, 8]),
+        INVAL
+    );
+    assert_eq!(
+        t.wasi("sock_recv", &[i64::from(conn), 512, 1025, 0, 8, 12]),
+        INVAL
+    );
+    // A poll with a clock and a time limit waits for the clock (the earlier of the two).
+    assert_eq!(poll(&mut t, 1, conn, 30), vec![(9, 0, 0, 0, 0)]);
+    // Nothing was sent by the refused calls.
+    client.set_nonblocking(true).unwrap();
+    assert!(client.read(&mut [0u8; 8]).is_err());
+}
+
+#[test]
+fn retrying_an_instance_that_waits_for_nothing_is_an_error() {
+    let (mut t, _, _client) = connected();
+    match kernel_wasm::wasi::blocking::retry(&mut t.inst) {
+        kernel_wasm::wasi::blocking::Retry::Stop(Error::State { message }) => {
+            assert_eq!(message, "wasi-test is not waiting on a socket")
+        }
+        other => panic!("{other:?}"),
+    }
 }

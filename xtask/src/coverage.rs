@@ -10,6 +10,9 @@
 //! TOTAL row) and fails when the total line coverage is under [`MIN_LINES`] percent (the seed's
 //! success criterion). `--html` also writes the annotated sources to
 //! `target/llvm-cov/html`. Installs `llvm-tools-preview` and cargo-llvm-cov when missing.
+//!
+//! `cargo xtask ci` runs the same measurement ([`measure`]) as its host-test step for these two
+//! packages, after building the guest templates (so their tests cannot skip there).
 
 use anyhow::{bail, Context, Result};
 use xshell::{cmd, Shell};
@@ -46,20 +49,12 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
             other => bail!("unknown argument {other:?}\n{USAGE}"),
         }
     }
-    ensure_installed(sh)?;
     // Tests that run the compiled WASI programs must not pass by skipping them.
     crate::wasi_programs::build(sh)?;
     step(&format!(
         "cargo llvm-cov: kernel-wasm's host tests (fails under {min}% of lines)"
     ));
-    cmd!(
-        sh,
-        "cargo llvm-cov --package kernel-wasm --package kwasm --ignore-filename-regex {NOT_KERNEL_WASM} --summary-only --fail-under-lines {min}"
-    )
-    .env("INSTA_UPDATE", "no")
-    .env("KWASM_REQUIRE_WASI_PROGRAMS", "1")
-    .run()
-    .with_context(|| format!("kernel-wasm line coverage is under {min}% (or a test failed)"))?;
+    measure(sh, &min, Guests::MayBeMissing)?;
     if html {
         cmd!(
             sh,
@@ -71,8 +66,37 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `llvm-tools-preview` and cargo-llvm-cov, unless present.
-fn ensure_installed(sh: &Shell) -> Result<()> {
+/// Whether the guest templates (`cargo xtask guests`) were built, so the kwasm tests that run
+/// them must not skip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guests {
+    Built,
+    MayBeMissing,
+}
+
+/// Runs every host test of kernel-wasm and kwasm once, instrumented, prints the per-file table
+/// with its TOTAL line, and fails when a test fails or kernel-wasm's line coverage is under `min`
+/// percent. The WASI test programs must be built (`wasi_programs::build`). `cargo xtask ci`
+/// runs these tests only here: the gate costs no second run of them.
+pub fn measure(sh: &Shell, min: &str, guests: Guests) -> Result<()> {
+    ensure_installed(sh)?;
+    let mut run = cmd!(
+        sh,
+        "cargo llvm-cov --package kernel-wasm --package kwasm --ignore-filename-regex {NOT_KERNEL_WASM} --summary-only --fail-under-lines {min}"
+    )
+    // Snapshots are reviewed and committed, never written by a test run.
+    .env("INSTA_UPDATE", "no")
+    .env("KWASM_REQUIRE_WASI_PROGRAMS", "1");
+    if guests == Guests::Built {
+        run = run.env("KWASM_REQUIRE_GUESTS", "1");
+    }
+    run.run()
+        .with_context(|| format!("kernel-wasm line coverage is under {min}% (or a test failed)"))
+}
+
+/// `llvm-tools-preview` and cargo-llvm-cov, unless present (idempotent: a second run checks
+/// the version and installs nothing).
+pub fn ensure_installed(sh: &Shell) -> Result<()> {
     tools::rustup_components(sh, &["llvm-tools"])?;
     let present = cmd!(sh, "cargo llvm-cov --version")
         .quiet()

@@ -15,8 +15,8 @@
 //! The kernel boots with the signed packages of `cargo xtask packages` (installed at boot) and
 //! these directories ([`dirs`]): the compiled fixtures (`target/fixtures`, see `fixtures.rs`)
 //! under `/bin`, the agent fixtures under `/agents`, `integration/data/files` under `/data` (where
-//! the tour's WASI program writes) and the project's own model (`models/`, so `/llm/tinystories`,
-//! the default model the kernel loads at boot) under `/llm`. The tour is
+//! the tour's WASI program writes). The project's own model comes from its signed package
+//! `tinystories`, the default model the kernel loads at boot (no `/llm` mount). The tour is
 //! `integration/scripts/tour.sh`, which the integration tests snapshot with the same directories,
 //! so the demo cannot rot silently. When stdin is not a terminal (CI, pipes) the session ends
 //! after the tour with `exit 0` instead of waiting for input.
@@ -157,15 +157,13 @@ fn build_quietly(host: bool) -> Result<Built> {
 }
 
 /// The directories the demo mounts, as (host, guest); `integration/tests/snapshots.rs` boots the
-/// tour with the same ones. (The model is mounted from `models/` until it is installed at boot as
-/// the `tinystories` package: then `/llm` can go.)
+/// tour with the same ones. (No model directory: the model is the `tinystories` package.)
 fn dirs(fixtures: &Path) -> Vec<(PathBuf, String)> {
     let root = crate::project_root();
     vec![
         (fixtures.to_path_buf(), "/bin".to_string()),
         (fixtures.join("agents"), "/agents".to_string()),
         (root.join("integration/data/files"), "/data".to_string()),
-        (root.join("models"), "/llm".to_string()),
     ]
 }
 

@@ -186,10 +186,22 @@ fn run_build(sh: &Shell, tools: &Toolchains, build: &Build, dir: &Path) -> Resul
     // The compilers' output goes to stderr (see `build`).
     let result = match build.lang {
         // One target directory for every Rust template: the SDK is compiled once per profile.
-        "rust" => crate::tools::run_on_stderr(cmd!(sh, "cargo build --release --quiet").env(
-            "CARGO_TARGET_DIR",
-            root.join("target/guests-work/rust/target"),
-        )),
+        // The SDK's panic locations name its source files: remapped, the modules are the same
+        // bytes wherever the repository is checked out (the packages' sizes and digests too).
+        "rust" => crate::tools::run_on_stderr(
+            cmd!(sh, "cargo build --release --quiet")
+                .env(
+                    "CARGO_TARGET_DIR",
+                    root.join("target/guests-work/rust/target"),
+                )
+                .env(
+                    "RUSTFLAGS",
+                    format!(
+                        "--remap-path-prefix={}=/guests",
+                        root.join("target/guests-work").display()
+                    ),
+                ),
+        ),
         "c" => {
             let words: Vec<&str> = build.command.split_whitespace().skip(1).collect();
             crate::tools::run_on_stderr(
@@ -205,7 +217,9 @@ fn run_build(sh: &Shell, tools: &Toolchains, build: &Build, dir: &Path) -> Resul
                     .env("GOOS", "wasip1")
                     .env("GOARCH", "wasm")
                     .env("GOTOOLCHAIN", "local")
-                    .env("GOFLAGS", "")
+                    // Reproducible: no file system paths, and no git revision or dirty flag
+                    // (the copies are built inside the repository's target/).
+                    .env("GOFLAGS", "-trimpath -buildvcs=false")
                     .env("GOCACHE", root.join("target/tools/go-cache"))
                     .env("GOPATH", root.join("target/tools/gopath")),
             ),

@@ -28,8 +28,9 @@ tasks:
   bench       kernel-wasm vs raw wasmi vs wasmtime vs native, and in the kernel under QEMU
               (--quick: under ~5 minutes; --no-kernel: without QEMU);
               writes target/bench/results.json and docs/benchmarks.md
-  ci          fmt check, clippy -D warnings, host tests, the no_std aarch64 build, the kernel
-              and bench crates checked (what CI runs)
+  ci          fmt check, clippy -D warnings, host tests (kernel-wasm's and kwasm's under
+              coverage: fails under 90% of kernel-wasm's lines), the QEMU tests, the no_std
+              aarch64 build, the kernel and bench crates checked (what CI runs)
   coverage    line coverage of kernel-wasm by its host tests (cargo-llvm-cov summary table);
               fails under 90% of lines: [--html] [--min PERCENT]
   demo        build everything, boot the kernel with its signed packages and the example
@@ -45,7 +46,8 @@ tasks:
               [--cpu MODEL] [--timeout SECS] [--memory SIZE] [--append ARGS] [--gdb]
               [--net] [--hostfwd HOST_PORT:GUEST_PORT]... (user networking, forwards on 127.0.0.1)
   train-model train the default LLM (tools/train-model, candle, CPU, deterministic) into
-              models/tinystories/: [--steps N] [--out DIR]
+              models/tinystories/: [--steps N] [--out DIR]; --lora: its LoRA adapter
+              models/tinystories/rainy/ instead
   wasi-programs  build the C and Rust WASI test programs to target/wasi-programs
 ";
 

@@ -73,8 +73,27 @@ pub const PACKAGES: &[Package] = &[
         module: Module::Go("kernel-wasm/tests/wasi-programs/go/hello.go"),
         assets: &[],
     },
-    // The guest SDK templates (docs/guests.md). (llm-ask joins when the `llm` host module is on
-    // main: until then its import is unknown and installing it fails.)
+    // The default model as a model package (docs/llm.md): the checkpoint and the tokenizer as
+    // the assets the kernel's boot looks for (kernel_wasm::llm::boot), its LoRA adapter `rainy`
+    // (a PEFT directory: `llm-load-lora /pkg/tinystories/1/assets/rainy`), and the `complete`
+    // command as its module.
+    Package {
+        name: "tinystories",
+        module: Module::Wat("kernel-wasm/tests/fixtures/llm/complete.wat"),
+        assets: &[
+            ("model.bin", "models/tinystories/model.bin"),
+            (
+                "rainy/adapter_config.json",
+                "models/tinystories/rainy/adapter_config.json",
+            ),
+            (
+                "rainy/adapter_model.safetensors",
+                "models/tinystories/rainy/adapter_model.safetensors",
+            ),
+            ("tokenizer.bin", "models/tinystories/tokenizer.bin"),
+        ],
+    },
+    // The guest SDK templates (docs/guests.md).
     guest!("hello-rust", "rust", "hello"),
     guest!("echo-rust", "rust", "echo"),
     guest!("ping-rust", "rust", "ping"),
@@ -87,6 +106,10 @@ pub const PACKAGES: &[Package] = &[
     guest!("hello-assemblyscript", "assemblyscript", "hello"),
     guest!("echo-assemblyscript", "assemblyscript", "echo"),
     guest!("ping-assemblyscript", "assemblyscript", "ping"),
+    guest!("llm-ask-rust", "rust", "llm-ask"),
+    guest!("llm-ask-c", "c", "llm-ask"),
+    guest!("llm-ask-go", "go", "llm-ask"),
+    guest!("llm-ask-assemblyscript", "assemblyscript", "llm-ask"),
 ];
 
 /// Builds `kwasm` (debug) and returns its path.

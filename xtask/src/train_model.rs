@@ -1,6 +1,7 @@
 //! `cargo xtask train-model [--steps N] [--out DIR]`: trains the project's default LLM with
 //! `tools/train-model` (its own workspace and lockfile: candle never enters the host workspace or
-//! the kernel build) and writes `models/tinystories/{model.bin,tokenizer.bin}`.
+//! the kernel build) and writes `models/tinystories/{model.bin,tokenizer.bin}`. With `--lora`, it
+//! trains the model's LoRA adapter instead: `models/tinystories/rainy/` (a PEFT directory).
 //!
 //! One thread (`RAYON_NUM_THREADS=1`): every step is deterministic, so the same command rebuilds
 //! the committed files byte for byte (`models/README.md` has their SHA-256), and on a shared
@@ -21,12 +22,17 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
                 pass.push(a.clone());
                 pass.push(v.clone());
             }
+            "--lora" => pass.push(a.clone()),
             other => bail!(
-                "cargo xtask train-model: unknown argument {other:?} (usage: cargo xtask train-model [--steps N] [--out DIR])"
+                "cargo xtask train-model: unknown argument {other:?} (usage: cargo xtask train-model [--lora] [--steps N] [--out DIR])"
             ),
         }
     }
-    crate::step("tools/train-model: corpus, tokenizer, training, export, check with the engine");
+    crate::step(if args.iter().any(|a| a == "--lora") {
+        "tools/train-model --lora: rain corpus, LoRA training, PEFT export, check with the engine"
+    } else {
+        "tools/train-model: corpus, tokenizer, training, export, check with the engine"
+    });
     let _threads = sh.push_env("RAYON_NUM_THREADS", "1");
     cmd!(
         sh,

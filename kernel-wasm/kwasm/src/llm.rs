@@ -1,5 +1,6 @@
 //! The model kwasm serves: `--llm-model PATH --llm-tokenizer PATH`, else (the shell) the default
-//! model of its file system as the kernel finds it at boot, else the built-in model.
+//! model of its file system as the kernel finds it at boot (a model directory of `/llm`, else an
+//! installed model package), else the built-in model, the project's own.
 
 use std::io::Read;
 use std::path::Path;
@@ -46,34 +47,53 @@ pub fn from_flags(args: &LlmArgs) -> Result<Option<LlmService>, Error> {
         })
 }
 
-/// The model built into kwasm: none yet (the project's own model is embedded here once it is
-/// committed); `kwasm run` then answers `ERR_NO_MODEL` without `--llm-model`.
-pub fn built_in() -> Option<LlmService> {
-    None
+/// The project's default model (`models/tinystories/`, made by `cargo xtask train-model`), built
+/// into kwasm so `kwasm run` serves a model without any file (it is about 1 MB).
+const BUILT_IN_NAME: &str = "tinystories";
+static BUILT_IN_CHECKPOINT: &[u8] = include_bytes!("../../../models/tinystories/model.bin");
+static BUILT_IN_TOKENIZER: &[u8] = include_bytes!("../../../models/tinystories/tokenizer.bin");
+
+/// The model built into kwasm. The files are the committed ones, checked by the tests, so a
+/// failure here would be a build of broken files: reported, never a panic.
+pub fn built_in() -> Result<LlmService, Error> {
+    LlmService::from_bytes(
+        BUILT_IN_NAME,
+        BUILT_IN_CHECKPOINT,
+        BUILT_IN_TOKENIZER,
+        LlmLimits::default(),
+    )
+    .map_err(|e| Error::Llm {
+        message: format!("the built-in model: {e}"),
+    })
 }
 
 /// What `kwasm run` serves: the flags' model, else the built-in one.
 pub fn for_run(args: &LlmArgs) -> Result<Option<Arc<LlmService>>, Error> {
-    Ok(from_flags(args)?.or_else(built_in).map(Arc::new))
+    let service = match from_flags(args)? {
+        Some(service) => service,
+        None => built_in()?,
+    };
+    Ok(Some(Arc::new(service)))
 }
 
 /// What `kwasm shell` serves: the flags' model, else the default model of the shell's file
-/// system (found as the kernel finds it at boot, after the boot packages; a broken one is
-/// reported with the kernel's line and skipped), else the built-in one.
+/// system (found as the kernel finds it at boot, after the boot packages), else, when there is
+/// none at all, the built-in one. A default model that is there but broken is reported with the
+/// kernel's line and the shell starts without a model, as the kernel does.
 pub fn for_shell(args: &LlmArgs, vfs: &dyn Vfs) -> Result<Option<Arc<LlmService>>, Error> {
     if let Some(service) = from_flags(args)? {
         return Ok(Some(Arc::new(service)));
     }
-    let found = match kernel_wasm::llm::boot::load_default(vfs, LlmLimits::default()) {
-        Ok(found) => found,
+    match kernel_wasm::llm::boot::load_default(vfs, LlmLimits::default()) {
+        Ok(Some(service)) => Ok(Some(Arc::new(service))),
+        Ok(None) => Ok(Some(Arc::new(built_in()?))),
         Err(error) => {
             // The line the kernel prints on its console for the same file system.
             println!(
                 "[boot] {} (no model loaded)",
                 crate::run::one_line(&error.to_string())
             );
-            None
+            Ok(None)
         }
-    };
-    Ok(found.or_else(built_in).map(Arc::new))
+    }
 }

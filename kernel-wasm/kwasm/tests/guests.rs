@@ -442,3 +442,149 @@ fn packaged_templates_spawn_by_name_with_their_manifests() {
         "{text}"
     );
 }
+
+/// The project's model's greedy completion of "Once upon a time" (models/README.md's story
+/// after its prompt): what every `llm-ask` prints, from the model kwasm has built in and from
+/// the model package the shell installs.
+const ONCE_COMPLETION: &str = ", there was a little boy named Joe. It was a windy day. Joe saw a tall tree at the farm. At the top of the tree, there was a blue teddy. Amy wanted the teddy, but the tree was too high. He felt worried. Then a frog came. \"I can help you,\" said the frog. The frog climbed up the tree and got the box for Zoe. \"Thank you!\" said Amy. She was very glad, and she gave the frog a big hug.";
+
+/// `kwasm run --manifest guests/LANG/examples/llm-ask/manifest.toml llm-ask.wasm ARGS...`: the
+/// built-in model (the project's own) completes the arguments, greedily, the same every time.
+#[test]
+fn every_llm_ask_prints_the_models_greedy_completion() {
+    if !built(&["llm-ask"]) {
+        return;
+    }
+    for lang in LANGS {
+        let manifest = root().join(format!("guests/{lang}/examples/llm-ask/manifest.toml"));
+        let module = guests_dir().join(lang).join("llm-ask.wasm");
+        let run = || {
+            kwasm(
+                &[
+                    "run",
+                    "--manifest",
+                    manifest.to_str().unwrap(),
+                    module.to_str().unwrap(),
+                    "Once",
+                    "upon",
+                    "a",
+                    "time",
+                ],
+                None,
+            )
+        };
+        let out = run();
+        assert_eq!(out.code, Some(0), "{lang}: {}", out.stderr);
+        assert_eq!(out.stdout, format!("{ONCE_COMPLETION}\n"), "{lang}");
+        assert_eq!(run().stdout, out.stdout, "{lang}: greedy is deterministic");
+    }
+}
+
+/// Without `llm:infer` an `llm-ask` is refused before it runs (the pre-flight), naming the
+/// capability; Go's still gets what its runtime needs.
+#[test]
+fn llm_ask_without_llm_infer_is_refused() {
+    if !built(&["llm-ask"]) {
+        return;
+    }
+    for lang in LANGS {
+        let module = guests_dir().join(lang).join("llm-ask.wasm");
+        let caps = runtime_caps(lang).trim_end_matches(',');
+        let out = kwasm(
+            &["run", "--caps", caps, module.to_str().unwrap(), "Once"],
+            None,
+        );
+        assert_eq!(out.code, Some(1), "{lang}: {}{}", out.stdout, out.stderr);
+        assert!(out.stdout.is_empty(), "{lang}: {}", out.stdout);
+        assert!(
+            out.stderr.starts_with(
+                "kwasm: module llm-ask.wasm needs capabilities that are not granted: llm:infer (imported by llm::"
+            ),
+            "{lang}: {}",
+            out.stderr
+        );
+    }
+}
+
+/// The `llm-ask` packages and the model package, installed as the kernel installs them at boot:
+/// the shell's default model is the package's, each `llm-ask` runs by package name with its
+/// manifest's capabilities and prints the same completion, narrowed to lack `llm:infer` it is
+/// refused, and the package's LoRA adapter changes the completion until it is unloaded.
+#[test]
+fn packaged_llm_ask_runs_by_name_on_the_model_package() {
+    let out_dir = root().join("packages/out");
+    let missing: Vec<String> = LANGS
+        .iter()
+        .map(|lang| format!("llm-ask-{lang}.wap"))
+        .chain(["tinystories.wap".to_string()])
+        .filter(|wap| !out_dir.join(wap).is_file())
+        .collect();
+    if !missing.is_empty() {
+        if std::env::var_os("KWASM_REQUIRE_GUESTS").is_some() {
+            panic!("not built (cargo xtask packages): {missing:?}");
+        }
+        println!("SKIPPED: run `cargo xtask packages` first ({missing:?} missing)");
+        return;
+    }
+    let mut script = String::from("llm-info\n");
+    for lang in LANGS {
+        script.push_str(&format!("wasm-run llm-ask-{lang} -- Once upon a time\n"));
+    }
+    script.push_str("wasm-run --caps env,clock,random llm-ask-go -- Once upon a time\n");
+    // The model package's LoRA adapter changes the completion; unloaded, the model's own again.
+    script.push_str(
+        "llm-load-lora /pkg/tinystories/1/assets/rainy\n\
+         wasm-run llm-ask-c -- Once upon a time\n\
+         llm-unload-lora 1\n\
+         wasm-run llm-ask-c -- Once upon a time\n",
+    );
+    let trust = root().join("packages/keys/development.pub");
+    let out = kwasm(
+        &[
+            "shell",
+            "--packages",
+            out_dir.to_str().unwrap(),
+            "--trust",
+            trust.to_str().unwrap(),
+        ],
+        Some(&script),
+    );
+    assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+    let text = out.stdout;
+    assert!(
+        text.contains("[boot] pkg: tinystories 1.0.0 installed (key "),
+        "{text}"
+    );
+    assert!(
+        text.contains("sis> llm-info\nmodel=tinystories\ndim=64\n"),
+        "{text}"
+    );
+    for lang in LANGS {
+        assert!(
+            text.contains(&format!(
+                "sis> wasm-run llm-ask-{lang} -- Once upon a time\n{ONCE_COMPLETION}\nsis> "
+            )),
+            "{lang}: {text}"
+        );
+    }
+    assert!(
+        text.contains(
+            "sis> wasm-run --caps env,clock,random llm-ask-go -- Once upon a time\n\
+             error: module llm-ask-go needs capabilities that are not granted: llm:infer (imported by llm::"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(&format!(
+            "sis> llm-load-lora /pkg/tinystories/1/assets/rainy\nloaded adapter 1 (rainy)\n\
+             sis> wasm-run llm-ask-c -- Once upon a time\n{RAINY_COMPLETION}\n\
+             sis> llm-unload-lora 1\nunloaded adapter 1\n\
+             sis> wasm-run llm-ask-c -- Once upon a time\n{ONCE_COMPLETION}\nsis> \n"
+        )),
+        "{text}"
+    );
+}
+
+/// The completion of "Once upon a time" with the model package's adapter `rainy` loaded
+/// (models/README.md).
+const RAINY_COMPLETION: &str = ", there was a little boy named Joe. The sky was blue. Jack and Jack went to the forest. They wanted to dance. Suddenly, it started to rain. The rain was cold, and they got wet. \"Let's go home!\" said Lucy. They ran home as fast as they could. At home, her grandpa gave them warm milk and a carrot. They sat by the window and watched the rain. Lucy felt glad.";

@@ -8,6 +8,9 @@ use std::process::{Command, Output, Stdio};
 const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/llm/");
 const REFERENCE: &str = "Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball. She wanted to play with it, but it was too high.\nLily's mom said, \"Lily, let's go to the park.\" Lily was sad and didn't know what to do. She said, \"I want to play with your ball, but I can't find";
 
+/// The project's model's greedy story for "Once upon a time" (models/README.md).
+const DEFAULT_STORY: &str = "Once upon a time, there was a little boy named Joe. It was a windy day. Joe saw a tall tree at the farm. At the top of the tree, there was a blue teddy. Amy wanted the teddy, but the tree was too high. He felt worried. Then a frog came. \"I can help you,\" said the frog. The frog climbed up the tree and got the box for Zoe. \"Thank you!\" said Amy. She was very glad, and she gave the frog a big hug.";
+
 fn complete() -> String {
     format!(
         "{}/../tests/fixtures/llm/complete.wat",
@@ -80,9 +83,10 @@ fn run_without_the_capability_or_a_model_or_with_bad_files() {
         text(&out.stderr),
         "kwasm: module complete.wat needs capabilities that are not granted: llm:infer (imported by llm::infer)\n"
     );
-    // No model: `infer` answers ERR_NO_MODEL (-3), which the guest makes its status.
+    // Without the flags: the built-in model, the project's own (models/README.md's story).
     let out = kwasm(&args(&["run", "--caps", "llm:infer", &complete()]), "");
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), format!("{DEFAULT_STORY}\n"));
     // One flag without the other is a usage error.
     let out = kwasm(
         &args(&[
@@ -149,11 +153,12 @@ fn the_shell_has_the_llm_commands_with_the_flags_model() {
          Once upon a time, there was a little girl\n\
          [5 prompt tokens, 8 generated, token limit]\nsis> \n"
     );
-    // Without flags and without a model in its file system: no model.
+    // Without flags and without a model in its file system: the built-in model.
     let out = kwasm(&args(&["shell"]), "llm-info\n");
     assert_eq!(
         text(&out.stdout),
-        "sis> llm-info\nerror: llm: no model loaded\nsis> \n"
+        "sis> llm-info\nmodel=tinystories\ndim=64\nhidden_dim=172\nn_layers=4\nn_heads=4\n\
+         n_kv_heads=4\nvocab_size=512\nseq_len=256\nmax_tokens=256\nadapters=0\nsis> \n"
     );
 }
 

@@ -316,3 +316,38 @@ fn exit(mut caller: Caller<'_, HostContext>, code: i32) -> HostResult<()> {
     caller.count();
     Err(wasmi::Error::i32_exit(code))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_code_has_its_own_name() {
+        let codes = [
+            ERR_NO_SUCH_AGENT,
+            ERR_MAILBOX_FULL,
+            ERR_NO_MESSAGE,
+            ERR_TIMEOUT,
+            ERR_BUFFER_TOO_SMALL,
+            ERR_NOT_CAPABLE,
+            ERR_BAD_POINTER,
+            ERR_SPAWN_LIMIT,
+            ERR_TOO_LARGE,
+            ERR_SPAWN_FAILED,
+            ERR_BAD_CONFIG,
+            ERR_NOT_AN_AGENT,
+        ];
+        let names: alloc::vec::Vec<&str> = codes.iter().map(|&c| error_name(c)).collect();
+        for (i, name) in names.iter().enumerate() {
+            assert_ne!(*name, "unknown error", "{}", codes[i]);
+            assert!(!names[..i].contains(name), "{name} twice");
+        }
+        assert_eq!(
+            codes.to_vec(),
+            (-12..=-1).rev().collect::<alloc::vec::Vec<i32>>()
+        );
+        for other in [OK, 1, -13, i32::MIN] {
+            assert_eq!(error_name(other), "unknown error");
+        }
+    }
+}

@@ -111,7 +111,7 @@ pub trait HostCall {
     fn memory(&mut self) -> Result<(GuestMemory<'_>, &mut HostContext), GuestError>;
     /// Charges `fuel` for work the host did for this call: taken from the slice's fuel (the
     /// guest is preempted at its next instruction when that is spent) and, beyond it, owed to
-    /// the instance's budget ([`HostContext::fuel_debt`]).
+    /// the instance's budget (`HostContext::fuel_debt`).
     fn charge(&mut self, fuel: u64);
 }
 

@@ -317,6 +317,22 @@ impl StdStream {
         }
         *state
     }
+
+    /// `e`, an error of an operation on the connected socket. One that ends the connection (a
+    /// reset, an abort, a timeout) is kept as the stream's state: the OS reports it once, but
+    /// every later operation must see it (as on the kernel's stack), also when the call that
+    /// read it reported data received before it instead.
+    fn fail(&self, e: NetError) -> NetError {
+        if matches!(
+            e,
+            NetError::ConnectionReset | NetError::ConnectionAborted | NetError::TimedOut
+        ) {
+            if let Ok(mut state) = self.state.lock() {
+                *state = ConnState::Failed(e);
+            }
+        }
+        e
+    }
 }
 
 impl Stream for StdStream {
@@ -326,12 +342,16 @@ impl Stream for StdStream {
             ConnState::Failed(e) => return Err(e),
             ConnState::Connected => {}
         }
+        // The OS would wait for data to put nowhere.
+        if buf.is_empty() {
+            return Ok(0);
+        }
         let result = if peek {
             self.stream.peek(buf)
         } else {
             (&self.stream).read(buf)
         };
-        let n = result.map_err(|e| net_error(&e))?;
+        let n = result.map_err(|e| self.fail(net_error(&e)))?;
         if !peek {
             self.shared.count(|c| c.bytes_received += n as u64);
         }
@@ -347,7 +367,7 @@ impl Stream for StdStream {
         // MSG_NOSIGNAL: a closed peer is EPIPE for the guest, never SIGPIPE for the host.
         let n = SockRef::from(&self.stream)
             .send_with_flags(data, libc::MSG_NOSIGNAL)
-            .map_err(|e| net_error(&e))?;
+            .map_err(|e| self.fail(net_error(&e)))?;
         self.shared.count(|c| c.bytes_sent += n as u64);
         Ok(n)
     }
@@ -380,11 +400,12 @@ impl Stream for StdStream {
             ConnState::Connected => {
                 let (readable, writable, hangup, error) = poll_now(fd);
                 let error = if error {
+                    // Reading the error clears it in the OS: the stream keeps it.
                     self.stream
                         .take_error()
                         .ok()
                         .flatten()
-                        .map(|e| net_error(&e))
+                        .map(|e| self.fail(net_error(&e)))
                 } else {
                     None
                 };
@@ -423,5 +444,165 @@ impl Stream for StdStream {
 
     fn token(&self) -> WaitToken {
         self.stream.as_raw_fd() as WaitToken
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::time::{Duration, Instant};
+
+    fn loopback() -> SocketAddr {
+        "127.0.0.1:0".parse().unwrap()
+    }
+
+    /// Polls `f` every millisecond for up to ten seconds until it holds.
+    fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+        let end = Instant::now() + Duration::from_secs(10);
+        while !f() {
+            assert!(Instant::now() < end, "{what}: not within 10 s");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// OS errors without an `ErrorKind` of their own still reach the guest as the errno that
+    /// says what happened (unreachable, table full, network down), never as a generic error.
+    #[test]
+    fn os_errors_map_to_their_net_error() {
+        for (raw, expected) in [
+            (libc::EINPROGRESS, NetError::WouldBlock),
+            (libc::EALREADY, NetError::WouldBlock),
+            (libc::ENETUNREACH, NetError::Unreachable),
+            (libc::EHOSTUNREACH, NetError::Unreachable),
+            (libc::EAFNOSUPPORT, NetError::AddrFamilyNotSupported),
+            (libc::EMFILE, NetError::NoBuffers),
+            (libc::ENFILE, NetError::NoBuffers),
+            (libc::ENOBUFS, NetError::NoBuffers),
+            (libc::ENOMEM, NetError::NoBuffers),
+            (libc::ENETDOWN, NetError::NetworkDown),
+            (libc::ECONNREFUSED, NetError::ConnectionRefused),
+            (libc::ECONNRESET, NetError::ConnectionReset),
+            (libc::ECONNABORTED, NetError::ConnectionAborted),
+            (libc::ENOTCONN, NetError::NotConnected),
+            (libc::EPIPE, NetError::BrokenPipe),
+            (libc::ETIMEDOUT, NetError::TimedOut),
+            (libc::EADDRINUSE, NetError::AddrInUse),
+            (libc::EADDRNOTAVAIL, NetError::AddrNotAvailable),
+            (libc::EAGAIN, NetError::WouldBlock),
+            (libc::EINVAL, NetError::InvalidInput),
+            (libc::EPERM, NetError::Other),
+        ] {
+            let e = io::Error::from_raw_os_error(raw);
+            assert_eq!(net_error(&e), expected, "{e}");
+        }
+        assert_eq!(net_error(&io::Error::other("no OS error")), NetError::Other);
+    }
+
+    #[test]
+    fn listening_where_the_host_cannot_is_refused() {
+        let net = StdNetwork::default();
+        let first = net.listen(loopback(), 4).unwrap();
+        assert_eq!(
+            net.listen(first.local_addr(), 4).err(),
+            Some(NetError::AddrInUse)
+        );
+        // 192.0.2.1 (TEST-NET-1) is no address of this host.
+        assert_eq!(
+            net.listen("192.0.2.1:0".parse().unwrap(), 4).err(),
+            Some(NetError::AddrNotAvailable)
+        );
+        assert_eq!(
+            net.connect("127.0.0.1:0".parse().unwrap()).err(),
+            Some(NetError::InvalidInput)
+        );
+        // Failed opens gave their slots back: only the listener is counted.
+        assert_eq!(net.info().sockets, 1);
+    }
+
+    /// A connect to a port nobody listens on fails, and every later operation on the stream
+    /// reports that failure (and readiness says so, so a parked guest wakes to it).
+    #[test]
+    fn a_refused_connect_is_reported_by_every_operation() {
+        let net = StdNetwork::default();
+        // A port that was free a moment ago: nobody listens there now.
+        let port = net.listen(loopback(), 1).unwrap().local_addr();
+        let stream = net.connect(port).unwrap();
+        eventually("the refusal", || stream.connecting() != Ok(true));
+        assert_eq!(stream.connecting(), Err(NetError::ConnectionRefused));
+        assert_eq!(
+            stream.recv(&mut [0; 4], false),
+            Err(NetError::ConnectionRefused)
+        );
+        assert_eq!(stream.send(b"x"), Err(NetError::ConnectionRefused));
+        assert_eq!(
+            stream.shutdown(Shutdown::Both),
+            Err(NetError::ConnectionRefused)
+        );
+        let r = stream.readiness();
+        assert!(r.readable && r.writable && r.hangup, "{r:?}");
+        assert_eq!(r.error, Some(NetError::ConnectionRefused));
+        assert_eq!(net.info().counters.connected, 0);
+    }
+
+    #[test]
+    fn shutdown_directions_and_what_the_peer_sees() {
+        let net = StdNetwork::new(8);
+        let listener = net.listen(loopback(), 4).unwrap();
+        let mut client = std::net::TcpStream::connect(listener.local_addr()).unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        eventually("a pending connection", || listener.readiness().readable);
+        let (conn, peer) = listener.accept().unwrap();
+        assert_eq!(Some(peer), client.local_addr().ok());
+        assert_eq!(conn.peer_addr(), Some(peer));
+        assert_eq!(conn.local_addr(), Some(listener.local_addr()));
+        assert_eq!(conn.connecting(), Ok(false));
+        assert_eq!(listener.accept().err(), Some(NetError::WouldBlock));
+        // Shutting down reading: the stream reads its end at once.
+        conn.shutdown(Shutdown::Read).unwrap();
+        assert_eq!(conn.recv(&mut [0; 4], false), Ok(0));
+        // Writing still works until it is shut down too; then the peer reads the end.
+        assert_eq!(conn.send(b"bye"), Ok(3));
+        conn.shutdown(Shutdown::Both).unwrap();
+        let mut got = Vec::new();
+        std::io::Read::read_to_end(&mut client, &mut got).unwrap();
+        assert_eq!(got, b"bye");
+        assert_eq!(conn.send(b"more"), Err(NetError::BrokenPipe));
+        // The peer writes into a socket closed for reading; the counters saw one connection
+        // accepted and three bytes sent.
+        let _ = client.write_all(b"ignored");
+        let info = net.info();
+        assert_eq!(
+            (info.kind, info.sockets, info.max_sockets),
+            ("host sockets", 2, 8)
+        );
+        assert_eq!((info.counters.accepted, info.counters.bytes_sent), (1, 3));
+    }
+
+    #[test]
+    fn waiting_honours_its_timeout_and_wakes_for_data() {
+        let net = StdNetwork::default();
+        let listener = net.listen(loopback(), 4).unwrap();
+        let read = |token| Interest {
+            token,
+            read: true,
+            write: false,
+        };
+        // Nothing pending: the wait lasts about its timeout (rounded up to a millisecond).
+        let started = Instant::now();
+        net.wait(&[read(listener.token())], 20_000_000);
+        assert!(started.elapsed() >= Duration::from_millis(15));
+        // Without interests it just sleeps.
+        let started = Instant::now();
+        net.wait(&[], 1);
+        assert!(started.elapsed() < Duration::from_secs(5));
+        // A pending connection ends a long wait early.
+        let _client = std::net::TcpStream::connect(listener.local_addr()).unwrap();
+        let started = Instant::now();
+        net.wait(&[read(listener.token())], 60_000_000_000);
+        assert!(started.elapsed() < Duration::from_secs(30));
+        assert!(listener.readiness().readable);
     }
 }

@@ -390,3 +390,36 @@ fn finish(inst: &mut Instance) -> i32 {
     }
     len
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Guests and the shell print these: one name per code, and a code from elsewhere is no
+    /// known error.
+    #[test]
+    fn every_error_code_has_its_own_name() {
+        let codes = [
+            ERR_NOT_CAPABLE,
+            ERR_BAD_POINTER,
+            ERR_NO_MODEL,
+            ERR_TOO_LARGE,
+            ERR_BUSY,
+            ERR_FAILED,
+            ERR_NOT_FOUND,
+            ERR_BAD_ADAPTER,
+            ERR_ADAPTER_LIMIT,
+            ERR_NO_SUCH_ADAPTER,
+        ];
+        let names: Vec<&str> = codes.iter().map(|&c| error_name(c)).collect();
+        for (i, name) in names.iter().enumerate() {
+            assert_ne!(*name, "unknown error", "{}", codes[i]);
+            assert!(!names[..i].contains(name), "{name} twice");
+        }
+        // The codes are -1 ..= -10, in order: a guest may test a range.
+        assert_eq!(codes.to_vec(), (-10..=-1).rev().collect::<Vec<i32>>());
+        for other in [OK, 1, -11, i32::MIN] {
+            assert_eq!(error_name(other), "unknown error");
+        }
+    }
+}

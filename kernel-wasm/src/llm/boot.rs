@@ -1,29 +1,50 @@
 //! Finding and loading the default model at boot, the same on both hosts: the kernel calls
-//! [`load_default`] once its file system is filled from the initrd, and `kwasm shell` once its
-//! `--dir` copies are in, so both shells start with the same model.
+//! [`load_default`] once its file system is filled from the initrd and its boot packages are
+//! installed, and `kwasm shell` once its `--dir` copies and `--packages` are in, so both shells
+//! start with the same model.
 //!
-//! Layout: a model is a directory `MODEL_DIR/NAME/` holding [`CHECKPOINT_FILE`] (a llama2.c
-//! checkpoint) and [`TOKENIZER_FILE`] (its `tokenizer.bin`); the first such directory in name
-//! order is the default, and NAME is the model's name. (The model package will install the
-//! same two files as its assets.)
+//! Where a model is found, in this order (the first one found is the default):
+//!
+//! 1. a **model directory** `MODEL_DIR/NAME/` holding [`CHECKPOINT_FILE`] (a llama2.c
+//!    checkpoint) and [`TOKENIZER_FILE`] (its `tokenizer.bin`), in name order: what the embedder
+//!    mapped there (`--dir MODELS::/llm`) overrides what is installed;
+//! 2. a **model package**: an installed package (under [`DEFAULT_ROOT`], in name order) whose
+//!    assets include [`MODEL_ASSET`] and [`TOKENIZER_ASSET`]. Its files are read through the
+//!    package manager, so their sizes and SHA-256 are checked against the package's signature
+//!    (with the key recorded when it was installed) before the engine sees them.
+//!
+//! NAME (the directory's or the package's) is the model's name.
 
 use alloc::format;
+use alloc::string::String;
 
-use super::service::{LlmLimits, LlmService};
+use super::service::{LlmLimits, LlmService, MAX_CHECKPOINT_BYTES, MAX_TOKENIZER_BYTES};
 use crate::error::Error;
+use crate::package::{Manager, DEFAULT_ROOT};
 use crate::vfs::{path, NodeKind, Vfs, VfsError};
 
-/// Where the default model's directory is looked for.
+/// Where model directories are looked for.
 pub const MODEL_DIR: &str = "/llm";
 /// The checkpoint in a model's directory.
 pub const CHECKPOINT_FILE: &str = "model.bin";
 /// The tokenizer in a model's directory.
 pub const TOKENIZER_FILE: &str = "tokenizer.bin";
+/// The checkpoint among a model package's entries.
+pub const MODEL_ASSET: &str = "assets/model.bin";
+/// The tokenizer among a model package's entries.
+pub const TOKENIZER_ASSET: &str = "assets/tokenizer.bin";
 
 /// Loads the default model of `vfs` (see the module documentation). `Ok(None)` when there is
-/// none; an error ([`Error::Llm`]) names the files of a model that is there but cannot be
-/// loaded. The hosts print it as `[boot] ERROR (no model loaded)`.
+/// none; an error ([`Error::Llm`]) names the files (or the package) of a model that is there but
+/// cannot be loaded. The hosts print it as `[boot] ERROR (no model loaded)`.
 pub fn load_default(vfs: &dyn Vfs, limits: LlmLimits) -> Result<Option<LlmService>, Error> {
+    match from_model_dir(vfs, limits)? {
+        Some(service) => Ok(Some(service)),
+        None => from_packages(vfs, limits),
+    }
+}
+
+fn from_model_dir(vfs: &dyn Vfs, limits: LlmLimits) -> Result<Option<LlmService>, Error> {
     let root = vfs.root();
     let dir = match path::resolve(vfs, root, root, MODEL_DIR, path::Absolute::FromRoot, true) {
         Ok(dir) => dir,
@@ -52,6 +73,54 @@ pub fn load_default(vfs: &dyn Vfs, limits: LlmLimits) -> Result<Option<LlmServic
                     other => other,
                 });
         }
+    }
+    Ok(None)
+}
+
+fn from_packages(vfs: &dyn Vfs, limits: LlmLimits) -> Result<Option<LlmService>, Error> {
+    let manager = Manager::new(vfs, DEFAULT_ROOT);
+    // No package root, or one that cannot be listed: no model package (`pkg-list` reports why).
+    let Ok(names) = manager.names() else {
+        return Ok(None);
+    };
+    for name in names {
+        // A package whose installed files cannot be described is no model (`pkg-list` shows
+        // why); one that lists both assets is, and from then on every failure is reported.
+        let Ok(info) = manager.info(&name) else {
+            continue;
+        };
+        let size = |asset: &str| {
+            info.files
+                .iter()
+                .find(|(file, _)| file == asset)
+                .map(|(_, size)| *size)
+        };
+        let (Some(model_size), Some(tokenizer_size)) = (size(MODEL_ASSET), size(TOKENIZER_ASSET))
+        else {
+            continue;
+        };
+        let fail = |message: String| Error::Llm {
+            message: format!("package {name}: {message}"),
+        };
+        // Sizes first: nothing larger than the engine accepts is read.
+        for (asset, size, max) in [
+            (MODEL_ASSET, model_size, MAX_CHECKPOINT_BYTES),
+            (TOKENIZER_ASSET, tokenizer_size, MAX_TOKENIZER_BYTES),
+        ] {
+            if size > max {
+                return Err(fail(format!("{asset}: larger than {max} bytes")));
+            }
+        }
+        let read = |asset: &str| {
+            manager
+                .read_asset(&name, asset, None)
+                .map_err(|e| fail(format!("{e}")))
+        };
+        let checkpoint = read(MODEL_ASSET)?;
+        let tokenizer = read(TOKENIZER_ASSET)?;
+        return LlmService::from_bytes(&name, &checkpoint, &tokenizer, limits)
+            .map(Some)
+            .map_err(|e| fail(format!("{MODEL_ASSET}, {TOKENIZER_ASSET}: {e}")));
     }
     Ok(None)
 }

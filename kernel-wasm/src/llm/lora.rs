@@ -182,3 +182,139 @@ impl Lora {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+    use alloc::vec;
+
+    /// dim 8, hidden 16, 2 layers, 2 heads, 1 KV head (kv_dim 4), vocab 10, context 6.
+    fn config() -> Config {
+        Config::from_header([8, 16, 2, 2, 1, 10, 6]).unwrap()
+    }
+
+    fn pair(rank: usize, a: usize, b: usize, scale: f32) -> LoraPair {
+        LoraPair {
+            rank,
+            scale,
+            a: vec![0.5; a],
+            b: vec![0.25; b],
+        }
+    }
+
+    fn refusal(
+        lora: &mut Lora,
+        layer: usize,
+        target: Target,
+        p: LoraPair,
+    ) -> alloc::string::String {
+        match lora.insert(layer, target, p) {
+            Err(LlmError::LoraShape(m)) => m,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn insert_refuses_what_does_not_fit_naming_the_tensor() {
+        let c = config();
+        let mut lora = Lora::new("test", &c);
+        assert_eq!(
+            refusal(&mut lora, 2, Target::Wq, pair(2, 16, 16, 1.0)),
+            "layers.2.q_proj: the model has 2 layers"
+        );
+        assert_eq!(
+            refusal(&mut lora, 0, Target::Wq, pair(0, 0, 0, 1.0)),
+            "layers.0.q_proj.lora_A: 0 floats, expected [0, 8]"
+        );
+        // k_proj is [kv_dim, dim] = [4, 8]: A is [r, 8], B [4, r].
+        assert_eq!(
+            refusal(&mut lora, 1, Target::Wk, pair(2, 8, 8, 1.0)),
+            "layers.1.k_proj.lora_A: 8 floats, expected [2, 8]"
+        );
+        assert_eq!(
+            refusal(&mut lora, 1, Target::Wk, pair(2, 16, 16, 1.0)),
+            "layers.1.k_proj.lora_B: 16 floats, expected [4, 2]"
+        );
+        assert_eq!(
+            refusal(&mut lora, 1, Target::W2, pair(1, 16, 8, f32::NAN)),
+            "layers.1.down_proj: scale is not finite"
+        );
+        assert_eq!(
+            refusal(&mut lora, 1, Target::W2, pair(1, 16, 8, f32::INFINITY)),
+            "layers.1.down_proj: scale is not finite"
+        );
+        // Nothing refused was kept.
+        assert_eq!(
+            (lora.pair_count(), lora.max_rank(), lora.memory_bytes()),
+            (0, 0, 0)
+        );
+        assert!(lora.targets().is_empty());
+        lora.insert(1, Target::Wk, pair(2, 16, 8, 1.0)).unwrap();
+        lora.insert(0, Target::W2, pair(3, 48, 24, 2.0)).unwrap();
+        assert_eq!(
+            refusal(&mut lora, 1, Target::Wk, pair(2, 16, 8, 1.0)),
+            "layers.1.k_proj: given twice"
+        );
+        assert_eq!(lora.name(), "test");
+        assert_eq!((lora.pair_count(), lora.max_rank()), (2, 3));
+        assert_eq!(lora.memory_bytes(), (16 + 8 + 48 + 24) * 4);
+        assert_eq!(lora.targets(), vec![Target::Wk, Target::W2]);
+        let debug = alloc::format!("{lora:?}");
+        assert!(
+            debug.contains("\"test\"") && debug.contains("pairs: 2"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn an_adapter_fits_only_models_of_its_shape() {
+        let c = config();
+        let lora = Lora::new("small", &c);
+        lora.check_model(&c).unwrap();
+        // The vocabulary and context do not matter; a layer's shape does.
+        lora.check_model(&Config::from_header([8, 16, 2, 2, 1, 32, 12]).unwrap())
+            .unwrap();
+        let wider = Config::from_header([8, 32, 2, 2, 1, 10, 6]).unwrap();
+        let e = lora.check_model(&wider).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "LoRA does not fit the model: adapter small was made for dim 8, hidden_dim 16, \
+             kv_dim 4, 2 layers"
+        );
+        let more_kv_heads = Config::from_header([8, 16, 2, 2, 2, 10, 6]).unwrap();
+        assert!(lora.check_model(&more_kv_heads).is_err());
+    }
+
+    #[test]
+    fn apply_adds_the_scaled_low_rank_product_to_its_projection_only() {
+        let c = config();
+        let mut lora = Lora::new("one", &c);
+        // Rank 1 on layer 0's q_proj: A = [1, 0, ...], B = [1, 2, ..., 8], scale 0.5.
+        let mut a = vec![0.0; 8];
+        a[0] = 1.0;
+        let b = (1..=8).map(|v| v as f32).collect();
+        lora.insert(
+            0,
+            Target::Wq,
+            LoraPair {
+                rank: 1,
+                scale: 0.5,
+                a,
+                b,
+            },
+        )
+        .unwrap();
+        let x = [2.0, 9.0, 9.0, 9.0, 9.0, 9.0, 9.0, 9.0];
+        let (mut tmp, mut delta) = ([0.0; 1], [0.0; 8]);
+        let mut out = [1.0; 8];
+        lora.apply(0, Target::Wq, &x, &mut out, &mut tmp, &mut delta);
+        // out += 0.5 * B * (A·x) = 0.5 * B * 2 = B.
+        assert_eq!(out, [2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
+        // Another projection, or another layer: untouched.
+        let mut out = [1.0; 8];
+        lora.apply(0, Target::Wo, &x, &mut out, &mut tmp, &mut delta);
+        lora.apply(1, Target::Wq, &x, &mut out, &mut tmp, &mut delta);
+        assert_eq!(out, [1.0; 8]);
+    }
+}

@@ -122,3 +122,53 @@ impl fmt::Display for LlmError {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod error_tests {
+    use super::LlmError;
+    use alloc::string::{String, ToString};
+    use alloc::vec::Vec;
+
+    /// The shell and `llm-info` print these after a colon: each is its own, lower case (but
+    /// the name LoRA), and carries the detail it was given.
+    #[test]
+    fn every_error_says_what_failed_in_its_own_words() {
+        let all = [
+            LlmError::BadHeader("dim"),
+            LlmError::SizeOverflow,
+            LlmError::Truncated,
+            LlmError::TrailingBytes,
+            LlmError::StateTooLarge,
+            LlmError::TokenizerTruncated,
+            LlmError::TokenizerBadLength,
+            LlmError::TokenizerNotUtf8,
+            LlmError::TokenizerTrailingBytes,
+            LlmError::TokenMissing,
+            LlmError::VocabMismatch,
+            LlmError::TokenOutOfRange,
+            LlmError::ContextFull,
+            LlmError::PromptTooLong,
+            LlmError::StateMismatch,
+            LlmError::OutOfMemory,
+            LlmError::Adapter("hook x: NaN".into()),
+            LlmError::LoraShape("layers.0.q_proj: given twice".into()),
+            LlmError::LoraFormat("adapter_config.json: no r".into()),
+        ];
+        let texts: Vec<String> = all.iter().map(|e| e.to_string()).collect();
+        for (i, text) in texts.iter().enumerate() {
+            assert!(!texts[..i].contains(text), "{text}: twice");
+            let lower = text.starts_with(|c: char| c.is_ascii_lowercase());
+            assert!(lower || text.starts_with("LoRA "), "{text}");
+        }
+        assert_eq!(texts[0], "checkpoint header: bad dim");
+        assert_eq!(texts[16], "adapter failed: hook x: NaN");
+        assert_eq!(
+            texts[17],
+            "LoRA does not fit the model: layers.0.q_proj: given twice"
+        );
+        assert_eq!(
+            texts[18],
+            "LoRA adapter malformed: adapter_config.json: no r"
+        );
+    }
+}

@@ -256,3 +256,52 @@ fn rope_table(c: &Config) -> Result<Vec<f32>, LlmError> {
     }
     Ok(t)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synthetic_weights_have_the_shape_asked_and_are_seeded() {
+        // dim 16, hidden 32, 2 layers, 4 heads, 2 KV heads, a separate classifier of 20 rows.
+        let c = Config::from_header([16, 32, 2, 4, 2, -20, 8]).unwrap();
+        let w = Weights::synthetic(&c, 1).unwrap();
+        assert_eq!(w.config(), &c);
+        assert_eq!(w.config().to_header(), [16, 32, 2, 4, 2, -20, 8]);
+        // The file's floats and the RoPE table (seq_len * head_size), nothing else.
+        let floats = (c.file_size().unwrap() - HEADER) / 4;
+        assert_eq!(w.memory_bytes(), (floats + 8 * 4) * 4);
+        assert!(alloc::format!("{w:?}").contains("dim: 16"));
+        // RMSNorm weights are 1, every other weight within ±1/√dim.
+        assert!(w.rms_final().iter().all(|&v| v == 1.0));
+        for l in 0..2 {
+            let layer = w.layer(l);
+            assert!(layer.rms_att.iter().chain(layer.rms_ffn).all(|&v| v == 1.0));
+            assert!(layer.wq.iter().chain(layer.w2).all(|v| v.abs() <= 0.25));
+        }
+        assert_eq!(w.classifier().len(), 20 * 16);
+        assert!(w.token_embedding().iter().any(|&v| v != 0.0));
+        // The same seed, the same weights; another seed, others.
+        let again = Weights::synthetic(&c, 1).unwrap();
+        assert_eq!(w.token_embedding(), again.token_embedding());
+        let other = Weights::synthetic(&c, 2).unwrap();
+        assert_ne!(w.token_embedding(), other.token_embedding());
+        // They run: finite logits for every position.
+        let mut s = crate::llm::State::new(&c).unwrap();
+        for pos in 0..8 {
+            let logits = crate::llm::forward(&w, &mut s, 1, pos).unwrap();
+            assert_eq!(logits.len(), 20);
+            assert!(logits.iter().all(|v| v.is_finite()), "{pos}");
+        }
+    }
+
+    #[test]
+    fn synthetic_weights_are_refused_as_a_file_of_their_shape_would_be() {
+        // A context so long the KV cache dwarfs the weights (4 times the file plus the slack).
+        let c = Config::from_header([8, 16, 2, 2, 2, 10, 2_000_000]).unwrap();
+        assert_eq!(
+            Weights::synthetic(&c, 1).unwrap_err(),
+            LlmError::StateTooLarge
+        );
+    }
+}

@@ -555,7 +555,7 @@ impl<D: Device + FrameStats> Stream for SmolStream<D> {
         match connecting {
             Ok(true) => Err(NetError::WouldBlock),
             Err(e) => Err(e),
-            Ok(false) if !socket.may_recv() => Ok(0),
+            Ok(false) if !socket.may_recv() || buf.is_empty() => Ok(0),
             Ok(false) => Err(NetError::WouldBlock),
         }
     }
@@ -828,6 +828,11 @@ mod tests {
         assert_eq!(
             guest.listen(sa("10.0.2.99:80"), 1).err(),
             Some(NetError::AddrNotAvailable)
+        );
+        // The kernel has no resolver: a name is refused, whatever it is.
+        assert_eq!(
+            guest.resolve("localhost", 80),
+            Err(NetError::NameNotResolved)
         );
         // Three sockets at most: a listener with two slots and one connection fill the table.
         let _l = guest.listen(sa("0.0.0.0:80"), 2).unwrap();

@@ -193,3 +193,49 @@ pub trait Network {
     }
     fn info(&self) -> NetInfo;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::NetError;
+    use crate::wasi::Errno;
+    use alloc::string::ToString;
+    use alloc::vec::Vec;
+
+    const ALL: [NetError; 16] = [
+        NetError::WouldBlock,
+        NetError::ConnectionRefused,
+        NetError::ConnectionReset,
+        NetError::ConnectionAborted,
+        NetError::NotConnected,
+        NetError::BrokenPipe,
+        NetError::TimedOut,
+        NetError::AddrInUse,
+        NetError::AddrNotAvailable,
+        NetError::Unreachable,
+        NetError::AddrFamilyNotSupported,
+        NetError::NoBuffers,
+        NetError::InvalidInput,
+        NetError::NameNotResolved,
+        NetError::NetworkDown,
+        NetError::Other,
+    ];
+
+    /// A guest tells every failure apart by its errno, and a user by its text (the shell prints
+    /// it after "cannot listen on ADDR: "): both are one of a kind, and the text reads as the
+    /// end of a sentence.
+    #[test]
+    fn every_error_has_its_own_errno_and_text() {
+        let errnos: Vec<i32> = ALL.iter().map(|&e| Errno::from(e).raw()).collect();
+        let texts: Vec<_> = ALL.iter().map(|e| e.to_string()).collect();
+        for (i, e) in ALL.iter().enumerate() {
+            assert!(!errnos[..i].contains(&errnos[i]), "{e:?}: errno shared");
+            assert!(!texts[..i].contains(&texts[i]), "{e:?}: text shared");
+            let first = texts[i].chars().next().unwrap();
+            assert!(first.is_ascii_lowercase(), "{e:?}: {}", texts[i]);
+            assert!(!texts[i].ends_with('.'), "{e:?}: {}", texts[i]);
+        }
+        assert_eq!(Errno::from(NetError::WouldBlock).raw(), 6, "EAGAIN");
+        assert_eq!(Errno::from(NetError::ConnectionRefused).raw(), 14);
+        assert_eq!(Errno::from(NetError::TimedOut).raw(), 73);
+    }
+}

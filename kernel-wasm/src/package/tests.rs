@@ -125,6 +125,95 @@ fn unsigned_and_untrusted_packages_need_the_switch_and_warn() {
 
 /// Every byte of a signed package, flipped, is refused; where the byte lies in an entry's data
 /// the reason names that entry.
+/// `archive` carrying a validly signed `statement` (by `signer`, naming key `named`) that was
+/// not made for it.
+fn resigned(
+    archive: &Archive<'_>,
+    statement: &super::statement::Statement,
+    signer: &SecretKey,
+) -> Vec<u8> {
+    let text = statement.encode();
+    let signature = signer.sign(&sha256(text.as_bytes()));
+    let entry = super::signature::SignatureBlock::encode(signer.id, &signature, text.as_bytes());
+    Archive {
+        signature: Some(&entry),
+        ..archive.clone()
+    }
+    .write()
+    .unwrap()
+}
+
+#[test]
+fn a_valid_signature_over_another_packages_statement_is_refused() {
+    use super::statement::Statement;
+    let wap = small();
+    let a = Archive::read(&wap).unwrap();
+    let signature = a.signature.unwrap();
+    let with_signature_of_a = |archive: Archive<'_>| {
+        Archive {
+            signature: Some(signature),
+            ..archive
+        }
+        .write()
+        .unwrap()
+    };
+    let refused = |bytes: &[u8]| verify(bytes, &trust(), false).unwrap_err().to_string();
+    // One more file than was signed, one renamed, one left out.
+    let mut more = a.clone();
+    more.assets.push(super::archive::Asset {
+        name: "assets/zz.txt",
+        data: b"extra",
+    });
+    assert_eq!(
+        refused(&with_signature_of_a(more)),
+        "assets/zz.txt: not covered by the signature"
+    );
+    let mut renamed = a.clone();
+    renamed.assets[1].name = "assets/hello.txt";
+    assert_eq!(
+        refused(&with_signature_of_a(renamed)),
+        "assets/hello.txt: not covered by the signature (it lists assets/greeting.txt here)"
+    );
+    let mut fewer = a.clone();
+    fewer.assets.pop();
+    assert_eq!(
+        refused(&with_signature_of_a(fewer)),
+        "assets/greeting.txt: signed but missing from the package"
+    );
+    // A statement whose digests match but which is for another name or version.
+    let other_name = Statement::of(&a, "goodbye", "1.0.0", key().id);
+    let err = refused(&resigned(&a, &other_name, &key()));
+    assert!(
+        err.contains("the statement is for goodbye 1.0.0 but the manifest says hello 1.0.0"),
+        "{err}"
+    );
+    let other_version = Statement::of(&a, "hello", "2.0.0", key().id);
+    let err = refused(&resigned(&a, &other_version, &key()));
+    assert!(err.contains("for hello 2.0.0"), "{err}");
+    // A statement naming another key than the one whose signature carries it.
+    let other = SecretKey::from_seed("other", [7; 32]).unwrap();
+    let wrong_key = Statement::of(&a, "hello", "1.0.0", other.id);
+    let err = refused(&resigned(&a, &wrong_key, &key()));
+    assert!(
+        err.contains(&format!(
+            "the statement names key {} but the signature is by {}",
+            other.id,
+            key().id
+        )),
+        "{err}"
+    );
+    // The statement made for the package itself verifies: the refusals above are the
+    // mismatches, not the re-signing.
+    let own = Statement::of(&a, "hello", "1.0.0", key().id);
+    let ok = resigned(&a, &own, &key());
+    let verified = verify(&ok, &trust(), false).unwrap();
+    assert_eq!(verified.name(), "hello");
+    assert_eq!(
+        verified.content_size(),
+        a.files().map(|(_, d)| d.len() as u64).sum::<u64>()
+    );
+}
+
 #[test]
 fn every_flipped_byte_is_refused_naming_what_failed() {
     let wap = small();
@@ -205,6 +294,43 @@ fn refusal(bytes: &[u8]) -> String {
 }
 
 #[test]
+fn packing_refuses_entries_a_package_cannot_hold() {
+    let m = manifest("1.0.0");
+    let refused = |assets: &[(&str, &[u8])]| {
+        pack(m.as_bytes(), &module(), assets)
+            .unwrap_err()
+            .to_string()
+    };
+    let misnamed = refused(&[("README", b"x")]);
+    assert!(
+        misnamed.contains("asset README: assets are named assets/..."),
+        "{misnamed}"
+    );
+    assert!(refused(&[("assets/", b"x")]).contains("empty path component"));
+    let twice = refused(&[("assets/a", b"x"), ("assets/a", b"y")]);
+    assert!(twice.contains("sorted without duplicates"), "{twice}");
+    assert!(refused(&[("", b"x")]).contains("empty name"));
+    assert!(refused(&[("assets/../x", b"x")]).contains("traversal"));
+    // What packs, verifies (unsigned, allowed) with the same entries.
+    let wap = pack(
+        m.as_bytes(),
+        &module(),
+        &[("assets/b", b"2"), ("assets/a", b"1")],
+    )
+    .unwrap();
+    let names: Vec<&str> = verify(&wap, &TrustStore::new(), true)
+        .unwrap()
+        .archive
+        .files()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(
+        names,
+        ["manifest.toml", "module.wasm", "assets/a", "assets/b"]
+    );
+}
+
+#[test]
 fn hostile_archives_are_refused_with_their_reason() {
     // The raw builder is right: the base archive is accepted (unsigned, allowed).
     assert!(verify(&archive_of(&base_entries()), &TrustStore::new(), true).is_ok());
@@ -230,6 +356,20 @@ fn hostile_archives_are_refused_with_their_reason() {
         (
             with(raw_entry("assets/dev", b'3', b"")),
             "a character device",
+        ),
+        (with(raw_entry("assets/blk", b'4', b"")), "a block device"),
+        (with(raw_entry("assets/fifo", b'6', b"")), "a FIFO"),
+        (
+            with(raw_entry("assets/cont", b'7', b"x")),
+            "a contiguous file",
+        ),
+        (
+            with(raw_entry("assets/gpax", b'g', b"path=x\n")),
+            "a PAX extended header",
+        ),
+        (
+            with(raw_entry("assets/odd", b'Z', b"")),
+            "invalid type flag",
         ),
         (
             with(raw_entry("assets/pax", b'x', b"path=/etc/passwd\n")),

@@ -10,7 +10,7 @@
 //! components is `O(n)` system calls).
 //!
 //! A [`NodeId`] is the host inode number. For every node handed out the file system remembers
-//! its parent directory's node and its name ([`Place`]); renames update one place. Directory
+//! its parent directory's node and its name (`Place`); renames update one place. Directory
 //! descriptors are cached ([`MAX_DIR_FDS`], least recently used out; the root's is kept), and a
 //! directory not in the cache is reopened from its nearest cached ancestor, component by
 //! component, each checked to be the same inode. Open file handles are cached per node (at

@@ -252,3 +252,64 @@ pub fn write_file(vfs: &dyn Vfs, path: &str, data: &[u8]) -> VfsResult<NodeId> {
     vfs.write_at(node, 0, data)?;
     Ok(node)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    #[test]
+    fn every_error_has_its_own_text() {
+        let all = [
+            VfsError::NotFound,
+            VfsError::AlreadyExists,
+            VfsError::NotADirectory,
+            VfsError::IsADirectory,
+            VfsError::DirectoryNotEmpty,
+            VfsError::InvalidName,
+            VfsError::NameTooLong,
+            VfsError::NoSpace,
+            VfsError::ReadOnly,
+            VfsError::Invalid,
+            VfsError::Loop,
+            VfsError::Escape,
+            VfsError::Unsupported,
+            VfsError::Permission,
+            VfsError::Io("disk on fire".into()),
+        ];
+        let texts: Vec<String> = all.iter().map(|e| e.to_string()).collect();
+        for (i, text) in texts.iter().enumerate() {
+            assert!(!texts[..i].contains(text), "{text} twice");
+        }
+        assert_eq!(texts[14], "i/o error: disk on fire");
+    }
+
+    #[test]
+    fn whole_file_helpers_refuse_what_is_not_a_file_they_may_read() {
+        let fs = MemFs::new(1 << 20, 100);
+        let file = write_file(&fs, "/a/b/file", b"hello").unwrap();
+        assert_eq!(read_file(&fs, "/a/b/file", 5).unwrap(), b"hello");
+        assert_eq!(read_file(&fs, "/a/b/file", 4), Err(VfsError::NoSpace));
+        assert_eq!(read_file(&fs, "/a/b", 100), Err(VfsError::IsADirectory));
+        let b = mkdir_all(&fs, "/a/b").unwrap();
+        let link = fs.symlink(b, "link", "file").unwrap();
+        assert_eq!(read_node(&fs, link, 100), Err(VfsError::Invalid));
+        // Symlinks are followed inside the directory.
+        assert_eq!(read_file_at(&fs, b, "link", 100).unwrap(), b"hello");
+        // Directories: existing ones are reused, `..` and files on the way are refused.
+        assert_eq!(mkdir_all(&fs, "/a/./b/").unwrap(), b);
+        assert_eq!(mkdir_all(&fs, "/a/../etc"), Err(VfsError::Escape));
+        assert_eq!(mkdir_all(&fs, "/a/b/file/c"), Err(VfsError::NotADirectory));
+        assert_eq!(
+            write_file(&fs, "/a/b/file/c", b"x"),
+            Err(VfsError::NotADirectory)
+        );
+        assert!(
+            write_file(&fs, "/a/b", b"x").is_err(),
+            "a directory is no file"
+        );
+        // Writing again replaces the whole content.
+        assert_eq!(write_file(&fs, "/a/b/file", b"hi").unwrap(), file);
+        assert_eq!(read_file(&fs, "/a/b/file", 100).unwrap(), b"hi");
+    }
+}

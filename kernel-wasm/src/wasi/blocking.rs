@@ -75,6 +75,14 @@ pub enum IoRequest {
 }
 
 impl IoRequest {
+    /// The host module of the function (`connect` is the `net` module's, the others WASI's).
+    pub fn module(&self) -> &'static str {
+        match self {
+            IoRequest::Connect { .. } => crate::net::abi::MODULE,
+            _ => super::MODULE,
+        }
+    }
+
     /// The host function's name, for errors.
     pub fn name(&self) -> &'static str {
         match self {
@@ -214,8 +222,88 @@ fn run(mem: &mut GuestMemory<'_>, ctx: &mut HostContext, request: IoRequest) -> 
         Err(WasiError::Errno(e)) => Retry::Done(e.raw()),
         Err(WasiError::Stop(error)) => Retry::Stop(error),
         Err(WasiError::Trap(message)) => Retry::Stop(Error::HostAbort {
-            func: alloc::format!("{}::{}", super::MODULE, request.name()),
+            func: alloc::format!("{}::{}", request.module(), request.name()),
             message,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Errors of a retried call name the function the guest called, as the registry knows it.
+    #[test]
+    fn each_request_names_a_host_function_the_guest_can_import() {
+        let requests = [
+            IoRequest::FdRead {
+                fd: 3,
+                iovs: 0,
+                iovs_len: 1,
+                nread: 8,
+            },
+            IoRequest::FdWrite {
+                fd: 3,
+                iovs: 0,
+                iovs_len: 1,
+                nwritten: 8,
+            },
+            IoRequest::SockRecv {
+                fd: 3,
+                iovs: 0,
+                iovs_len: 1,
+                flags: 0,
+                nread: 8,
+                oflags: 12,
+                done: 0,
+            },
+            IoRequest::SockSend {
+                fd: 3,
+                iovs: 0,
+                iovs_len: 1,
+                flags: 0,
+                nwritten: 8,
+            },
+            IoRequest::SockAccept {
+                fd: 3,
+                flags: 0,
+                out: 8,
+            },
+            IoRequest::Poll {
+                subs: 0,
+                events: 64,
+                nsubs: 1,
+                nevents: 8,
+                start_mono: 0,
+                start_real: 0,
+            },
+            IoRequest::Connect {
+                fd: 3,
+                deadline_ns: 0,
+            },
+        ];
+        let names: Vec<alloc::string::String> = requests
+            .iter()
+            .map(|r| alloc::format!("{}::{}", r.module(), r.name()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "wasi_snapshot_preview1::fd_read",
+                "wasi_snapshot_preview1::fd_write",
+                "wasi_snapshot_preview1::sock_recv",
+                "wasi_snapshot_preview1::sock_send",
+                "wasi_snapshot_preview1::sock_accept",
+                "wasi_snapshot_preview1::poll_oneoff",
+                "net::connect",
+            ]
+        );
+        let runtime = crate::Runtime::default();
+        for r in requests {
+            assert!(
+                runtime.registry().lookup(r.module(), r.name()).is_some(),
+                "{r:?}"
+            );
+        }
     }
 }

@@ -230,3 +230,77 @@ impl WasiCtx {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vfs::{MemFs, NodeKind};
+    use alloc::format;
+    use alloc::vec;
+
+    // The platform is single-threaded; `Arc` is what `Preopen` holds.
+    #[allow(clippy::arc_with_non_send_sync)]
+    fn fs() -> Arc<dyn Vfs> {
+        let fs = MemFs::new(1 << 20, 100);
+        let root = fs.root();
+        fs.create(root, "data", NodeKind::Dir).unwrap();
+        Arc::new(fs)
+    }
+
+    #[test]
+    fn preopens_past_the_descriptor_limit_are_left_out() {
+        let fs = fs();
+        let preopens = [
+            Preopen::root("/a", fs.clone()),
+            Preopen::root("/b", fs.clone()),
+        ];
+        let caps = CapSet::wasi_default();
+        // Room for stdio and one preopen: /b is left out, and nothing else is added.
+        let ctx = WasiCtx::new(vec![], vec![], &preopens, &[], &caps, Some(4));
+        let mounts: Vec<&str> = ctx.fds.preopens().map(|(m, _)| m).collect();
+        assert_eq!(mounts, ["/a"]);
+        assert_eq!(ctx.fds.len(), 4);
+        // Both preopens share one file system: its work is counted once.
+        let ctx = WasiCtx::new(vec![], vec![], &preopens, &[], &caps, None);
+        assert_eq!(format!("{:?}", ctx.file_systems), "FileSystems(1)");
+        assert_eq!(ctx.fds.len(), 5);
+        // Without preopens: stdio only.
+        assert_eq!(WasiCtx::default().fds.len(), 3);
+        assert_eq!(
+            format!("{:?}", preopens[1]),
+            format!("Preopen(\"/b\" -> node {})", fs.root())
+        );
+    }
+
+    #[test]
+    fn resolving_a_guest_path_needs_read_access_and_a_clean_name() {
+        let fs = fs();
+        let preopens = [Preopen::root("/srv", fs.clone())];
+        let caps = CapSet::parse("file:read=/srv").unwrap();
+        let ctx = WasiCtx::new(vec![], vec![], &preopens, &[], &caps, None);
+        let data = fs.lookup(fs.root(), "data").unwrap();
+        assert_eq!(ctx.resolve_readable(&caps, "/srv/data").unwrap().node, data);
+        // Relative paths count from `/`.
+        assert_eq!(
+            ctx.resolve_readable(&caps, "srv/./data").unwrap().node,
+            data
+        );
+        assert_eq!(
+            ctx.resolve_readable(&caps, "/srv/da\0ta").err(),
+            Some(VfsError::InvalidName)
+        );
+        assert_eq!(
+            ctx.resolve_readable(&caps, "/elsewhere").err(),
+            Some(VfsError::NotFound)
+        );
+        assert_eq!(
+            ctx.resolve_readable(&caps, "/srv/../srv/data").err(),
+            Some(VfsError::Escape)
+        );
+        let write_only = CapSet::parse("file:write=/srv").unwrap();
+        assert_eq!(
+            ctx.resolve_readable(&write_only, "/srv/data").err(),
+            Some(VfsError::Permission)
+        );
+    }
+}

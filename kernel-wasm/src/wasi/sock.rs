@@ -77,9 +77,12 @@ fn receive(
     let wait_all = flags & RECV_WAITALL != 0 && !peek;
     let done = done.min(iov.len);
     let buf = mem.slice_mut(iov.buf, iov.len)?;
-    let Some(rest) = buf.get_mut(done as usize..) else {
+    // Nothing to receive into (only empty iovecs): 0 bytes at once, as `read(2)` of 0 bytes,
+    // rather than waiting for data that could not be taken.
+    let rest = buf.get_mut(done as usize..).unwrap_or_default();
+    if rest.is_empty() {
         return Ok(Progress::Done(done));
-    };
+    }
     let wait = Progress::Wait {
         done,
         token: stream.token(),

@@ -18,8 +18,14 @@ fn words(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     for c in text.chars() {
-        let joins = c.is_alphabetic() || c == '\'' ;
-        if joins && (cur.is_empty() || cur.chars().last().is_some_and(|l| l.is_alphabetic() || l == ' ' || l == '\'')) {
+        let joins = c.is_alphabetic() || c == '\'';
+        if joins
+            && (cur.is_empty()
+                || cur
+                    .chars()
+                    .last()
+                    .is_some_and(|l| l.is_alphabetic() || l == ' ' || l == '\''))
+        {
             cur.push(c);
             continue;
         }
@@ -82,10 +88,7 @@ pub fn train(texts: &[String], size: usize) -> Vocab {
             }
         }
         // Most frequent pair; ties by smallest ids (deterministic).
-        let Some((&(a, b), _)) = pairs
-            .iter()
-            .max_by(|x, y| x.1.cmp(y.1).then(y.0.cmp(x.0)))
-        else {
+        let Some((&(a, b), _)) = pairs.iter().max_by(|x, y| x.1.cmp(y.1).then(y.0.cmp(x.0))) else {
             break;
         };
         let mut piece = tokens[a].0.clone();
@@ -139,7 +142,10 @@ mod tests {
     fn words_keep_their_space() {
         assert_eq!(
             super::words(" Once upon a time, Lily's cat.\n\"Hi\""),
-            [" Once", " upon", " a", " time", ",", " Lily's", " cat", ".", "\n", "\"", "Hi", "\""]
+            [
+                " Once", " upon", " a", " time", ",", " Lily's", " cat", ".", "\n", "\"", "Hi",
+                "\""
+            ]
         );
     }
 }

@@ -111,8 +111,15 @@ fn article(word: &str) -> &'static str {
     }
 }
 
-/// One story: a hero, an opening, a small plot with a problem and its solution, an ending.
-fn story(r: &mut Rng) -> String {
+/// The plots of [`story`]: 0 a lost toy found, 1 a hungry animal fed, 2 learning to share,
+/// 3 caught in the rain, 4 a toy in a tree, 5 baking with a parent.
+pub const PLOTS: usize = 6;
+/// The plot the LoRA adapter `rainy` is trained on.
+pub const RAIN: usize = 3;
+
+/// One story: a hero, an opening, a small plot with a problem and its solution, an ending. The
+/// plot is `plot`, or drawn at random.
+fn story(r: &mut Rng, plot: Option<usize>) -> String {
     let h = *r.pick(&HEROES);
     let mut f = *r.pick(&HEROES);
     while f.name == h.name {
@@ -135,16 +142,20 @@ fn story(r: &mut Rng) -> String {
         out.push(' ');
     };
     match r.below(3) {
-        0 => say(format!("Once upon a time, there was a little {k} named {n}.")),
+        0 => say(format!(
+            "Once upon a time, there was a little {k} named {n}."
+        )),
         1 => say(format!("One day, a {k} named {n} went to the {place}.")),
         _ => say(format!("{n} was a little {k} who loved to {play}.")),
     }
     if r.below(2) == 0 {
         say(r.pick(&WEATHER).to_string());
     }
-    match r.below(6) {
+    match plot.unwrap_or_else(|| r.below(PLOTS)) {
         0 => {
-            say(format!("{n} had a {color} {toy}. {cs} loved {p} {toy} very much."));
+            say(format!(
+                "{n} had a {color} {toy}. {cs} loved {p} {toy} very much."
+            ));
             say(format!(
                 "One day, {s} went to the {place} to play with {p} {toy}."
             ));
@@ -207,9 +218,7 @@ fn story(r: &mut Rng) -> String {
                 "{n} and {} went to the {place}. They wanted to {play}.",
                 f.name
             ));
-            say(format!(
-                "Suddenly, it started to rain. The rain was cold, and they got wet."
-            ));
+            say("Suddenly, it started to rain. The rain was cold, and they got wet.".to_string());
             say(format!(
                 "\"Let's go home!\" said {}. They ran home as fast as they could.",
                 f.name
@@ -270,7 +279,13 @@ fn story(r: &mut Rng) -> String {
 /// `n` stories from `seed`.
 pub fn stories(seed: u64, n: usize) -> Vec<String> {
     let mut r = Rng::new(seed);
-    (0..n).map(|_| story(&mut r)).collect()
+    (0..n).map(|_| story(&mut r, None)).collect()
+}
+
+/// `n` stories from `seed`, every one with plot `plot` (`< PLOTS`): a LoRA adapter's corpus.
+pub fn stories_of(seed: u64, n: usize, plot: usize) -> Vec<String> {
+    let mut r = Rng::new(seed);
+    (0..n).map(|_| story(&mut r, Some(plot))).collect()
 }
 
 #[cfg(test)]
@@ -279,5 +294,7 @@ mod tests {
     fn deterministic() {
         assert_eq!(super::stories(1, 50), super::stories(1, 50));
         assert_ne!(super::stories(1, 5), super::stories(2, 5));
+        let rain = super::stories_of(1, 20, super::RAIN);
+        assert!(rain.iter().all(|s| s.contains("it started to rain")));
     }
 }

@@ -5,11 +5,14 @@
 //!
 //! `cargo xtask train-model [--steps N] [--out DIR]` runs it (release build, 2 threads);
 //! everything is seeded, so a rebuild on the same thread count gives the same files.
+//! `--lora` instead trains the model's LoRA adapter (`adapter.rs`) on the model in `--out`.
 
+mod adapter;
 mod bpe;
 mod corpus;
 mod export;
 mod model;
+mod peft;
 mod rng;
 
 use std::path::PathBuf;
@@ -50,8 +53,12 @@ fn arg(args: &[String], name: &str) -> Option<String> {
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let steps: usize = arg(&args, "--steps").map_or(Ok(400), |s| s.parse())?;
     let out = PathBuf::from(arg(&args, "--out").unwrap_or_else(|| "models/tinystories".into()));
+    if args.iter().any(|a| a == "--lora") {
+        let steps: usize = arg(&args, "--steps").map_or(Ok(adapter::STEPS), |s| s.parse())?;
+        return adapter::run(&out, steps);
+    }
+    let steps: usize = arg(&args, "--steps").map_or(Ok(400), |s| s.parse())?;
     let started = Instant::now();
 
     let stories = corpus::stories(SEED, STORIES);
@@ -63,7 +70,9 @@ fn main() -> Result<()> {
         .map_err(|e| anyhow::anyhow!("tokenizer: {e}"))?;
     let mut data: Vec<u32> = Vec::new();
     for s in &stories {
-        let ids = tok.encode(s, true).map_err(|e| anyhow::anyhow!("encode: {e}"))?;
+        let ids = tok
+            .encode(s, true)
+            .map_err(|e| anyhow::anyhow!("encode: {e}"))?;
         data.extend(ids.iter().map(|&i| i as u32));
     }
     println!(
@@ -74,7 +83,11 @@ fn main() -> Result<()> {
 
     let dev = Device::Cpu;
     let model = Model::new(CFG, SEED, &dev)?;
-    let params: usize = model.vars().iter().map(|v| v.as_tensor().elem_count()).sum();
+    let params: usize = model
+        .vars()
+        .iter()
+        .map(|v| v.as_tensor().elem_count())
+        .sum();
     println!("model: {CFG:?}, {params} parameters");
     let mut opt = AdamW::new(
         model.vars(),

@@ -67,6 +67,75 @@ fn linear(x: &Tensor, w: &Var) -> Result<Tensor> {
     x.broadcast_matmul(&w.as_tensor().t()?)
 }
 
+/// The seven projections of a layer, in the order of [`Lora::pairs`], with their Hugging Face
+/// module names (`self_attn.q_proj` ...), as PEFT names its tensors.
+pub const PROJECTIONS: [(&str, &str); 7] = [
+    ("self_attn", "q_proj"),
+    ("self_attn", "k_proj"),
+    ("self_attn", "v_proj"),
+    ("self_attn", "o_proj"),
+    ("mlp", "gate_proj"),
+    ("mlp", "down_proj"),
+    ("mlp", "up_proj"),
+];
+
+/// A LoRA adapter being trained on a frozen [`Model`]: for every layer and projection (in
+/// [`PROJECTIONS`] order) `A [r, in]` and `B [out, r]`, and the projection becomes
+/// `W·x + scale·B·(A·x)` — what the engine computes for a loaded PEFT adapter.
+pub struct Lora {
+    pub rank: usize,
+    pub alpha: usize,
+    pub pairs: Vec<[(Var, Var); 7]>,
+}
+
+impl Lora {
+    /// A from `seed` with PEFT's spread (uniform-like, std `1/sqrt(3·in)`), B zero: the adapted
+    /// model starts as the base model.
+    pub fn new(cfg: Cfg, rank: usize, alpha: usize, seed: u64, dev: &Device) -> Result<Lora> {
+        let mut r = Rng::new(seed);
+        let (d, h) = (cfg.dim, cfg.hidden);
+        let mut pairs = Vec::new();
+        for _ in 0..cfg.layers {
+            let mut pair = |out: usize, inp: usize| -> Result<(Var, Var)> {
+                let a = normal(&mut r, (rank, inp), 1.0 / ((3 * inp) as f64).sqrt(), dev)?;
+                let b = Var::from_tensor(&Tensor::zeros((out, rank), DType::F32, dev)?)?;
+                Ok((a, b))
+            };
+            pairs.push([
+                pair(d, d)?,
+                pair(d, d)?,
+                pair(d, d)?,
+                pair(d, d)?,
+                pair(h, d)?,
+                pair(d, h)?,
+                pair(h, d)?,
+            ]);
+        }
+        Ok(Lora { rank, alpha, pairs })
+    }
+
+    /// `lora_alpha / r`, PEFT's scaling.
+    pub fn scale(&self) -> f64 {
+        self.alpha as f64 / self.rank as f64
+    }
+
+    pub fn vars(&self) -> Vec<Var> {
+        self.pairs
+            .iter()
+            .flat_map(|layer| layer.iter().flat_map(|(a, b)| [a.clone(), b.clone()]))
+            .collect()
+    }
+}
+
+/// `linear(x, w)`, plus the adapter's `scale·B·(A·x)` when there is one.
+fn project(x: &Tensor, w: &Var, lora: Option<(&(Var, Var), f64)>) -> Result<Tensor> {
+    let y = linear(x, w)?;
+    match lora {
+        None => Ok(y),
+        Some(((a, b), scale)) => y + (linear(&linear(x, a)?, b)? * scale)?,
+    }
+}
+
 impl Model {
     /// Weights drawn from `seed`: N(0, 0.02), output projections scaled down by
     /// `1/sqrt(2·layers)` as llama2.c's training does, RMSNorm weights 1.
@@ -113,8 +182,32 @@ impl Model {
         v
     }
 
+    /// The model of a checkpoint's weights (`export::load`).
+    pub fn from_weights(
+        cfg: Cfg,
+        emb: Var,
+        layers: Vec<Layer>,
+        rms_final: Var,
+        dev: &Device,
+    ) -> Result<Model> {
+        let (cos, sin) = rope_tables(&cfg, dev)?;
+        Ok(Model {
+            cfg,
+            emb,
+            layers,
+            rms_final,
+            cos,
+            sin,
+        })
+    }
+
     /// Logits `[b, t, vocab]` of token ids `[b, t]`.
     pub fn forward(&self, ids: &Tensor) -> Result<Tensor> {
+        self.forward_with(ids, None)
+    }
+
+    /// [`Model::forward`] with a LoRA adapter applied to every projection.
+    pub fn forward_with(&self, ids: &Tensor, lora: Option<&Lora>) -> Result<Tensor> {
         let (b, t) = ids.dims2()?;
         let c = self.cfg;
         let (nh, hs) = (c.heads, c.head_size());
@@ -129,11 +222,12 @@ impl Model {
         let heads = |y: Tensor| -> Result<Tensor> {
             y.reshape((b, t, nh, hs))?.transpose(1, 2)?.contiguous()
         };
-        for l in &self.layers {
+        for (i, l) in self.layers.iter().enumerate() {
+            let p = |j: usize| lora.map(|a| (&a.pairs[i][j], a.scale()));
             let h = rmsnorm(&x, &l.rms_att)?;
-            let q = rope(&heads(linear(&h, &l.wq)?)?, &cos, &sin)?;
-            let k = rope(&heads(linear(&h, &l.wk)?)?, &cos, &sin)?;
-            let v = heads(linear(&h, &l.wv)?)?;
+            let q = rope(&heads(project(&h, &l.wq, p(0))?)?, &cos, &sin)?;
+            let k = rope(&heads(project(&h, &l.wk, p(1))?)?, &cos, &sin)?;
+            let v = heads(project(&h, &l.wv, p(2))?)?;
             let att = (q.matmul(&k.t()?.contiguous()?)? / (hs as f64).sqrt())?;
             let att = candle_nn::ops::softmax(&att.broadcast_add(&mask)?, D::Minus1)?;
             let y = att
@@ -141,11 +235,11 @@ impl Model {
                 .transpose(1, 2)?
                 .contiguous()?
                 .reshape((b, t, c.dim))?;
-            x = (x + linear(&y, &l.wo)?)?;
+            x = (x + project(&y, &l.wo, p(3))?)?;
             let h = rmsnorm(&x, &l.rms_ffn)?;
-            let g = candle_nn::ops::silu(&linear(&h, &l.w1)?)?;
-            let u = linear(&h, &l.w3)?;
-            x = (x + linear(&(g * u)?, &l.w2)?)?;
+            let g = candle_nn::ops::silu(&project(&h, &l.w1, p(4))?)?;
+            let u = project(&h, &l.w3, p(6))?;
+            x = (x + project(&(g * u)?, &l.w2, p(5))?)?;
         }
         let x = rmsnorm(&x, &self.rms_final)?;
         linear(&x, &self.emb)
