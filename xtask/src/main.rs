@@ -8,6 +8,7 @@ mod ci;
 mod coverage;
 mod demo;
 mod fixtures;
+mod fuzz;
 mod guests;
 mod initrd;
 mod packages;
@@ -37,6 +38,8 @@ tasks:
               modules, run a tour, then the interactive shell: [--script FILE] [--host]
               [--build-only] (--host: the tour through kwasm shell, no QEMU)
   fixtures    compile the WAT fixtures to target/fixtures/*.wasm
+  fuzz        run the cargo-fuzz targets of fuzz/ (nightly and cargo-fuzz installed when
+              missing), each for --seconds N (default 60): [--seconds N] [TARGET]...
   guests      build every guest template (guests/<lang>/examples/*, sdk-check) from a copy
               outside the repository to target/guests/<lang>/*.wasm, installing toolchains
               (--lint: rustfmt, clippy, clang -Werror, gofmt and go vet on them first)
@@ -67,6 +70,7 @@ fn main() -> Result<()> {
         "ci" => ci::run(&sh, rest),
         "coverage" => coverage::run(&sh, rest),
         "demo" => demo::run(&sh, rest),
+        "fuzz" => fuzz::run(&sh, rest),
         "fixtures" => fixtures::build(&sh).map(|dir| println!("fixtures in {}", dir.display())),
         "guests" => {
             if let Some(other) = rest.iter().find(|a| *a != "--lint") {
