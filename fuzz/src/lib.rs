@@ -5,7 +5,7 @@
 //!
 //! Every target asserts the properties that must hold for any input (no panic, no escape, the
 //! budgets hold); a crash it finds becomes a regression test in `kernel-wasm/tests/` with the
-//! crashing input (`fuzz_regressions.rs`).
+//! crashing input.
 
 pub mod agent_seq;
 pub mod differential;

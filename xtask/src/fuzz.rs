@@ -12,7 +12,7 @@
 //! `target/fuzz/artifacts/TARGET/`. An input that runs longer than [`INPUT_TIMEOUT`] seconds
 //! counts as a crash: no input may take unbounded time. Prints one line per target (runs,
 //! seconds, runs per second, corpus size) and fails when any target crashed: every crash found
-//! becomes a regression test (`kernel-wasm/tests/fuzz_regressions.rs`).
+//! becomes a regression test in `kernel-wasm/tests/`, with the crashing input.
 
 use std::process::Command;
 
