@@ -3,10 +3,12 @@
 //! several adapters add up, detaching restores the base bit for bit, and malformed or mismatched
 //! adapters are refused by name (randomized mutations too, never a panic).
 
+mod common;
 mod llm_support;
 
 use std::sync::Arc;
 
+use common::ustar;
 use kernel_wasm::llm::{
     forward, load_peft, load_peft_archive, load_peft_as, LlmError, Lora, RopeLayout, State, Target,
     Weights,
@@ -299,31 +301,6 @@ fn half_precision_adapters_load_as_their_values() {
             assert_close(&got[pos], &want[pos], 1e-4, &format!("{dtype:?} pos {pos}"));
         }
     }
-}
-
-/// A minimal ustar writer for the archive test.
-fn ustar(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (name, data) in files {
-        let mut h = [0u8; 512];
-        h[..name.len()].copy_from_slice(name.as_bytes());
-        h[100..108].copy_from_slice(b"0000644\0");
-        h[108..116].copy_from_slice(b"0000000\0");
-        h[116..124].copy_from_slice(b"0000000\0");
-        h[124..136].copy_from_slice(format!("{:011o}\0", data.len()).as_bytes());
-        h[136..148].copy_from_slice(b"00000000000\0");
-        h[148..156].copy_from_slice(b"        ");
-        h[156] = b'0';
-        h[257..263].copy_from_slice(b"ustar\0");
-        h[263..265].copy_from_slice(b"00");
-        let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
-        h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
-        out.extend_from_slice(&h);
-        out.extend_from_slice(data);
-        out.resize(out.len().div_ceil(512) * 512, 0);
-    }
-    out.resize(out.len() + 1024, 0);
-    out
 }
 
 #[test]

@@ -7,14 +7,24 @@ use alloc::string::{String, ToString};
 use super::manager::PackageInfo;
 use super::{printable, PackageError};
 
+/// The narrowest name column of `list`.
+const NAME_WIDTH: usize = 20;
+
 /// The table of installed packages: name, version, key id, size in bytes. A package that cannot
 /// be read shows why on its line.
 pub fn list(packages: &[Result<PackageInfo, PackageError>]) -> String {
     if packages.is_empty() {
         return String::from("no packages installed\n");
     }
+    // The name column fits the longest name (names are bounded by the manifest's rules), so
+    // every row stays aligned.
+    let width = packages
+        .iter()
+        .filter_map(|p| p.as_ref().ok())
+        .map(|p| p.name.chars().count())
+        .fold(NAME_WIDTH, usize::max);
     let mut out = format!(
-        "{:<20} {:<12} {:<16} {:>10}\n",
+        "{:<width$} {:<12} {:<16} {:>10}\n",
         "NAME", "VERSION", "KEY", "SIZE"
     );
     for package in packages {
@@ -24,7 +34,7 @@ pub fn list(packages: &[Result<PackageInfo, PackageError>]) -> String {
                     .key
                     .map_or_else(|| String::from("unsigned"), |k| format!("{k}"));
                 out.push_str(&format!(
-                    "{:<20} {:<12} {:<16} {:>10}\n",
+                    "{:<width$} {:<12} {:<16} {:>10}\n",
                     p.name,
                     p.version,
                     key,

@@ -4,6 +4,7 @@
 
 use alloc::format;
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use super::commands::usage;
 use super::{Shell, ShellStatus, DEFAULT_RUN_TIME_LIMIT_MS};
@@ -111,15 +112,21 @@ pub(super) fn list(shell: &mut Shell, args: &[&str]) -> Result<ShellStatus> {
         shell.print("no agents\n");
         return Ok(ShellStatus::Continue);
     }
+    // The name column fits the longest (escaped) name, at least 16 wide, so rows stay aligned.
+    let names: Vec<String> = agents
+        .iter()
+        .map(|a| format!("{}", Escaped::str(&a.name)))
+        .collect();
+    let width = names.iter().map(|n| n.chars().count()).fold(16, usize::max);
     let mut out = format!(
-        "{:>4} {:<16} {:<8} {:>12} {:>5}  {}\n",
+        "{:>4} {:<width$} {:<8} {:>12} {:>5}  {}\n",
         "ID", "NAME", "STATE", "FUEL", "QUEUE", "RESULT"
     );
-    for a in agents {
+    for (a, name) in agents.iter().zip(&names) {
         out.push_str(&format!(
-            "{:>4} {:<16} {:<8} {:>12} {:>5}  {}\n",
+            "{:>4} {:<width$} {:<8} {:>12} {:>5}  {}\n",
             a.id,
-            format!("{}", Escaped::str(&a.name)),
+            name,
             a.state.name(),
             a.fuel_used,
             a.queue_len,
