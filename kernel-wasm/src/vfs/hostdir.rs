@@ -391,6 +391,15 @@ impl HostDir {
         self.edit_listing(st, dir, |entries| entries.retain(|e| e.name != name));
     }
 
+    /// Adds `name` to the cached listing of `dir`, in name order.
+    fn list_entry(&self, st: &mut State, dir: NodeId, name: &str, ino: NodeId, kind: NodeKind) {
+        self.edit_listing(st, dir, |entries| {
+            let at = entries.partition_point(|e| e.name.as_str() < name);
+            let name = name.to_string();
+            entries.insert(at, DirEntry { name, ino, kind });
+        });
+    }
+
     /// Runs `f` on an open handle for regular file `node` (writable if `write`).
     fn with_file<T>(
         &self,
@@ -589,17 +598,7 @@ impl Vfs for HostDir {
             NodeKind::Symlink => Err(VfsError::Invalid),
         })?;
         Self::remember_new(&mut st, ino, dir, name);
-        self.edit_listing(&mut st, dir, |entries| {
-            let at = entries.partition_point(|e| e.name.as_str() < name);
-            entries.insert(
-                at,
-                DirEntry {
-                    name: name.to_string(),
-                    ino,
-                    kind,
-                },
-            );
-        });
+        self.list_entry(&mut st, dir, name, ino, kind);
         Ok(ino)
     }
 
@@ -618,18 +617,7 @@ impl Vfs for HostDir {
                 .st_ino)
         })?;
         Self::remember_new(&mut st, ino, dir, name);
-        let kind = NodeKind::Symlink;
-        self.edit_listing(&mut st, dir, |entries| {
-            let at = entries.partition_point(|e| e.name.as_str() < name);
-            entries.insert(
-                at,
-                DirEntry {
-                    name: name.to_string(),
-                    ino,
-                    kind,
-                },
-            );
-        });
+        self.list_entry(&mut st, dir, name, ino, NodeKind::Symlink);
         Ok(ino)
     }
 
@@ -650,7 +638,8 @@ impl Vfs for HostDir {
         check_name(name)?;
         let mut st = self.state();
         let (place, stat) = self.locate(&mut st, node)?;
-        if kind_of(stat.st_mode) == NodeKind::Dir {
+        let kind = kind_of(stat.st_mode);
+        if kind == NodeKind::Dir {
             return Err(VfsError::Permission);
         }
         // Both directories open at once: the source's descriptor is taken out of the cache for
@@ -670,18 +659,8 @@ impl Vfs for HostDir {
             Self::keep_dir(&mut st, place.parent, fd);
         }
         result?;
-        let (ino, kind) = (node, NodeKind::File);
-        self.edit_listing(&mut st, dir, |entries| {
-            let at = entries.partition_point(|e| e.name.as_str() < name);
-            entries.insert(
-                at,
-                DirEntry {
-                    name: name.to_string(),
-                    ino,
-                    kind,
-                },
-            );
-        });
+        // A symlink is linked itself (no follow), and listed as one.
+        self.list_entry(&mut st, dir, name, node, kind);
         Ok(())
     }
 
@@ -749,18 +728,7 @@ impl Vfs for HostDir {
         Self::remember(&mut st, moved, to_dir, to);
         self.unlist(&mut st, from_dir, from);
         self.unlist(&mut st, to_dir, to);
-        let (name, ino) = (to, moved);
-        self.edit_listing(&mut st, to_dir, |entries| {
-            let at = entries.partition_point(|e| e.name.as_str() < name);
-            entries.insert(
-                at,
-                DirEntry {
-                    name: name.to_string(),
-                    ino,
-                    kind,
-                },
-            );
-        });
+        self.list_entry(&mut st, to_dir, to, moved, kind);
         Ok(())
     }
 
@@ -915,6 +883,39 @@ mod tests {
             Err(VfsError::Unsupported)
         );
         assert_eq!(fs_.lookup(root, ".."), Err(VfsError::InvalidName));
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    /// The cached listing keeps every entry's kind through changes made by this file system: a
+    /// hard link to a symlink (WASI links the link itself) lists as a symlink, as a fresh listing
+    /// shows it.
+    #[test]
+    fn cached_listing_matches_a_fresh_one_after_links() {
+        let dir = scratch("listing");
+        let fs_ = HostDir::new(dir.join("sandbox")).unwrap();
+        let root = fs_.root();
+        fs_.create(root, "f", NodeKind::File).unwrap();
+        let link = fs_.symlink(root, "l", "f").unwrap();
+        let kinds = |entries: Vec<DirEntry>| -> Vec<(String, NodeKind)> {
+            entries.into_iter().map(|e| (e.name, e.kind)).collect()
+        };
+        // Listed once, so later changes edit the cached listing.
+        assert_eq!(fs_.read_dir_range(root, 0, 16).unwrap().len(), 3);
+        fs_.link(link, root, "l2").unwrap();
+        let file = fs_.lookup(root, "f").unwrap();
+        fs_.link(file, root, "f2").unwrap();
+        let cached = kinds(fs_.read_dir_range(root, 0, 16).unwrap());
+        assert_eq!(
+            cached,
+            [
+                ("f".to_string(), NodeKind::File),
+                ("f2".to_string(), NodeKind::File),
+                ("l".to_string(), NodeKind::Symlink),
+                ("l2".to_string(), NodeKind::Symlink),
+                ("sub".to_string(), NodeKind::Dir),
+            ]
+        );
+        assert_eq!(cached, kinds(fs_.read_dir(root).unwrap()));
         let _ = fs::remove_dir_all(dir);
     }
 
