@@ -216,54 +216,58 @@ impl<'v> Manager<'v> {
         Ok((pkg, dir, generation))
     }
 
-    /// What `pkg-info` shows about package `name`.
-    pub fn info(&self, name: &str) -> Result<PackageInfo> {
+    /// The active generation of installed package `name`: its directory node and number.
+    fn active_generation(&self, name: &str) -> Result<(NodeId, u64)> {
         let root = self
             .root_node()?
             .ok_or_else(|| PackageError::NotInstalled {
                 name: printable(name),
             })?;
         let (_, dir, generation) = self.active(root, name)?;
-        let damaged = |reason: String| PackageError::Damaged {
-            name: name.to_string(),
-            reason,
+        Ok((dir, generation))
+    }
+
+    /// What `pkg-info` shows about package `name`.
+    pub fn info(&self, name: &str) -> Result<PackageInfo> {
+        let (dir, generation) = self.active_generation(name)?;
+        let manifest = read_in(self.vfs, dir, MANIFEST, MAX_MANIFEST_BYTES as u64)
+            .map_err(|e| damaged(name, format!("{MANIFEST}: {e}")))?;
+        let signed = self.installed_signature(name, dir, Check::Parse)?;
+        self.describe(name, dir, generation, &manifest, &signed)
+    }
+
+    /// The [`PackageInfo`] of the generation `generation` (in `dir`) of package `name`, from
+    /// its manifest bytes and its signature as read.
+    fn describe(
+        &self,
+        name: &str,
+        dir: NodeId,
+        generation: u64,
+        manifest: &[u8],
+        signed: &Signed,
+    ) -> Result<PackageInfo> {
+        let manifest = Manifest::from_bytes(manifest)
+            .map_err(|e| damaged(name, format!("{MANIFEST}: {e}")))?;
+        let files = match &signed.statement {
+            Some(statement) => statement
+                .files
+                .iter()
+                .map(|f| (f.name.clone(), f.size))
+                .collect(),
+            None => self
+                .unsigned_files(dir)
+                .map_err(|e| damaged(name, e.to_string()))?,
         };
-        let manifest_bytes = read_in(self.vfs, dir, MANIFEST, MAX_MANIFEST_BYTES as u64)
-            .map_err(|e| damaged(format!("{MANIFEST}: {e}")))?;
-        let manifest = Manifest::from_bytes(&manifest_bytes)
-            .map_err(|e| damaged(format!("{MANIFEST}: {e}")))?;
-        let (key, files) = match read_optional(self.vfs, dir, SIGNATURE, MAX_SIGNATURE_BYTES as u64)
-            .map_err(|e| damaged(format!("{SIGNATURE}: {e}")))?
-        {
-            Some(entry) => {
-                let block = SignatureBlock::parse(&entry)
-                    .map_err(|e| damaged(format!("{SIGNATURE}: {e}")))?;
-                let statement = Statement::parse(block.statement)
-                    .map_err(|e| damaged(format!("{SIGNATURE}: {e}")))?;
-                let files = statement
-                    .files
-                    .into_iter()
-                    .map(|f| (f.name, f.size))
-                    .collect();
-                (Some(block.key), files)
-            }
-            None => (
-                None,
-                self.unsigned_files(dir)
-                    .map_err(|e| damaged(e.to_string()))?,
-            ),
-        };
-        let key_name = read_optional(self.vfs, dir, SIGNER, 1024)
-            .ok()
-            .flatten()
-            .and_then(|text| PublicKey::parse(&text).ok())
-            .filter(|k| Some(k.id) == key)
-            .map(|k| k.name);
+        let key_name = signed
+            .recorded
+            .as_ref()
+            .filter(|k| Some(k.id) == signed.key)
+            .map(|k| k.name.clone());
         Ok(PackageInfo {
             name: name.to_string(),
             version: manifest.version.to_string(),
             manifest,
-            key,
+            key: signed.key,
             key_name,
             files,
             dir: self.path_of(&format!("{name}/{generation}")),
@@ -513,40 +517,22 @@ impl<'v> Manager<'v> {
     /// Loads package `name` to run it: reads its manifest and module and checks them against
     /// the signature (see the module docs). With `trust`, the key must still be trusted.
     pub fn load(&self, name: &str, trust: Option<&TrustStore>) -> Result<LoadedPackage> {
-        let info = self.info(name)?;
-        let root = self
-            .root_node()?
-            .ok_or_else(|| PackageError::NotInstalled {
-                name: printable(name),
-            })?;
-        let (_, dir, _) = self.active(root, name)?;
-        let damaged = |reason: String| PackageError::Damaged {
-            name: name.to_string(),
-            reason,
-        };
+        let (dir, generation) = self.active_generation(name)?;
         let manifest = read_in(self.vfs, dir, MANIFEST, MAX_MANIFEST_BYTES as u64)
-            .map_err(|e| damaged(format!("{MANIFEST}: {e}")))?;
+            .map_err(|e| damaged(name, format!("{MANIFEST}: {e}")))?;
+        let signed = self.installed_signature(name, dir, Check::Verify(trust))?;
+        let info = self.describe(name, dir, generation, &manifest, &signed)?;
         let module = read_in(self.vfs, dir, MODULE, MAX_MODULE_BYTES as u64)
-            .map_err(|e| damaged(format!("{MODULE}: {e}")))?;
-        let warning = match self.checked_statement(name, dir, trust)? {
-            (Some(statement), warning) => {
-                for (file, data) in [(MANIFEST, &manifest), (MODULE, &module)] {
-                    let signed = statement
-                        .files
-                        .iter()
-                        .find(|f| f.name == file)
-                        .ok_or_else(|| damaged(format!("{file} is not in its statement")))?;
-                    check_file(file, data, signed.size, &signed.sha256)
-                        .map_err(|e| damaged(e.to_string()))?;
-                }
-                warning
+            .map_err(|e| damaged(name, format!("{MODULE}: {e}")))?;
+        if let Some(statement) = &signed.statement {
+            for (file, data) in [(MANIFEST, &manifest), (MODULE, &module)] {
+                check_signed(name, statement, file, data)?;
             }
-            (None, warning) => warning,
-        };
+        }
         Ok(LoadedPackage {
             info,
             module,
-            warning,
+            warning: signed.warning,
         })
     }
 
@@ -558,16 +544,7 @@ impl<'v> Manager<'v> {
         asset: &str,
         trust: Option<&TrustStore>,
     ) -> Result<Vec<u8>> {
-        let root = self
-            .root_node()?
-            .ok_or_else(|| PackageError::NotInstalled {
-                name: printable(name),
-            })?;
-        let (_, dir, _) = self.active(root, name)?;
-        let damaged = |reason: String| PackageError::Damaged {
-            name: name.to_string(),
-            reason,
-        };
+        let (dir, _) = self.active_generation(name)?;
         super::archive::check_name(asset)
             .ok()
             .filter(|()| asset.starts_with(ASSETS))
@@ -575,81 +552,119 @@ impl<'v> Manager<'v> {
                 file: printable(asset),
                 reason: format!("not an asset of {name}"),
             })?;
-        let (statement, _) = self.checked_statement(name, dir, trust)?;
+        let signed = self.installed_signature(name, dir, Check::Verify(trust))?;
         let node = path::resolve(self.vfs, dir, dir, asset, path::Absolute::Reject, false)
             .map_err(|e| PackageError::Digest {
                 file: asset.to_string(),
                 reason: format!("not an asset of {name} ({e})"),
             })?;
         let data = read_node(self.vfs, node, MAX_PACKAGE_BYTES as u64)
-            .map_err(|e| damaged(format!("{asset}: {e}")))?;
-        if let Some(statement) = statement {
-            let signed = statement
-                .files
-                .iter()
-                .find(|f| f.name == asset)
-                .ok_or_else(|| damaged(format!("{asset} is not in its statement")))?;
-            check_file(asset, &data, signed.size, &signed.sha256)
-                .map_err(|e| damaged(e.to_string()))?;
+            .map_err(|e| damaged(name, format!("{asset}: {e}")))?;
+        if let Some(statement) = &signed.statement {
+            check_signed(name, statement, asset, &data)?;
         }
         Ok(data)
     }
 
-    /// The installed statement, its signature checked; `None` for an unsigned package. The
-    /// second value is a warning when nothing could check the signature.
-    fn checked_statement(
-        &self,
-        name: &str,
-        dir: NodeId,
-        trust: Option<&TrustStore>,
-    ) -> Result<(Option<Statement>, Option<String>)> {
-        let damaged = |reason: String| PackageError::Damaged {
-            name: name.to_string(),
-            reason,
-        };
+    /// The installed signature of package `name` (in `dir`): parsed, and with
+    /// [`Check::Verify`] its signature checked. An unsigned package has no statement and a
+    /// warning; so has a package whose key nothing here can check.
+    fn installed_signature(&self, name: &str, dir: NodeId, check: Check<'_>) -> Result<Signed> {
         let Some(entry) = read_optional(self.vfs, dir, SIGNATURE, MAX_SIGNATURE_BYTES as u64)
-            .map_err(|e| damaged(format!("{SIGNATURE}: {e}")))?
+            .map_err(|e| damaged(name, format!("{SIGNATURE}: {e}")))?
         else {
-            return Ok((
-                None,
-                Some(format!(
+            return Ok(Signed {
+                key: None,
+                statement: None,
+                recorded: None,
+                warning: Some(format!(
                     "package {name} is not signed (installed with --allow-unsigned)"
                 )),
-            ));
+            });
         };
-        let block =
-            SignatureBlock::parse(&entry).map_err(|e| damaged(format!("{SIGNATURE}: {e}")))?;
-        if trust.is_some_and(|t| t.is_revoked(block.key)) {
-            return Err(PackageError::Revoked { key: block.key });
-        }
+        let block = SignatureBlock::parse(&entry)
+            .map_err(|e| damaged(name, format!("{SIGNATURE}: {e}")))?;
+        // The signer's public key as install recorded it (when it was trusted there).
         let recorded = read_optional(self.vfs, dir, SIGNER, 1024)
             .ok()
             .flatten()
             .and_then(|text| PublicKey::parse(&text).ok())
             .filter(|k| k.id == block.key);
-        let key = match trust {
-            Some(trust) => trust.key(block.key).cloned(),
-            None => recorded,
-        };
-        let warning = match &key {
-            Some(key) => {
-                if !key.verify(&super::sha256(block.statement), &block.signature) {
-                    return Err(damaged(format!(
-                        "{SIGNATURE}: does not verify with key {} ({})",
-                        key.id, key.name
-                    )));
-                }
-                None
+        let mut warning = None;
+        if let Check::Verify(trust) = check {
+            if trust.is_some_and(|t| t.is_revoked(block.key)) {
+                return Err(PackageError::Revoked { key: block.key });
             }
-            None => Some(format!(
-                "package {name} is signed by key {}, which is not trusted here: its signature is not checked",
-                block.key
-            )),
-        };
-        let statement =
-            Statement::parse(block.statement).map_err(|e| damaged(format!("{SIGNATURE}: {e}")))?;
-        Ok((Some(statement), warning))
+            let key = match trust {
+                Some(trust) => trust.key(block.key),
+                None => recorded.as_ref(),
+            };
+            match key {
+                Some(key) if !key.verify(&super::sha256(block.statement), &block.signature) => {
+                    return Err(damaged(
+                        name,
+                        format!(
+                            "{SIGNATURE}: does not verify with key {} ({})",
+                            key.id, key.name
+                        ),
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    warning = Some(format!(
+                        "package {name} is signed by key {}, which is not trusted here: its signature is not checked",
+                        block.key
+                    ));
+                }
+            }
+        }
+        let statement = Statement::parse(block.statement)
+            .map_err(|e| damaged(name, format!("{SIGNATURE}: {e}")))?;
+        Ok(Signed {
+            key: Some(block.key),
+            statement: Some(statement),
+            recorded,
+            warning,
+        })
     }
+}
+
+/// How much [`Manager::installed_signature`] checks.
+#[derive(Clone, Copy)]
+enum Check<'t> {
+    /// Parse only: what `pkg-info` shows.
+    Parse,
+    /// Verify the signature, with the key from `trust` (refusing a revoked one), or without a
+    /// trust store with the key install recorded.
+    Verify(Option<&'t TrustStore>),
+}
+
+/// An installed package's signature as read.
+struct Signed {
+    key: Option<KeyId>,
+    statement: Option<Statement>,
+    /// The signer's key as install recorded it.
+    recorded: Option<PublicKey>,
+    /// Why the files are not checked (unsigned, or signed by a key nothing here has).
+    warning: Option<String>,
+}
+
+/// Package `name` is installed but its files are not what install wrote.
+fn damaged(name: &str, reason: String) -> PackageError {
+    PackageError::Damaged {
+        name: name.to_string(),
+        reason,
+    }
+}
+
+/// Checks `data`, the installed `file` of package `name`, against its signed digest.
+fn check_signed(name: &str, statement: &Statement, file: &str, data: &[u8]) -> Result<()> {
+    let signed = statement
+        .files
+        .iter()
+        .find(|f| f.name == file)
+        .ok_or_else(|| damaged(name, format!("{file} is not in its statement")))?;
+    check_file(file, data, signed.size, &signed.sha256).map_err(|e| damaged(name, e.to_string()))
 }
 
 /// Whether `name` can be a package name (the manifest's rule): one path component, so it can
