@@ -29,6 +29,18 @@ struct Shared {
     open: AtomicUsize,
     max: usize,
     counters: Mutex<NetCounters>,
+    poll_fds: PollFds,
+}
+
+/// The `pollfd` array [`StdNetwork`]'s `wait` fills, kept so that waiting allocates nothing
+/// once it has grown to the number of sockets waited on.
+#[derive(Default)]
+struct PollFds(Mutex<Vec<libc::pollfd>>);
+
+impl core::fmt::Debug for PollFds {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("PollFds")
+    }
 }
 
 impl Shared {
@@ -198,24 +210,30 @@ impl Network for StdNetwork {
     }
 
     fn wait(&self, interests: &[Interest], timeout_ns: u64) {
-        let mut fds: Vec<libc::pollfd> = interests
-            .iter()
-            .filter_map(|i| {
-                let fd = i32::try_from(i.token).ok()?;
-                let mut events = 0;
-                if i.read {
-                    events |= libc::POLLIN;
-                }
-                if i.write {
-                    events |= libc::POLLOUT;
-                }
-                Some(libc::pollfd {
-                    fd,
-                    events,
-                    revents: 0,
-                })
+        // Another thread waiting holds the kept array for the length of its poll: this wait
+        // then uses an array of its own rather than waiting for that one.
+        let mut own = Vec::new();
+        let mut kept = self.shared.poll_fds.0.try_lock();
+        let fds = match kept.as_deref_mut() {
+            Ok(kept) => kept,
+            Err(_) => &mut own,
+        };
+        fds.clear();
+        fds.extend(interests.iter().filter_map(|i| {
+            let fd = i32::try_from(i.token).ok()?;
+            let mut events = 0;
+            if i.read {
+                events |= libc::POLLIN;
+            }
+            if i.write {
+                events |= libc::POLLOUT;
+            }
+            Some(libc::pollfd {
+                fd,
+                events,
+                revents: 0,
             })
-            .collect();
+        }));
         // Round up to whole milliseconds so a short wait does not spin.
         let ms = timeout_ns.div_ceil(1_000_000).min(i32::MAX as u64) as i32;
         // SAFETY: `fds` is a valid array of `fds.len()` pollfds for the duration of the call
