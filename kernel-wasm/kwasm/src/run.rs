@@ -365,17 +365,30 @@ fn inspect(args: InspectArgs) -> ExitCode {
                 match runtime.registry().lookup(&import.module, &import.name) {
                     Some(_) => (format!("func {sig}"), "provided"),
                     None => {
-                        missing.push(format!("{}::{}", import.module, import.name));
+                        missing.push(format!(
+                            "{}::{}",
+                            one_line(&import.module),
+                            one_line(&import.name)
+                        ));
                         (format!("func {sig}"), "MISSING")
                     }
                 }
             }
             other => {
-                missing.push(format!("{}::{}", import.module, import.name));
+                missing.push(format!(
+                    "{}::{}",
+                    one_line(&import.module),
+                    one_line(&import.name)
+                ));
                 (format!("{other:?}").to_lowercase(), "MISSING")
             }
         };
-        println!("  {}::{} {kind} [{status}]", import.module, import.name);
+        // Names are the module's own text: escaped, so each stays one line of this report.
+        println!(
+            "  {}::{} {kind} [{status}]",
+            one_line(&import.module),
+            one_line(&import.name)
+        );
     }
     println!("exports: {}", info.exports.len());
     for export in &info.exports {
@@ -383,7 +396,7 @@ fn inspect(args: InspectArgs) -> ExitCode {
             ExportKind::Func(sig) => format!("func {sig}"),
             other => format!("{other:?}").to_lowercase(),
         };
-        println!("  {} {kind}", export.name);
+        println!("  {} {kind}", one_line(&export.name));
     }
     let entry = if info.export_signature("_start").is_some() {
         "_start (command)"

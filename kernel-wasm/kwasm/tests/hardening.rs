@@ -95,6 +95,39 @@ fn inspect_of_an_invalid_module_reports_on_stderr() {
     assert_eq!(err.lines().count(), 1, "{err}");
 }
 
+/// Class 7: `kwasm inspect` shows a module's import and export names escaped (the fuzzers
+/// generate names with NUL and escape sequences: they reached the terminal raw), one line each.
+#[test]
+fn inspect_escapes_the_names_a_module_chose() {
+    let wasm = wat::parse_str(
+        r#"(module
+             (import "ev\1b[2Jil" "f\0a\0d" (func))
+             (func (export "bad\1b[31m\00name") (result i32) i32.const 1))"#,
+    )
+    .unwrap();
+    let path = std::env::temp_dir().join(format!("kwasm-names-{}.wasm", std::process::id()));
+    std::fs::write(&path, &wasm).unwrap();
+    let out = kwasm(&["inspect", path.to_str().unwrap()]);
+    std::fs::remove_file(&path).ok();
+    let report = text(&out.stdout);
+    assert!(
+        !report.chars().any(|c| c.is_control() && c != '\n'),
+        "raw control characters in:\n{report}"
+    );
+    assert!(
+        report.contains("  ev\\u{1b}[2Jil::f\\n\\r func () -> () [MISSING]\n"),
+        "{report}"
+    );
+    assert!(
+        report.contains("  bad\\u{1b}[31m\\u{0}name func () -> (i32)\n"),
+        "{report}"
+    );
+    assert!(
+        report.contains("runnable: no, missing imports: ev\\u{1b}[2Jil::f\\n\\r\n"),
+        "{report}"
+    );
+}
+
 /// Runs `command` to its end, or kills it after `secs` seconds (`None`): a test of a limit that
 /// did not hold fails instead of hanging.
 fn output_within(command: &mut Command, secs: u64) -> Option<Output> {
