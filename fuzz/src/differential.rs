@@ -173,7 +173,13 @@ pub fn run(data: &[u8]) {
     let Ok(module) = wasm_smith::Module::new(config(), &mut u) else {
         return;
     };
-    compare(&module.to_bytes(), &mut u);
+    let wasm = module.to_bytes();
+    // Replaying a crash (`cargo fuzz run differential FILE`) with this set writes the generated
+    // module out, to become a test of kernel-wasm's own.
+    if let Some(path) = std::env::var_os("KW_FUZZ_DUMP_MODULE") {
+        std::fs::write(path, &wasm).expect("writing KW_FUZZ_DUMP_MODULE");
+    }
+    compare(&wasm, &mut u);
 }
 
 /// Compares the engines on module `wasm`, calling each numeric export once with arguments from
