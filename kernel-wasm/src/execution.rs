@@ -354,6 +354,18 @@ pub(crate) fn classify(func: &str, err: wasmi::Error, fuel_limit: u64) -> Result
             })
         }
         Some(code) => trap_message(code).to_string(),
+        // An active element segment that does not fit its table is, by the spec, the
+        // instantiation trapping on an out-of-bounds table access (wasmtime reports it so);
+        // wasmi reports it as an instantiation error whose text is a debug dump of the table.
+        None if matches!(
+            err.kind(),
+            wasmi::errors::ErrorKind::Instantiation(
+                wasmi::errors::InstantiationError::ElementSegmentDoesNotFit { .. }
+            )
+        ) =>
+        {
+            trap_message(TrapCode::TableOutOfBounds).to_string()
+        }
         None => crate::runtime::one_line(&err.to_string()),
     };
     Err(Error::Trap {
