@@ -197,22 +197,18 @@ impl<'v> Manager<'v> {
             }
             Err(e) => return Err(fs(&self.path_of(name), e)),
         };
-        let damaged = |reason: String| PackageError::Damaged {
-            name: name.to_string(),
-            reason,
-        };
-        let text =
-            read_in(self.vfs, pkg, CURRENT, 32).map_err(|e| damaged(format!("{CURRENT}: {e}")))?;
+        let text = read_in(self.vfs, pkg, CURRENT, 32)
+            .map_err(|e| damaged(name, format!("{CURRENT}: {e}")))?;
         let generation = core::str::from_utf8(&text)
             .ok()
             .and_then(|t| t.strip_suffix('\n'))
             .and_then(|t| t.parse::<u64>().ok())
             .filter(|&g| g > 0)
-            .ok_or_else(|| damaged(format!("{CURRENT} does not hold a generation number")))?;
+            .ok_or_else(|| damaged(name, format!("{CURRENT} does not hold a generation number")))?;
         let dir = self
             .vfs
             .lookup(pkg, &generation.to_string())
-            .map_err(|e| damaged(format!("generation {generation}: {e}")))?;
+            .map_err(|e| damaged(name, format!("generation {generation}: {e}")))?;
         Ok((pkg, dir, generation))
     }
 
