@@ -17,7 +17,7 @@ use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 
 use crate::model::{Lora, Model};
 use crate::rng::Rng;
-use crate::{corpus, export, peft, CFG, PROMPTS, SEED, VOCAB};
+use crate::{corpus, export, peft, schedule, CFG, PROMPTS, SEED, VOCAB};
 
 /// The adapter's name (its directory under the model's).
 pub const NAME: &str = "rainy";
@@ -69,22 +69,9 @@ pub fn run(model_dir: &Path, steps: usize) -> Result<()> {
     let mut r = Rng::new(SEED ^ 0x5a17);
     let (peak, warmup) = (1e-2, 10usize);
     for step in 0..steps {
-        let lr = if step < warmup {
-            peak * (step + 1) as f64 / warmup as f64
-        } else {
-            let p = (step - warmup) as f64 / (steps - warmup).max(1) as f64;
-            peak * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * p).cos()))
-        };
+        let lr = schedule::learning_rate(step, steps, peak, warmup);
         opt.set_learning_rate(lr);
-        let mut xs = Vec::with_capacity(BATCH * WINDOW);
-        let mut ys = Vec::with_capacity(BATCH * WINDOW);
-        for _ in 0..BATCH {
-            let o = r.below(data.len() - WINDOW - 1);
-            xs.extend_from_slice(&data[o..o + WINDOW]);
-            ys.extend_from_slice(&data[o + 1..o + WINDOW + 1]);
-        }
-        let x = Tensor::from_vec(xs, (BATCH, WINDOW), &dev)?;
-        let y = Tensor::from_vec(ys, BATCH * WINDOW, &dev)?;
+        let (x, y) = schedule::next_token_batch(&mut r, &data, BATCH, WINDOW, &dev)?;
         let logits = base
             .forward_with(&x, Some(&lora))?
             .reshape((BATCH * WINDOW, VOCAB))?;

@@ -14,6 +14,7 @@ mod export;
 mod model;
 mod peft;
 mod rng;
+mod schedule;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -103,22 +104,9 @@ fn main() -> Result<()> {
     let (peak, warmup) = (4e-3, 30usize);
     let mut avg = 0.0;
     for step in 0..steps {
-        let lr = if step < warmup {
-            peak * (step + 1) as f64 / warmup as f64
-        } else {
-            let p = (step - warmup) as f64 / (steps - warmup).max(1) as f64;
-            peak * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * p).cos()))
-        };
+        let lr = schedule::learning_rate(step, steps, peak, warmup);
         opt.set_learning_rate(lr);
-        let mut xs = Vec::with_capacity(BATCH * WINDOW);
-        let mut ys = Vec::with_capacity(BATCH * WINDOW);
-        for _ in 0..BATCH {
-            let o = r.below(data.len() - WINDOW - 1);
-            xs.extend_from_slice(&data[o..o + WINDOW]);
-            ys.extend_from_slice(&data[o + 1..o + WINDOW + 1]);
-        }
-        let x = Tensor::from_vec(xs, (BATCH, WINDOW), &dev)?;
-        let y = Tensor::from_vec(ys, BATCH * WINDOW, &dev)?;
+        let (x, y) = schedule::next_token_batch(&mut r, &data, BATCH, WINDOW, &dev)?;
         let logits = model.forward(&x)?.reshape((BATCH * WINDOW, VOCAB))?;
         let loss = candle_nn::loss::cross_entropy(&logits, &y)?;
         opt.backward_step(&loss)?;
