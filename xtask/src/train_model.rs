@@ -3,8 +3,9 @@
 //! the kernel build) and writes `models/tinystories/{model.bin,tokenizer.bin}`. With `--lora`, it
 //! trains the model's LoRA adapter instead: `models/tinystories/rainy/` (a PEFT directory).
 //!
-//! One thread (`RAYON_NUM_THREADS=1`): every step is deterministic, so the same command rebuilds
-//! the committed files byte for byte (`models/README.md` has their SHA-256), and on a shared
+//! One thread (`RAYON_NUM_THREADS=1`): every step is deterministic, so a run gives the same bytes
+//! each time (`models/README.md` has the SHA-256 of the committed files, and the one known
+//! difference: today's tool trains a `model.bin` other than the committed one), and on a shared
 //! machine one thread trains faster than two that wait for each other.
 
 use anyhow::{bail, Result};
